@@ -1,0 +1,341 @@
+//! The event envelope: what is appended ([`NewEvent`]), what is stored ([`RecordedEvent`]),
+//! and the numbers that order them ([`Version`], [`Position`], [`ExpectedVersion`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::names::{StreamId, TypeName};
+use crate::payload::Payload;
+
+/// A stream's version: how many events it holds. The first event of a stream is version 1;
+/// a stream that does not exist is at version 0.
+///
+/// ```
+/// use eventful_core::Version;
+///
+/// assert_eq!(Version::NONE.next(), Version::new(1));
+/// ```
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Version(u64);
+
+impl Version {
+    /// The version of a stream with no events.
+    pub const NONE: Version = Version(0);
+
+    /// A version from its number.
+    pub const fn new(version: u64) -> Self {
+        Self(version)
+    }
+
+    /// The number.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The version after this one.
+    pub const fn next(self) -> Self {
+        Self(self.0 + 1)
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl From<u64> for Version {
+    fn from(version: u64) -> Self {
+        Self(version)
+    }
+}
+
+/// An event's place in the store-wide order. Positions increase strictly in the order appends
+/// become visible; they may have gaps. [`Position::START`] is before the first event.
+///
+/// ```
+/// use eventful_core::Position;
+///
+/// assert!(Position::START < Position::new(1));
+/// ```
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Position(u64);
+
+impl Position {
+    /// Before every event: reading from here reads everything.
+    pub const START: Position = Position(0);
+
+    /// A position from its number.
+    pub const fn new(position: u64) -> Self {
+        Self(position)
+    }
+
+    /// The number.
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The position after this one.
+    pub const fn next(self) -> Self {
+        Self(self.0 + 1)
+    }
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl From<u64> for Position {
+    fn from(position: u64) -> Self {
+        Self(position)
+    }
+}
+
+/// What an append requires of the stream's version: the optimistic-concurrency check.
+///
+/// ```
+/// use eventful_core::{ExpectedVersion, Version};
+///
+/// assert!(ExpectedVersion::Exact(Version::new(3)).accepts(Version::new(3)));
+/// assert!(!ExpectedVersion::NoStream.accepts(Version::new(3)));
+/// assert!(ExpectedVersion::Any.accepts(Version::new(3)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ExpectedVersion {
+    /// Append whatever the stream's version.
+    Any,
+    /// The stream must not exist yet (it has no events).
+    NoStream,
+    /// The stream must be at exactly this version. `Exact(Version::NONE)` is `NoStream`.
+    Exact(Version),
+}
+
+impl ExpectedVersion {
+    /// Whether a stream at `actual` satisfies this expectation.
+    pub fn accepts(self, actual: Version) -> bool {
+        match self {
+            Self::Any => true,
+            Self::NoStream => actual == Version::NONE,
+            Self::Exact(expected) => actual == expected,
+        }
+    }
+
+    /// The version the stream is expected at, when one is named.
+    pub fn version(self) -> Option<Version> {
+        match self {
+            Self::Any => None,
+            Self::NoStream => Some(Version::NONE),
+            Self::Exact(version) => Some(version),
+        }
+    }
+}
+
+impl fmt::Display for ExpectedVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Any => f.write_str("any version"),
+            Self::NoStream => f.write_str("no stream"),
+            Self::Exact(version) => write!(f, "version {version}"),
+        }
+    }
+}
+
+/// Correlation, causation and free-form metadata carried by every event.
+///
+/// The correlation id ties together everything one request caused, across aggregates; the
+/// causation id names the event (or message) that directly caused this one. Policies set both.
+///
+/// ```
+/// use eventful_core::Metadata;
+/// use uuid::Uuid;
+///
+/// let request = Uuid::new_v4();
+/// let metadata = Metadata::default()
+///     .with_correlation_id(request)
+///     .with_entry("client", "ios-2.4.1");
+/// assert_eq!(metadata.correlation_id, Some(request));
+/// assert_eq!(metadata.extra["client"], "ios-2.4.1");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// Ties together everything one request caused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_id: Option<Uuid>,
+    /// The event or message that directly caused this event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub causation_id: Option<Uuid>,
+    /// Free-form entries: a client version, a request id, a user id, …
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, String>,
+}
+
+impl Metadata {
+    /// Sets the correlation id.
+    pub fn with_correlation_id(mut self, id: Uuid) -> Self {
+        self.correlation_id = Some(id);
+        self
+    }
+
+    /// Sets the causation id.
+    pub fn with_causation_id(mut self, id: Uuid) -> Self {
+        self.causation_id = Some(id);
+        self
+    }
+
+    /// Adds a free-form entry.
+    pub fn with_entry(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra.insert(key.into(), value.into());
+        self
+    }
+
+    /// Whether there is nothing in it.
+    pub fn is_empty(&self) -> bool {
+        self.correlation_id.is_none() && self.causation_id.is_none() && self.extra.is_empty()
+    }
+}
+
+/// An event to append: everything but what the store assigns (stream, version, position, time).
+///
+/// ```
+/// use eventful_core::{NewEvent, Payload, TypeName};
+///
+/// let event = NewEvent::new(
+///     TypeName::from_static("player"),
+///     TypeName::from_static("xp_gained"),
+///     1,
+///     Payload::from_json_slice(br#"{"amount":100}"#)?,
+/// );
+/// assert_eq!(event.event_type, "xp_gained");
+/// # Ok::<(), eventful_core::PayloadError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// The event's id. Appending an event whose id the stream already holds does not store it twice.
+    pub event_id: Uuid,
+    /// The type of the aggregate whose stream this is.
+    pub aggregate_type: TypeName,
+    /// The stored type name of the event.
+    pub event_type: TypeName,
+    /// The shape revision of the payload, for upcasting.
+    pub schema_version: u32,
+    /// Correlation, causation and free-form entries.
+    pub metadata: Metadata,
+    /// The serialized event.
+    pub payload: Payload,
+}
+
+impl NewEvent {
+    /// A new event with a fresh time-ordered id and empty metadata.
+    pub fn new(
+        aggregate_type: TypeName,
+        event_type: TypeName,
+        schema_version: u32,
+        payload: Payload,
+    ) -> Self {
+        Self {
+            event_id: Uuid::now_v7(),
+            aggregate_type,
+            event_type,
+            schema_version,
+            metadata: Metadata::default(),
+            payload,
+        }
+    }
+
+    /// Replaces the id.
+    pub fn with_event_id(mut self, event_id: Uuid) -> Self {
+        self.event_id = event_id;
+        self
+    }
+
+    /// Replaces the metadata.
+    pub fn with_metadata(mut self, metadata: Metadata) -> Self {
+        self.metadata = metadata;
+        self
+    }
+}
+
+/// An event as stored: the envelope and its payload.
+///
+/// `P` is [`Payload`] (serialized) as read from a store, or the event type itself once decoded
+/// (see [`RecordedEvent::map_payload`] and [`Upcasters::decode`](crate::Upcasters::decode)).
+///
+/// ```
+/// use eventful_core::RecordedEvent;
+///
+/// fn describe(event: &RecordedEvent) -> String {
+///     format!("{}@{} #{} {}", event.stream_id, event.version, event.position, event.event_type)
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedEvent<P = Payload> {
+    /// The event's id.
+    pub event_id: Uuid,
+    /// The stream it belongs to.
+    pub stream_id: StreamId,
+    /// The type of the aggregate whose stream this is.
+    pub aggregate_type: TypeName,
+    /// The stored type name of the event.
+    pub event_type: TypeName,
+    /// The shape revision of the payload as it was written.
+    pub schema_version: u32,
+    /// Its version within the stream: 1, 2, 3, … with no gaps.
+    pub version: Version,
+    /// Its position in the store-wide order.
+    pub position: Position,
+    /// When the store recorded it (UTC).
+    pub recorded_at: DateTime<Utc>,
+    /// Correlation, causation and free-form entries.
+    pub metadata: Metadata,
+    /// The event: serialized as stored, or decoded.
+    pub payload: P,
+}
+
+impl<P> RecordedEvent<P> {
+    /// The same envelope around another payload.
+    ///
+    /// ```
+    /// # use eventful_core::RecordedEvent;
+    /// fn payload_size(event: RecordedEvent) -> RecordedEvent<usize> {
+    ///     event.map_payload(|payload| payload.len())
+    /// }
+    /// ```
+    pub fn map_payload<Q>(self, f: impl FnOnce(P) -> Q) -> RecordedEvent<Q> {
+        let RecordedEvent {
+            event_id,
+            stream_id,
+            aggregate_type,
+            event_type,
+            schema_version,
+            version,
+            position,
+            recorded_at,
+            metadata,
+            payload,
+        } = self;
+        RecordedEvent {
+            event_id,
+            stream_id,
+            aggregate_type,
+            event_type,
+            schema_version,
+            version,
+            position,
+            recorded_at,
+            metadata,
+            payload: f(payload),
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! [`EventHandler`]: one named consumer of the log, the unit the [`EventBus`](crate::EventBus)
+//! runs. Typed closures, projections and policies all become handlers.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::envelope::RecordedEvent;
+use crate::event::Event;
+use crate::names::TypeName;
+use crate::store::EventFilter;
+use crate::upcast::{BoxError, Upcasters};
+
+/// A named consumer of recorded events.
+///
+/// Its name keys its checkpoint, so it must be unique on a bus and stable across restarts.
+/// Delivery is at least once: after a crash, the events since the last saved checkpoint are
+/// delivered again, so a handler either is idempotent or remembers `event.position`.
+///
+/// ```
+/// use async_trait::async_trait;
+/// use eventful_core::{BoxError, EventFilter, EventHandler, RecordedEvent, Upcasters};
+///
+/// struct Audit;
+///
+/// #[async_trait]
+/// impl EventHandler for Audit {
+///     fn name(&self) -> &str { "audit" }
+///     fn filter(&self) -> EventFilter { EventFilter::all() }
+///     async fn handle(&self, event: &RecordedEvent, _: &Upcasters) -> Result<(), BoxError> {
+///         println!("{} {}@{}", event.event_type, event.stream_id, event.version);
+///         Ok(())
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait EventHandler: Send + Sync + 'static {
+    /// Unique, stable name: the checkpoint key.
+    fn name(&self) -> &str;
+
+    /// Which events it receives.
+    fn filter(&self) -> EventFilter;
+
+    /// Handles one event. An error is retried, then stops this handler at this event (its
+    /// checkpoint stays before it) and is reported to whoever waits on the bus.
+    async fn handle(&self, event: &RecordedEvent, upcasters: &Upcasters) -> Result<(), BoxError>;
+
+    /// Called before a rebuild from the start of the log: clear what was built. The default
+    /// does nothing, for handlers with nothing to rebuild.
+    async fn reset(&self) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+/// The filter that passes exactly the event types of `E`.
+pub fn filter_for<E: Event>() -> EventFilter {
+    EventFilter::all().with_event_types(E::EVENT_TYPES.iter().map(|t| t.name.clone()))
+}
+
+/// A closure over decoded events of type `E`.
+pub(crate) struct TypedHandler<E, F> {
+    name: String,
+    f: F,
+    event: PhantomData<fn() -> E>,
+}
+
+impl<E, F> TypedHandler<E, F> {
+    pub(crate) fn new(name: impl Into<String>, f: F) -> Self {
+        Self {
+            name: name.into(),
+            f,
+            event: PhantomData,
+        }
+    }
+}
+
+#[async_trait]
+impl<E, F, Fut> EventHandler for TypedHandler<E, F>
+where
+    E: Event,
+    F: Fn(RecordedEvent<E>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), BoxError>> + Send,
+{
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn filter(&self) -> EventFilter {
+        filter_for::<E>()
+    }
+
+    async fn handle(&self, event: &RecordedEvent, upcasters: &Upcasters) -> Result<(), BoxError> {
+        let decoded = upcasters.decode_recorded::<E>(event.clone())?;
+        (self.f)(decoded).await
+    }
+}
+
+/// A closure over raw events of some named types.
+pub(crate) struct NamedHandler<F> {
+    name: String,
+    event_types: Vec<TypeName>,
+    f: F,
+}
+
+impl<F> NamedHandler<F> {
+    pub(crate) fn new(name: impl Into<String>, event_types: Vec<TypeName>, f: F) -> Self {
+        Self {
+            name: name.into(),
+            event_types,
+            f,
+        }
+    }
+}
+
+#[async_trait]
+impl<F, Fut> EventHandler for NamedHandler<F>
+where
+    F: Fn(RecordedEvent) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), BoxError>> + Send,
+{
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn filter(&self) -> EventFilter {
+        EventFilter::all().with_event_types(self.event_types.iter().cloned())
+    }
+
+    async fn handle(&self, event: &RecordedEvent, _: &Upcasters) -> Result<(), BoxError> {
+        (self.f)(event.clone()).await
+    }
+}
+
+#[async_trait]
+impl<H: EventHandler + ?Sized> EventHandler for Arc<H> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+
+    fn filter(&self) -> EventFilter {
+        (**self).filter()
+    }
+
+    async fn handle(&self, event: &RecordedEvent, upcasters: &Upcasters) -> Result<(), BoxError> {
+        (**self).handle(event, upcasters).await
+    }
+
+    async fn reset(&self) -> Result<(), BoxError> {
+        (**self).reset().await
+    }
+}

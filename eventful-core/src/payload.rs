@@ -1,0 +1,233 @@
+//! [`Payload`]: an event or snapshot in its serialized form (JSON), as every store keeps it.
+//!
+//! Encoding writes into a per-thread arena and hands out reference-counted slices of it, so
+//! appending an event costs no allocation of its own and a store keeps the bytes without copying.
+
+use std::cell::RefCell;
+use std::fmt;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::codec;
+
+/// Why a payload could not be made or read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PayloadError {
+    /// The bytes given as a payload are not one valid JSON value.
+    #[error("payload is not valid JSON: {0}")]
+    InvalidJson(#[source] serde_json::Error),
+    /// The value could not be serialized (a map with non-string keys, a failing `Serialize`).
+    #[error("cannot serialize the value: {0}")]
+    Serialize(#[source] serde_json::Error),
+    /// The payload is JSON but not of the shape asked for.
+    #[error("payload does not fit the expected shape: {0}")]
+    Deserialize(#[source] serde_json::Error),
+}
+
+/// Bytes reserved in the encoding arena at a time.
+const ARENA_CHUNK: usize = 64 * 1024;
+/// Below this much room left, the arena starts a fresh chunk before encoding.
+const ARENA_LOW_WATER: usize = 1024;
+
+thread_local! {
+    static ARENA: RefCell<BytesMut> = RefCell::new(BytesMut::new());
+}
+
+/// An event or snapshot serialized as JSON. Clones share the bytes.
+///
+/// ```
+/// use eventful_core::Payload;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Serialize, Deserialize, PartialEq, Debug)]
+/// struct XpGained { amount: u64 }
+///
+/// let payload = Payload::encode(&XpGained { amount: 100 })?;
+/// assert_eq!(payload.as_bytes(), br#"{"amount":100}"#);
+/// assert_eq!(payload.decode::<XpGained>()?, XpGained { amount: 100 });
+/// # Ok::<(), eventful_core::PayloadError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Payload(Bytes);
+
+impl Payload {
+    /// Serializes `value` as JSON.
+    pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Self, PayloadError> {
+        write_with(|out| serde_json::to_writer(out, value)).map_err(PayloadError::Serialize)
+    }
+
+    /// Serializes the content of an enum variant without the variant's tag: the variant's
+    /// name is stored beside the payload, as the event type. Used by `#[derive(Event)]`.
+    ///
+    /// A unit variant becomes `{}`; a newtype variant its inner value; a struct variant an
+    /// object of its fields. A value that is not an enum serializes as [`Payload::encode`] would.
+    ///
+    /// ```
+    /// use eventful_core::Payload;
+    ///
+    /// #[derive(serde::Serialize)]
+    /// enum PlayerEvent { XpGained { amount: u64 }, Retired }
+    ///
+    /// let payload = Payload::encode_variant_content(&PlayerEvent::XpGained { amount: 5 })?;
+    /// assert_eq!(payload.as_bytes(), br#"{"amount":5}"#);
+    /// let payload = Payload::encode_variant_content(&PlayerEvent::Retired)?;
+    /// assert_eq!(payload.as_bytes(), b"{}");
+    /// # Ok::<(), eventful_core::PayloadError>(())
+    /// ```
+    pub fn encode_variant_content<T: Serialize + ?Sized>(value: &T) -> Result<Self, PayloadError> {
+        write_with(|out| {
+            let mut serializer = serde_json::Serializer::new(out);
+            value.serialize(codec::ContentSerializer::new(&mut serializer))
+        })
+        .map_err(PayloadError::Serialize)
+    }
+
+    /// Takes JSON text, checking that it is one valid JSON value.
+    pub fn from_json_slice(json: &[u8]) -> Result<Self, PayloadError> {
+        Self::from_json_bytes(Bytes::copy_from_slice(json))
+    }
+
+    /// Takes JSON text without copying it, checking that it is one valid JSON value.
+    pub fn from_json_bytes(json: Bytes) -> Result<Self, PayloadError> {
+        serde_json::from_slice::<serde::de::IgnoredAny>(&json).map_err(PayloadError::InvalidJson)?;
+        Ok(Self(json))
+    }
+
+    /// Deserializes the payload.
+    pub fn decode<T: DeserializeOwned>(&self) -> Result<T, PayloadError> {
+        serde_json::from_slice(&self.0).map_err(PayloadError::Deserialize)
+    }
+
+    /// Deserializes the payload as the content of the `index`-th variant of enum `T` (counting
+    /// from 0 in declaration order): the inverse of [`Payload::encode_variant_content`].
+    ///
+    /// ```
+    /// use eventful_core::Payload;
+    ///
+    /// #[derive(serde::Deserialize, PartialEq, Debug)]
+    /// enum PlayerEvent { Created { name: String }, XpGained { amount: u64 } }
+    ///
+    /// let payload = Payload::from_json_slice(br#"{"amount":5}"#)?;
+    /// assert_eq!(payload.decode_variant::<PlayerEvent>(1)?, PlayerEvent::XpGained { amount: 5 });
+    /// assert!(payload.decode_variant::<PlayerEvent>(0).is_err());
+    /// # Ok::<(), eventful_core::PayloadError>(())
+    /// ```
+    pub fn decode_variant<T: DeserializeOwned>(&self, index: u32) -> Result<T, PayloadError> {
+        let mut content = serde_json::Deserializer::from_slice(&self.0);
+        let value = T::deserialize(codec::VariantDeserializer::new(index, &mut content))
+            .map_err(PayloadError::Deserialize)?;
+        content.end().map_err(PayloadError::Deserialize)?;
+        Ok(value)
+    }
+
+    /// The payload as a JSON value, for tools that do not know its type.
+    pub fn to_value(&self) -> Result<serde_json::Value, PayloadError> {
+        self.decode()
+    }
+
+    /// The JSON text.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The JSON text as shared bytes.
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+
+    /// Length of the JSON text in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the JSON text is empty; never true of a payload made by this type's constructors.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Payload")
+            .field(&String::from_utf8_lossy(&self.0))
+            .finish()
+    }
+}
+
+impl fmt::Display for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&String::from_utf8_lossy(&self.0))
+    }
+}
+
+/// Runs `write` against this thread's arena and freezes what it wrote as a payload.
+fn write_with(
+    write: impl FnOnce(&mut bytes::buf::Writer<&mut BytesMut>) -> Result<(), serde_json::Error>,
+) -> Result<Payload, serde_json::Error> {
+    ARENA.with(|arena| match arena.try_borrow_mut() {
+        Ok(mut buffer) => {
+            if buffer.capacity() - buffer.len() < ARENA_LOW_WATER {
+                buffer.reserve(ARENA_CHUNK);
+            }
+            let result = write(&mut (&mut *buffer).writer());
+            let written = buffer.split();
+            result.map(|()| Payload(written.freeze()))
+        }
+        // A `Serialize` impl that itself encodes a payload: give it a buffer of its own.
+        Err(_) => {
+            let mut buffer = BytesMut::new();
+            write(&mut (&mut buffer).writer()).map(|()| Payload(buffer.freeze()))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_json_is_refused() {
+        assert!(matches!(
+            Payload::from_json_slice(b"{\"a\":"),
+            Err(PayloadError::InvalidJson(_))
+        ));
+        assert!(Payload::from_json_slice(b"{} {}").is_err());
+        assert!(Payload::from_json_slice(b"").is_err());
+    }
+
+    #[test]
+    fn a_failed_encoding_leaves_the_arena_clean() {
+        use std::collections::HashMap;
+        let mut bad = HashMap::new();
+        bad.insert(vec![1u8], 1);
+        assert!(matches!(
+            Payload::encode(&bad),
+            Err(PayloadError::Serialize(_))
+        ));
+        let good = Payload::encode(&42).expect("encodes");
+        assert_eq!(good.as_bytes(), b"42");
+    }
+
+    #[test]
+    fn payloads_from_the_arena_stay_intact_across_chunks() {
+        let payloads: Vec<_> = (0..20_000u32)
+            .map(|i| (i, Payload::encode(&i).expect("encodes")))
+            .collect();
+        for (i, payload) in payloads {
+            assert_eq!(payload.decode::<u32>().expect("decodes"), i);
+        }
+    }
+
+    #[test]
+    fn trailing_bytes_after_variant_content_are_refused() {
+        #[derive(serde::Deserialize, Debug)]
+        enum E {
+            A { _x: u8 },
+        }
+        let payload = Payload(Bytes::from_static(br#"{"_x":1} 7"#));
+        assert!(payload.decode_variant::<E>(0).is_err());
+    }
+}

@@ -1,0 +1,119 @@
+//! The repository's cache of recently used aggregates, so that a command on an aggregate that
+//! was just used does not replay its stream.
+//!
+//! Entries are taken out while a command runs and put back after, so two commands on one
+//! aggregate never share a state: the second loads from the store, and the store's version
+//! check decides between them.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use parking_lot::Mutex;
+
+use crate::envelope::Version;
+
+/// Something cached with the stream version it reflects.
+pub(crate) trait Versioned {
+    fn version(&self) -> Version;
+}
+
+/// A bounded map kept in two generations: when the young one fills half the capacity it
+/// becomes the old one and the previous old one is dropped. Lookups in the old generation move
+/// the entry back to the young one, so what is in use stays; the rest ages out in O(1).
+pub(crate) struct AggregateCache<K, V> {
+    generations: Mutex<Generations<K, V>>,
+    half_capacity: usize,
+}
+
+struct Generations<K, V> {
+    young: HashMap<K, V, foldhash::fast::RandomState>,
+    old: HashMap<K, V, foldhash::fast::RandomState>,
+}
+
+impl<K: Eq + Hash, V: Versioned> AggregateCache<K, V> {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            generations: Mutex::new(Generations {
+                young: HashMap::default(),
+                old: HashMap::default(),
+            }),
+            half_capacity: capacity / 2,
+        }
+    }
+
+    /// Removes and returns the entry for `key`, with the key as stored.
+    pub(crate) fn take(&self, key: &K) -> Option<(K, V)> {
+        if self.half_capacity == 0 {
+            return None;
+        }
+        let mut generations = self.generations.lock();
+        match generations.young.remove_entry(key) {
+            Some(entry) => Some(entry),
+            None => generations.old.remove_entry(key),
+        }
+    }
+
+    /// Puts an entry back, unless a newer one for the same key is already there.
+    pub(crate) fn put(&self, key: K, value: V) {
+        if self.half_capacity == 0 {
+            return;
+        }
+        let mut generations = self.generations.lock();
+        if let Some(present) = generations.young.get(&key) {
+            if present.version() > value.version() {
+                return;
+            }
+        }
+        generations.young.insert(key, value);
+        if generations.young.len() >= self.half_capacity {
+            generations.old = std::mem::take(&mut generations.young);
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        let generations = self.generations.lock();
+        generations.young.len() + generations.old.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Entry(u64);
+
+    impl Versioned for Entry {
+        fn version(&self) -> Version {
+            Version::new(self.0)
+        }
+    }
+
+    #[test]
+    fn stays_within_capacity_and_keeps_what_is_used() {
+        let cache = AggregateCache::new(10);
+        for key in 0..100u32 {
+            cache.put(key, Entry(1));
+            let (key0, entry) = cache.take(&0).unwrap_or((0, Entry(1)));
+            cache.put(key0, entry);
+            assert!(cache.len() <= 10, "{} entries", cache.len());
+        }
+        assert!(cache.take(&0).is_some(), "the entry in constant use stays");
+        assert!(cache.take(&1).is_none(), "an entry not used ages out");
+    }
+
+    #[test]
+    fn an_older_entry_does_not_replace_a_newer_one() {
+        let cache = AggregateCache::new(10);
+        cache.put("a", Entry(5));
+        cache.put("a", Entry(3));
+        assert_eq!(cache.take(&"a").map(|(_, e)| e.0), Some(5));
+    }
+
+    #[test]
+    fn zero_capacity_disables_it() {
+        let cache = AggregateCache::new(0);
+        cache.put("a", Entry(1));
+        assert!(cache.take(&"a").is_none());
+    }
+}

@@ -1,0 +1,101 @@
+//! What can go wrong loading an aggregate or running a command, each its own variant.
+
+use crate::envelope::{ExpectedVersion, Version};
+use crate::event::DecodeError;
+use crate::names::{NameError, StreamId, TypeName};
+use crate::payload::PayloadError;
+use crate::store::StoreError;
+
+/// Why an aggregate could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LoadError {
+    /// The aggregate id does not make a valid stream id.
+    #[error("invalid aggregate id: {0}")]
+    InvalidId(#[from] NameError),
+    /// A stored event no longer deserializes (the stream is left as it is).
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a command did not commit. `E` is the aggregate's own error type.
+///
+/// ```
+/// use eventful_core::CommandError;
+///
+/// fn explain<E: std::error::Error>(error: &CommandError<E>) -> &'static str {
+///     match error {
+///         CommandError::Rejected { .. } => "the game rules said no",
+///         CommandError::Conflict { .. } => "too many concurrent writers; try again",
+///         _ => "infrastructure failure",
+///     }
+/// }
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError<E> {
+    /// The aggregate refused the command; nothing was written.
+    #[error("stream `{stream_id}` rejected the command: {source}")]
+    Rejected {
+        /// The aggregate's stream.
+        stream_id: StreamId,
+        /// The aggregate's reason.
+        #[source]
+        source: E,
+    },
+    /// Concurrent writers moved the stream on every attempt; nothing was written.
+    #[error(
+        "stream `{stream_id}` kept changing: expected {expected}, found version {actual} \
+         after {attempts} attempts"
+    )]
+    Conflict {
+        /// The aggregate's stream.
+        stream_id: StreamId,
+        /// What the last attempt expected.
+        expected: ExpectedVersion,
+        /// The version the store reported.
+        actual: Version,
+        /// Attempts made.
+        attempts: u32,
+    },
+    /// The aggregate id does not make a valid stream id.
+    #[error("invalid aggregate id: {0}")]
+    InvalidId(NameError),
+    /// A stored event of the aggregate no longer deserializes (the stream is left as it is).
+    #[error(transparent)]
+    Decode(DecodeError),
+    /// An event the aggregate decided on could not be serialized; nothing was written.
+    #[error("cannot serialize event `{event_type}` for stream `{stream_id}`: {source}")]
+    Encode {
+        /// The aggregate's stream.
+        stream_id: StreamId,
+        /// The event's type.
+        event_type: TypeName,
+        /// The serializer's error.
+        #[source]
+        source: PayloadError,
+    },
+    /// The store failed; the command may or may not have committed if the failure came
+    /// during the append (running it again with the same idempotency key is safe).
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl<E> From<LoadError> for CommandError<E> {
+    fn from(error: LoadError) -> Self {
+        match error {
+            LoadError::InvalidId(error) => Self::InvalidId(error),
+            LoadError::Decode(error) => Self::Decode(error),
+            LoadError::Store(error) => Self::Store(error),
+        }
+    }
+}
+
+impl<E> From<StoreError> for CommandError<E> {
+    fn from(error: StoreError) -> Self {
+        Self::Store(error)
+    }
+}

@@ -1,0 +1,67 @@
+//! Snapshots: an aggregate's state saved at a version, so that loading it replays only the
+//! events after that version.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::envelope::Version;
+use crate::names::{StreamId, TypeName};
+use crate::payload::Payload;
+use crate::store::StoreError;
+
+/// An aggregate's serialized state as of one version of its stream.
+///
+/// ```
+/// use eventful_core::{Payload, Snapshot, StreamId, TypeName, Version};
+///
+/// let snapshot = Snapshot {
+///     stream_id: StreamId::new("player-42")?,
+///     aggregate_type: TypeName::from_static("player"),
+///     version: Version::new(100),
+///     revision: 1,
+///     taken_at: chrono::Utc::now(),
+///     payload: Payload::encode(&serde_json::json!({ "xp": 9_900 }))?,
+/// };
+/// assert_eq!(snapshot.version.get(), 100);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// The stream whose state this is.
+    pub stream_id: StreamId,
+    /// The aggregate type.
+    pub aggregate_type: TypeName,
+    /// The last event version folded into the state.
+    pub version: Version,
+    /// The shape revision of the state ([`Aggregate::SNAPSHOT_REVISION`](crate::Aggregate::SNAPSHOT_REVISION)
+    /// when it was taken). A snapshot of another revision is ignored, not misread.
+    pub revision: u32,
+    /// When it was taken.
+    pub taken_at: DateTime<Utc>,
+    /// The serialized state.
+    pub payload: Payload,
+}
+
+/// Where snapshots are kept: the latest one per stream.
+#[async_trait]
+pub trait SnapshotStore: Send + Sync {
+    /// Keeps `snapshot` as its stream's latest, unless one of a higher version is already
+    /// kept (a slow writer never replaces a newer snapshot with an older one).
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError>;
+
+    /// The latest snapshot of `stream_id`, if any.
+    async fn load_snapshot(&self, stream_id: &StreamId) -> Result<Option<Snapshot>, StoreError>;
+}
+
+#[async_trait]
+impl<S: SnapshotStore + ?Sized> SnapshotStore for Arc<S> {
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        (**self).save_snapshot(snapshot).await
+    }
+
+    async fn load_snapshot(&self, stream_id: &StreamId) -> Result<Option<Snapshot>, StoreError> {
+        (**self).load_snapshot(stream_id).await
+    }
+}

@@ -1,0 +1,305 @@
+//! The [`EventStore`] trait that every store implements, what an append returns, how reads of
+//! the whole log are filtered, and the [`StoreError`] every store speaks.
+//!
+//! A store implements a few batch-shaped primitives; the streaming reads and live
+//! subscriptions built on them live in [`crate::streams`], written once for every store.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::envelope::{ExpectedVersion, NewEvent, Position, RecordedEvent, Version};
+use crate::names::{StreamId, TypeName};
+use crate::upcast::BoxError;
+
+/// What a store reports about a successful append.
+///
+/// The events of one append get consecutive versions and consecutive positions, so the
+/// `i`-th event (from 0) of an append of `n` has version `last_version - (n - 1 - i)` and
+/// position `first_position + i`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendResult {
+    /// The version of the last event of the append; for an append of no events, the
+    /// stream's current version.
+    pub last_version: Version,
+    /// The position of the first event of the append; for an append of no events,
+    /// [`Position::START`].
+    pub first_position: Position,
+    /// When the store recorded the events.
+    pub recorded_at: DateTime<Utc>,
+    /// The events were already stored by an earlier call (same ids, same stream, same order)
+    /// and nothing was written: the versions and positions are those stored then.
+    pub already_stored: bool,
+}
+
+/// Which events a read of the whole log returns. The default matches every event.
+///
+/// ```
+/// use eventful_core::{EventFilter, TypeName};
+///
+/// let completed = EventFilter::default()
+///     .with_event_types([TypeName::from_static("game_completed")]);
+/// assert!(completed.event_types.contains(&TypeName::from_static("game_completed")));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EventFilter {
+    /// Only events of these types; empty means every type.
+    pub event_types: Vec<TypeName>,
+    /// Only events of streams of these aggregate types; empty means every aggregate type.
+    pub aggregate_types: Vec<TypeName>,
+    /// Only events recorded at or after this time.
+    pub recorded_from: Option<DateTime<Utc>>,
+    /// Only events recorded before this time.
+    pub recorded_before: Option<DateTime<Utc>>,
+}
+
+impl EventFilter {
+    /// Every event.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// Only events of these types.
+    pub fn with_event_types(mut self, types: impl IntoIterator<Item = TypeName>) -> Self {
+        self.event_types = types.into_iter().collect();
+        self
+    }
+
+    /// Only events of streams of these aggregate types.
+    pub fn with_aggregate_types(mut self, types: impl IntoIterator<Item = TypeName>) -> Self {
+        self.aggregate_types = types.into_iter().collect();
+        self
+    }
+
+    /// Only events recorded in `[from, before)`.
+    pub fn recorded_between(mut self, from: DateTime<Utc>, before: DateTime<Utc>) -> Self {
+        self.recorded_from = Some(from);
+        self.recorded_before = Some(before);
+        self
+    }
+
+    /// Whether an event with this envelope passes.
+    pub fn matches<P>(&self, event: &RecordedEvent<P>) -> bool {
+        self.matches_parts(&event.event_type, &event.aggregate_type, event.recorded_at)
+    }
+
+    /// Whether an event of this type, aggregate type and time passes: for stores that test
+    /// before they build a [`RecordedEvent`].
+    pub fn matches_parts(
+        &self,
+        event_type: &str,
+        aggregate_type: &str,
+        recorded_at: DateTime<Utc>,
+    ) -> bool {
+        (self.event_types.is_empty() || self.event_types.iter().any(|t| t == event_type))
+            && (self.aggregate_types.is_empty()
+                || self.aggregate_types.iter().any(|t| t == aggregate_type))
+            && self.recorded_from.is_none_or(|from| recorded_at >= from)
+            && self.recorded_before.is_none_or(|before| recorded_at < before)
+    }
+}
+
+/// One batch of a read of the whole log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AllBatch {
+    /// Matching events, in position order.
+    pub events: Vec<RecordedEvent>,
+    /// Where to read next: every matching event below it has been returned, in this batch or
+    /// an earlier one, and no event will later become visible below it.
+    pub next: Position,
+    /// The read reached the end of what was visible: reading again from `next` now would
+    /// return nothing new.
+    pub end_of_log: bool,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The stream was not at the expected version. Nothing of the append was written.
+    #[error(
+        "wrong expected version for stream `{stream_id}`: expected {expected}, \
+         but it is at version {actual}"
+    )]
+    Conflict {
+        /// The stream appended to.
+        stream_id: StreamId,
+        /// What the append expected.
+        expected: ExpectedVersion,
+        /// The stream's version when the append was refused.
+        actual: Version,
+    },
+    /// Some but not all of an append's events are already stored, or one event id appears
+    /// twice: a caller is reusing ids. Nothing of the append was written.
+    #[error(
+        "event {event_id} cannot be appended to stream `{stream_id}`: {reason}; \
+         nothing was written"
+    )]
+    DuplicateEvent {
+        /// The stream appended to.
+        stream_id: StreamId,
+        /// The offending event id.
+        event_id: Uuid,
+        /// Where it is already stored, or that it is repeated within the append.
+        reason: String,
+    },
+    /// A stored record could not be read back as an event.
+    #[error("stored record at {location} does not decode: {source}")]
+    Corrupt {
+        /// Which record: its stream and version, or its position.
+        location: String,
+        /// What was wrong with it.
+        #[source]
+        source: BoxError,
+    },
+    /// The store cannot be reached.
+    #[error("the event store is unavailable: {source}")]
+    Unavailable {
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
+    /// An operation took longer than the store allows.
+    #[error("{operation} timed out: {source}")]
+    Timeout {
+        /// What was being done.
+        operation: &'static str,
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
+    /// The credentials were refused or lack a right the store needs.
+    #[error("the event store refused access: {source}")]
+    Unauthorized {
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
+    /// The store has reached a limit of its own (such as the memory store's event count).
+    #[error("the event store is full: {limit}")]
+    CapacityExceeded {
+        /// Which limit.
+        limit: String,
+    },
+    /// Any other failure of the backend.
+    #[error("event store failure: {source}")]
+    Backend {
+        /// The underlying error.
+        #[source]
+        source: BoxError,
+    },
+}
+
+/// An append-only log of event streams with optimistic concurrency.
+///
+/// Every implementation keeps the guarantees of the design document, checked by the
+/// conformance suite in `eventful_core::testing` (feature `testing`):
+///
+/// - an append is atomic: all its events become visible together or none does;
+/// - the expected version is checked by the store, and a mismatch is [`StoreError::Conflict`];
+/// - appending events already stored in that stream (same ids, same order) writes nothing and
+///   reports [`AppendResult::already_stored`];
+/// - versions start at 1 with no gaps; positions increase strictly in the order appends
+///   become visible, so a reader that has seen position `p` never later sees a new event
+///   below `p`.
+///
+/// Stores are usually cheap handles (`Clone`, an `Arc` inside); `Arc<dyn EventStore>` is an
+/// event store too.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Appends `events` to `stream_id` if its version satisfies `expected`.
+    async fn append(
+        &self,
+        stream_id: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError>;
+
+    /// Up to `limit` events of `stream_id` from version `from` (inclusive), in order. A stream
+    /// that does not exist has no events.
+    async fn read_stream(
+        &self,
+        stream_id: &StreamId,
+        from: Version,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError>;
+
+    /// The stream's current version; [`Version::NONE`] when it does not exist.
+    async fn stream_version(&self, stream_id: &StreamId) -> Result<Version, StoreError>;
+
+    /// Up to `limit` events of every stream matching `filter`, from position `from`
+    /// (inclusive), in position order.
+    async fn read_all(
+        &self,
+        from: Position,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> Result<AllBatch, StoreError>;
+
+    /// The position of the last visible event; [`Position::START`] when the store is empty.
+    async fn head_position(&self) -> Result<Position, StoreError>;
+
+    /// Waits until an event after `after` may be visible: at once if one is, when an append
+    /// makes one so, or after the store's polling interval. Callers read again after it.
+    async fn wait_for_append(&self, after: Position);
+
+    /// The event with id `event_id` in `stream_id`, if it is stored there.
+    async fn find_event(
+        &self,
+        stream_id: &StreamId,
+        event_id: Uuid,
+    ) -> Result<Option<RecordedEvent>, StoreError>;
+}
+
+#[async_trait]
+impl<S: EventStore + ?Sized> EventStore for Arc<S> {
+    async fn append(
+        &self,
+        stream_id: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        (**self).append(stream_id, expected, events).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream_id: &StreamId,
+        from: Version,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        (**self).read_stream(stream_id, from, limit).await
+    }
+
+    async fn stream_version(&self, stream_id: &StreamId) -> Result<Version, StoreError> {
+        (**self).stream_version(stream_id).await
+    }
+
+    async fn read_all(
+        &self,
+        from: Position,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> Result<AllBatch, StoreError> {
+        (**self).read_all(from, filter, limit).await
+    }
+
+    async fn head_position(&self) -> Result<Position, StoreError> {
+        (**self).head_position().await
+    }
+
+    async fn wait_for_append(&self, after: Position) {
+        (**self).wait_for_append(after).await
+    }
+
+    async fn find_event(
+        &self,
+        stream_id: &StreamId,
+        event_id: Uuid,
+    ) -> Result<Option<RecordedEvent>, StoreError> {
+        (**self).find_event(stream_id, event_id).await
+    }
+}

@@ -1,0 +1,389 @@
+//! The log itself: every event once, in position order, in fixed-size chunks; each stream an
+//! index of positions into it; type names interned.
+//!
+//! Positions are dense (event `p` is at index `p - 1`), so a read by position is an index,
+//! a read of a stream follows its own index, and nothing grows with the store but the log.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use eventful_core::{
+    AllBatch, AppendResult, EventFilter, ExpectedVersion, Metadata, NewEvent, Payload, Position,
+    RecordedEvent, StoreError, StreamId, TypeName, Version,
+};
+use foldhash::fast::RandomState;
+use uuid::Uuid;
+
+use crate::chunks::Chunks;
+
+/// How many events a read of the whole log looks at, at most, while holding the lock.
+const SCAN_LIMIT: usize = 64 * 1024;
+
+/// One stored event, without what its position and stream already say.
+struct StoredEvent {
+    event_id: Uuid,
+    stream: u32,
+    /// Index into [`Log::event_types`].
+    event_type: u32,
+    /// Index into [`Log::aggregate_types`].
+    aggregate_type: u32,
+    version: u32,
+    /// Nanoseconds since the Unix epoch; never decreases along the log.
+    recorded_at: i64,
+    /// Boxed and absent when empty, which is most of the time.
+    metadata: Option<Box<Metadata>>,
+    payload: Payload,
+}
+
+struct StreamEntry {
+    id: StreamId,
+    /// `positions[v - 1]` is the position of version `v`.
+    positions: Vec<u32>,
+}
+
+/// A table of names, each given a small number once.
+struct Interner<K> {
+    names: Vec<K>,
+    numbers: HashMap<K, u32, RandomState>,
+}
+
+impl<K> Default for Interner<K> {
+    fn default() -> Self {
+        Self {
+            names: Vec::new(),
+            numbers: HashMap::default(),
+        }
+    }
+}
+
+impl<K: Clone + Eq + std::hash::Hash> Interner<K> {
+    fn number(&mut self, name: &K) -> u32 {
+        if let Some(&number) = self.numbers.get(name) {
+            return number;
+        }
+        let number = self.names.len() as u32;
+        self.names.push(name.clone());
+        self.numbers.insert(name.clone(), number);
+        number
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Log {
+    events: Chunks<StoredEvent>,
+    streams: Vec<StreamEntry>,
+    stream_numbers: HashMap<StreamId, u32, RandomState>,
+    event_types: Interner<(TypeName, u32)>,
+    aggregate_types: Interner<TypeName>,
+    last_recorded_at: i64,
+}
+
+impl Log {
+    /// Position of the last event; 0 when empty.
+    pub(crate) fn head(&self) -> u64 {
+        self.events.len() as u64
+    }
+
+    fn stream(&self, stream_id: &str) -> Option<&StreamEntry> {
+        let number = *self.stream_numbers.get(stream_id)?;
+        Some(&self.streams[number as usize])
+    }
+
+    pub(crate) fn stream_version(&self, stream_id: &str) -> Version {
+        self.stream(stream_id)
+            .map_or(Version::NONE, |stream| Version::new(stream.positions.len() as u64))
+    }
+
+    pub(crate) fn append(
+        &mut self,
+        stream_id: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        check_distinct_ids(stream_id, &events)?;
+        let actual = self.stream_version(stream_id);
+        if let Some(stored) = self.already_stored(stream_id, expected, actual, &events)? {
+            return Ok(stored);
+        }
+        if !expected.accepts(actual) {
+            return Err(StoreError::Conflict {
+                stream_id: stream_id.clone(),
+                expected,
+                actual,
+            });
+        }
+        let now = Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
+        let recorded_at = now.max(self.last_recorded_at);
+        if events.is_empty() {
+            return Ok(AppendResult {
+                last_version: actual,
+                first_position: Position::START,
+                recorded_at: DateTime::from_timestamp_nanos(recorded_at),
+                already_stored: false,
+            });
+        }
+        let count = events.len() as u64;
+        let first_position = self.head() + 1;
+        if first_position + count > u64::from(u32::MAX) {
+            return Err(StoreError::CapacityExceeded {
+                limit: format!("the memory store holds at most {} events", u32::MAX),
+            });
+        }
+        self.last_recorded_at = recorded_at;
+        let stream = self.stream_number(stream_id);
+        for (offset, event) in events.into_iter().enumerate() {
+            let event_type = self
+                .event_types
+                .number(&(event.event_type, event.schema_version));
+            let aggregate_type = self.aggregate_types.number(&event.aggregate_type);
+            let version = actual.get() as u32 + offset as u32 + 1;
+            self.events.push(StoredEvent {
+                event_id: event.event_id,
+                stream,
+                event_type,
+                aggregate_type,
+                version,
+                recorded_at,
+                metadata: (!event.metadata.is_empty()).then(|| Box::new(event.metadata)),
+                payload: event.payload,
+            });
+            self.streams[stream as usize]
+                .positions
+                .push((first_position + offset as u64) as u32);
+        }
+        Ok(AppendResult {
+            last_version: Version::new(actual.get() + count),
+            first_position: Position::new(first_position),
+            recorded_at: DateTime::from_timestamp_nanos(recorded_at),
+            already_stored: false,
+        })
+    }
+
+    fn stream_number(&mut self, stream_id: &StreamId) -> u32 {
+        if let Some(&number) = self.stream_numbers.get(stream_id.as_str()) {
+            return number;
+        }
+        let number = self.streams.len() as u32;
+        self.streams.push(StreamEntry {
+            id: stream_id.clone(),
+            positions: Vec::new(),
+        });
+        self.stream_numbers.insert(stream_id.clone(), number);
+        number
+    }
+
+    /// An earlier append of exactly these events, if there was one.
+    ///
+    /// When the expected version names a version and the stream is past it, the events would
+    /// be right after it; with `Any` they could be anywhere, so the stream is searched.
+    fn already_stored(
+        &self,
+        stream_id: &StreamId,
+        expected: ExpectedVersion,
+        actual: Version,
+        events: &[NewEvent],
+    ) -> Result<Option<AppendResult>, StoreError> {
+        let Some(first) = events.first() else {
+            return Ok(None);
+        };
+        let Some(stream) = self.stream(stream_id) else {
+            return Ok(None);
+        };
+        let start = match expected.version() {
+            Some(expected) if expected < actual => expected.get() as usize,
+            Some(_) => return Ok(None),
+            None => match stream
+                .positions
+                .iter()
+                .rposition(|&p| self.event(u64::from(p)).event_id == first.event_id)
+            {
+                Some(index) => index,
+                None => return Ok(None),
+            },
+        };
+        let stored = &stream.positions[start..];
+        let matching = events
+            .iter()
+            .zip(stored)
+            .take_while(|(event, p)| self.event(u64::from(**p)).event_id == event.event_id)
+            .count();
+        if matching == 0 {
+            return Ok(None);
+        }
+        if matching < events.len() {
+            let event_id = events[matching.min(events.len() - 1)].event_id;
+            return Err(StoreError::DuplicateEvent {
+                stream_id: stream_id.clone(),
+                event_id,
+                reason: format!(
+                    "the first {matching} events of the append are stored from version {}, \
+                     but not the rest",
+                    start + 1
+                ),
+            });
+        }
+        let first_position = u64::from(stored[0]);
+        Ok(Some(AppendResult {
+            last_version: Version::new((start + matching) as u64),
+            first_position: Position::new(first_position),
+            recorded_at: DateTime::from_timestamp_nanos(self.event(first_position).recorded_at),
+            already_stored: true,
+        }))
+    }
+
+    fn event(&self, position: u64) -> &StoredEvent {
+        &self.events[(position - 1) as usize]
+    }
+
+    fn recorded(&self, position: u64) -> RecordedEvent {
+        let event = self.event(position);
+        let (event_type, schema_version) = &self.event_types.names[event.event_type as usize];
+        RecordedEvent {
+            event_id: event.event_id,
+            stream_id: self.streams[event.stream as usize].id.clone(),
+            aggregate_type: self.aggregate_types.names[event.aggregate_type as usize].clone(),
+            event_type: event_type.clone(),
+            schema_version: *schema_version,
+            version: Version::new(u64::from(event.version)),
+            position: Position::new(position),
+            recorded_at: DateTime::from_timestamp_nanos(event.recorded_at),
+            metadata: event
+                .metadata
+                .as_deref()
+                .cloned()
+                .unwrap_or_default(),
+            payload: event.payload.clone(),
+        }
+    }
+
+    pub(crate) fn read_stream(&self, stream_id: &str, from: Version, limit: usize) -> Vec<RecordedEvent> {
+        let Some(stream) = self.stream(stream_id) else {
+            return Vec::new();
+        };
+        let start = (from.get().max(1) - 1).min(stream.positions.len() as u64) as usize;
+        let end = start.saturating_add(limit).min(stream.positions.len());
+        stream.positions[start..end]
+            .iter()
+            .map(|&position| self.recorded(u64::from(position)))
+            .collect()
+    }
+
+    pub(crate) fn find_event(&self, stream_id: &str, event_id: Uuid) -> Option<RecordedEvent> {
+        let stream = self.stream(stream_id)?;
+        stream
+            .positions
+            .iter()
+            .rev()
+            .map(|&p| u64::from(p))
+            .find(|&p| self.event(p).event_id == event_id)
+            .map(|p| self.recorded(p))
+    }
+
+    pub(crate) fn read_all(&self, from: Position, filter: &EventFilter, limit: usize) -> AllBatch {
+        let head = self.head();
+        let mut next = from.get().max(1);
+        if let Some(recorded_from) = filter.recorded_from {
+            next = next.max(self.first_recorded_at_or_after(recorded_from));
+        }
+        let selection = Selection::new(self, filter);
+        let recorded_before = filter
+            .recorded_before
+            .map(|before| before.timestamp_nanos_opt().unwrap_or(i64::MAX));
+        let mut events = Vec::new();
+        let mut scanned = 0;
+        while next <= head && events.len() < limit && scanned < SCAN_LIMIT {
+            let event = self.event(next);
+            if recorded_before.is_some_and(|before| event.recorded_at >= before) {
+                // Times never decrease along the log: nothing later can match, now or ever.
+                next = head + 1;
+                break;
+            }
+            if selection.admits(event) {
+                events.push(self.recorded(next));
+            }
+            next += 1;
+            scanned += 1;
+        }
+        AllBatch {
+            events,
+            next: Position::new(next),
+            end_of_log: next > head,
+        }
+    }
+
+    /// The first position recorded at or after `time` (one past the head if none).
+    fn first_recorded_at_or_after(&self, time: DateTime<Utc>) -> u64 {
+        let time = time.timestamp_nanos_opt().unwrap_or(i64::MIN);
+        self.events.partition_point(|event| event.recorded_at < time) as u64 + 1
+    }
+}
+
+/// A filter's type names resolved to interned numbers once per read.
+struct Selection {
+    event_types: Option<Vec<u32>>,
+    aggregate_types: Option<Vec<u32>>,
+}
+
+impl Selection {
+    fn new(log: &Log, filter: &EventFilter) -> Self {
+        let event_types = (!filter.event_types.is_empty()).then(|| {
+            log.event_types
+                .names
+                .iter()
+                .enumerate()
+                .filter(|(_, (name, _))| filter.event_types.contains(name))
+                .map(|(number, _)| number as u32)
+                .collect()
+        });
+        let aggregate_types = (!filter.aggregate_types.is_empty()).then(|| {
+            log.aggregate_types
+                .names
+                .iter()
+                .enumerate()
+                .filter(|(_, name)| filter.aggregate_types.contains(name))
+                .map(|(number, _)| number as u32)
+                .collect()
+        });
+        Self {
+            event_types,
+            aggregate_types,
+        }
+    }
+
+    fn admits(&self, event: &StoredEvent) -> bool {
+        self.event_types
+            .as_ref()
+            .is_none_or(|types| types.contains(&event.event_type))
+            && self
+                .aggregate_types
+                .as_ref()
+                .is_none_or(|types| types.contains(&event.aggregate_type))
+    }
+}
+
+/// Appends up to this long are checked for repeated ids pair by pair; longer ones with a set.
+const PAIRWISE_LIMIT: usize = 16;
+
+fn check_distinct_ids(stream_id: &StreamId, events: &[NewEvent]) -> Result<(), StoreError> {
+    let repeated = if events.len() <= PAIRWISE_LIMIT {
+        events
+            .iter()
+            .enumerate()
+            .find(|(i, event)| events[..*i].iter().any(|e| e.event_id == event.event_id))
+            .map(|(_, event)| event.event_id)
+    } else {
+        let mut seen = std::collections::HashSet::with_capacity(events.len());
+        events
+            .iter()
+            .find(|event| !seen.insert(event.event_id))
+            .map(|event| event.event_id)
+    };
+    match repeated {
+        Some(event_id) => Err(StoreError::DuplicateEvent {
+            stream_id: stream_id.clone(),
+            event_id,
+            reason: "the id appears twice in the append".to_owned(),
+        }),
+        None => Ok(()),
+    }
+}
