@@ -206,6 +206,24 @@ impl Metadata {
     }
 }
 
+/// A fresh event id: a time-ordered UUID (version 7: the Unix time in milliseconds, then 74
+/// random bits), so that ids sort roughly by creation time and index well.
+///
+/// ```
+/// let a = eventful_core::envelope::new_event_id();
+/// assert_eq!(a.get_version_num(), 7);
+/// assert_ne!(a, eventful_core::envelope::new_event_id());
+/// ```
+pub fn new_event_id() -> Uuid {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX));
+    let random = fastrand::u128(..).to_le_bytes();
+    let mut tail = [0u8; 10];
+    tail.copy_from_slice(&random[..10]);
+    uuid::Builder::from_unix_timestamp_millis(millis, &tail).into_uuid()
+}
+
 /// An event to append: everything but what the store assigns (stream, version, position, time).
 ///
 /// ```
@@ -245,7 +263,7 @@ impl NewEvent {
         payload: Payload,
     ) -> Self {
         Self {
-            event_id: Uuid::now_v7(),
+            event_id: new_event_id(),
             aggregate_type,
             event_type,
             schema_version,

@@ -100,14 +100,14 @@ pub trait Event: Sized + Send + Sync + 'static {
 #[non_exhaustive]
 pub enum DecodeFailure {
     /// The stored type name is not one this Rust type knows.
-    #[error("`{event_type}` is not an event type of {rust_type} (known: {known})")]
+    #[error("`{event_type}` is not an event type of {rust_type} (known: {})", names(.known))]
     UnknownType {
         /// The stored type name.
         event_type: String,
         /// The Rust type it was read as.
         rust_type: &'static str,
-        /// The names that type knows, comma-separated.
-        known: String,
+        /// The types that Rust type knows.
+        known: &'static [EventType],
     },
     /// The payload no longer fits the type's shape.
     #[error(transparent)]
@@ -123,13 +123,17 @@ impl DecodeFailure {
         Self::UnknownType {
             event_type: event_type.to_owned(),
             rust_type: std::any::type_name::<E>(),
-            known: E::EVENT_TYPES
-                .iter()
-                .map(|t| t.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            known: E::EVENT_TYPES,
         }
     }
+}
+
+fn names(types: &[EventType]) -> String {
+    types
+        .iter()
+        .map(|t| t.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A stored event that could not be read back, with where it is.
@@ -152,9 +156,10 @@ pub struct DecodeError {
     pub event_type: TypeName,
     /// The schema version it was written with.
     pub schema_version: u32,
-    /// What went wrong.
+    /// What went wrong (boxed: errors travel by value through every `Result` of the
+    /// command path, and should stay small).
     #[source]
-    pub failure: DecodeFailure,
+    pub failure: Box<DecodeFailure>,
 }
 
 impl DecodeError {
@@ -166,7 +171,7 @@ impl DecodeError {
             position: event.position,
             event_type: event.event_type.clone(),
             schema_version: event.schema_version,
-            failure: failure.into(),
+            failure: Box::new(failure.into()),
         }
     }
 }

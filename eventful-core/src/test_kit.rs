@@ -39,7 +39,6 @@ use std::collections::HashMap;
 use std::fmt::Debug;
 
 use chrono::Utc;
-use uuid::Uuid;
 
 use crate::aggregate::Aggregate;
 use crate::envelope::{Metadata, Position, RecordedEvent, Version};
@@ -231,7 +230,7 @@ impl<P: Projection> ProjectionFeed<P> {
             self.position += 1;
             let event_type = event.event_type();
             let recorded = RecordedEvent {
-                event_id: Uuid::now_v7(),
+                event_id: crate::envelope::new_event_id(),
                 stream_id: stream_id.clone(),
                 aggregate_type: aggregate_type.clone(),
                 event_type: event_type.name.clone(),

@@ -101,9 +101,14 @@ impl Log {
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, StoreError> {
         check_distinct_ids(stream_id, &events)?;
-        let actual = self.stream_version(stream_id);
-        if let Some(stored) = self.already_stored(stream_id, expected, actual, &events)? {
-            return Ok(stored);
+        let number = self.stream_numbers.get(stream_id.as_str()).copied();
+        let actual = number.map_or(Version::NONE, |number| {
+            Version::new(self.streams[number as usize].positions.len() as u64)
+        });
+        if let Some(number) = number {
+            if let Some(stored) = self.already_stored(number, expected, actual, &events)? {
+                return Ok(stored);
+            }
         }
         if !expected.accepts(actual) {
             return Err(StoreError::Conflict {
@@ -112,8 +117,7 @@ impl Log {
                 actual,
             });
         }
-        let now = Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
-        let recorded_at = now.max(self.last_recorded_at);
+        let recorded_at = now_nanos().max(self.last_recorded_at);
         if events.is_empty() {
             return Ok(AppendResult {
                 last_version: actual,
@@ -130,7 +134,10 @@ impl Log {
             });
         }
         self.last_recorded_at = recorded_at;
-        let stream = self.stream_number(stream_id);
+        let stream = match number {
+            Some(number) => number,
+            None => self.new_stream(stream_id),
+        };
         for (offset, event) in events.into_iter().enumerate() {
             let event_type = self
                 .event_types
@@ -159,10 +166,7 @@ impl Log {
         })
     }
 
-    fn stream_number(&mut self, stream_id: &StreamId) -> u32 {
-        if let Some(&number) = self.stream_numbers.get(stream_id.as_str()) {
-            return number;
-        }
+    fn new_stream(&mut self, stream_id: &StreamId) -> u32 {
         let number = self.streams.len() as u32;
         self.streams.push(StreamEntry {
             id: stream_id.clone(),
@@ -178,7 +182,7 @@ impl Log {
     /// be right after it; with `Any` they could be anywhere, so the stream is searched.
     fn already_stored(
         &self,
-        stream_id: &StreamId,
+        number: u32,
         expected: ExpectedVersion,
         actual: Version,
         events: &[NewEvent],
@@ -186,9 +190,7 @@ impl Log {
         let Some(first) = events.first() else {
             return Ok(None);
         };
-        let Some(stream) = self.stream(stream_id) else {
-            return Ok(None);
-        };
+        let stream = &self.streams[number as usize];
         let start = match expected.version() {
             Some(expected) if expected < actual => expected.get() as usize,
             Some(_) => return Ok(None),
@@ -211,10 +213,9 @@ impl Log {
             return Ok(None);
         }
         if matching < events.len() {
-            let event_id = events[matching.min(events.len() - 1)].event_id;
             return Err(StoreError::DuplicateEvent {
-                stream_id: stream_id.clone(),
-                event_id,
+                stream_id: stream.id.clone(),
+                event_id: events[matching - 1].event_id,
                 reason: format!(
                     "the first {matching} events of the append are stored from version {}, \
                      but not the rest",
@@ -359,6 +360,12 @@ impl Selection {
                 .as_ref()
                 .is_none_or(|types| types.contains(&event.aggregate_type))
     }
+}
+
+fn now_nanos() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| i64::try_from(since.as_nanos()).unwrap_or(i64::MAX))
 }
 
 /// Appends up to this long are checked for repeated ids pair by pair; longer ones with a set.

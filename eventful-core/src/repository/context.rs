@@ -69,7 +69,7 @@ impl CommandContext {
     pub(crate) fn event_id(&self, stream_id: &StreamId, index: usize) -> Uuid {
         match self.idempotency_key {
             Some(key) => derived_event_id(key, stream_id, index),
-            None => Uuid::now_v7(),
+            None => crate::envelope::new_event_id(),
         }
     }
 }

@@ -19,7 +19,9 @@ pub use self::retry::RetryPolicy;
 use self::cache::AggregateCache;
 use self::context::derived_event_id;
 use crate::aggregate::{Aggregate, Command};
-use crate::envelope::{ExpectedVersion, NewEvent, RecordedEvent, Version};
+use chrono::{DateTime, Utc};
+
+use crate::envelope::{ExpectedVersion, NewEvent, Position, RecordedEvent, Version};
 use crate::event::Event;
 use crate::names::StreamId;
 use crate::payload::{Payload, PayloadError};
@@ -153,7 +155,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 self.cache.put(id, loaded);
                 return Ok(committed);
             }
-            let (new_events, event_ids) = match encode::<A>(&loaded.stream_id, &events, &context) {
+            let (new_events, pending) = match encode::<A>(&loaded.stream_id, events, &context) {
                 Ok(encoded) => encoded,
                 Err(error) => {
                     self.cache.put(id, loaded);
@@ -173,14 +175,11 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                     // An earlier run of this very command was stored; what it recorded
                     // may differ from what was decided now, so read it back.
                     let stream_id = loaded.stream_id.clone();
-                    let first = Version::new(result.last_version.get() + 1 - events.len() as u64);
-                    return Ok(self
-                        .read_back(stream_id, first, events.len())
-                        .await?);
+                    let first = Version::new(result.last_version.get() + 1 - pending.len() as u64);
+                    return Ok(self.read_back(stream_id, first, pending.len()).await?);
                 }
                 Ok(result) => {
-                    let committed =
-                        self.record(&mut loaded, events, &event_ids, &result, &context);
+                    let committed = record(&mut loaded, pending, &result);
                     self.snapshot_if_due(&loaded, committed.events.len() as u64)
                         .await;
                     self.cache.put(id, loaded);
@@ -321,48 +320,6 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         }
     }
 
-    /// Applies freshly appended events to the state and builds what the caller gets back.
-    fn record(
-        &self,
-        loaded: &mut Loaded<A>,
-        events: Vec<A::Event>,
-        event_ids: &[uuid::Uuid],
-        result: &AppendResult,
-        context: &CommandContext,
-    ) -> Committed<A::Event> {
-        let first_version = loaded.version.get() + 1;
-        let recorded = events
-            .into_iter()
-            .zip(event_ids)
-            .enumerate()
-            .map(|(i, (event, &event_id))| {
-                loaded.state.apply(&event);
-                let event_type = event.event_type();
-                RecordedEvent {
-                    event_id,
-                    stream_id: loaded.stream_id.clone(),
-                    aggregate_type: A::TYPE,
-                    event_type: event_type.name.clone(),
-                    schema_version: event_type.schema_version,
-                    version: Version::new(first_version + i as u64),
-                    position: crate::envelope::Position::new(
-                        result.first_position.get() + i as u64,
-                    ),
-                    recorded_at: result.recorded_at,
-                    metadata: context.metadata.clone(),
-                    payload: event,
-                }
-            })
-            .collect();
-        loaded.version = result.last_version;
-        Committed {
-            stream_id: loaded.stream_id.clone(),
-            version: result.last_version,
-            events: recorded,
-            already_applied: false,
-        }
-    }
-
     async fn snapshot_if_due(&self, loaded: &Loaded<A>, appended: u64) {
         let Some(snapshots) = &self.snapshots else {
             return;
@@ -436,16 +393,17 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     }
 }
 
-/// Serializes decided events into what the store appends, with their ids.
+/// Serializes decided events into what the store appends, and keeps them as the caller will
+/// get them back once the store has given them versions, positions and a time.
 #[allow(clippy::type_complexity)]
 fn encode<A: Aggregate>(
     stream_id: &StreamId,
-    events: &[A::Event],
+    events: Vec<A::Event>,
     context: &CommandContext,
-) -> Result<(Vec<NewEvent>, Vec<uuid::Uuid>), CommandError<A::Error>> {
+) -> Result<(Vec<NewEvent>, Vec<RecordedEvent<A::Event>>), CommandError<A::Error>> {
     let mut new_events = Vec::with_capacity(events.len());
-    let mut ids = Vec::with_capacity(events.len());
-    for (index, event) in events.iter().enumerate() {
+    let mut pending = Vec::with_capacity(events.len());
+    for (index, event) in events.into_iter().enumerate() {
         let event_type = event.event_type();
         let payload = event.encode().map_err(|source| CommandError::Encode {
             stream_id: stream_id.clone(),
@@ -453,7 +411,6 @@ fn encode<A: Aggregate>(
             source,
         })?;
         let event_id = context.event_id(stream_id, index);
-        ids.push(event_id);
         new_events.push(NewEvent {
             event_id,
             aggregate_type: A::TYPE,
@@ -462,6 +419,40 @@ fn encode<A: Aggregate>(
             metadata: context.metadata.clone(),
             payload,
         });
+        pending.push(RecordedEvent {
+            event_id,
+            stream_id: stream_id.clone(),
+            aggregate_type: A::TYPE,
+            event_type: event_type.name.clone(),
+            schema_version: event_type.schema_version,
+            version: Version::NONE,
+            position: Position::START,
+            recorded_at: DateTime::<Utc>::UNIX_EPOCH,
+            metadata: context.metadata.clone(),
+            payload: event,
+        });
     }
-    Ok((new_events, ids))
+    Ok((new_events, pending))
+}
+
+/// Completes the pending events with what the store assigned, and applies them.
+fn record<A: Aggregate>(
+    loaded: &mut Loaded<A>,
+    mut pending: Vec<RecordedEvent<A::Event>>,
+    result: &AppendResult,
+) -> Committed<A::Event> {
+    let first_version = loaded.version.get() + 1;
+    for (offset, event) in (0u64..).zip(pending.iter_mut()) {
+        event.version = Version::new(first_version + offset);
+        event.position = Position::new(result.first_position.get() + offset);
+        event.recorded_at = result.recorded_at;
+        loaded.state.apply(&event.payload);
+    }
+    loaded.version = result.last_version;
+    Committed {
+        stream_id: loaded.stream_id.clone(),
+        version: result.last_version,
+        events: pending,
+        already_applied: false,
+    }
 }
