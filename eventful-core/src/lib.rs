@@ -68,6 +68,7 @@
 //! | [`repository`] | the command path: [`Repository`], retries, snapshots, the aggregate cache |
 //! | [`handler`], [`projection`], [`policy`] | consumers of the log: [`EventHandler`], [`Projection`], [`Policy`] |
 //! | [`bus`] | the [`EventBus`] running handlers from their checkpoints |
+//! | [`registration`] | handlers that register themselves with `#[register]`, wired by [`EventBus::register_all`] |
 //! | [`upcast`] | [`Upcasters`]: reading old event shapes as new ones |
 //! | [`test_kit`] | given / when / then for aggregates, and feeding projections by hand |
 //! | `testing` | (feature `testing`) the store conformance suite and the game workload benchmark |
@@ -88,6 +89,7 @@ pub mod payload;
 pub mod policy;
 pub mod prelude;
 pub mod projection;
+pub mod registration;
 pub mod repository;
 pub mod snapshot;
 pub mod store;
@@ -109,6 +111,9 @@ pub use crate::names::{NameError, StreamId, TypeName};
 pub use crate::payload::{Payload, PayloadError};
 pub use crate::policy::{Policy, Reaction};
 pub use crate::projection::Projection;
+pub use crate::registration::{
+    HandlerKind, HandlerRegistration, RegistrationError, Resources, registered_handlers,
+};
 pub use crate::repository::{
     CommandContext, CommandError, Committed, LoadError, Loaded, Repository, RetryPolicy,
 };
@@ -116,6 +121,9 @@ pub use crate::snapshot::{Snapshot, SnapshotStore};
 pub use crate::store::{AllBatch, AppendResult, EventFilter, EventStore, StoreError};
 pub use crate::streams::{EventStoreExt, EventStream};
 pub use crate::upcast::{BoxError, UpcastError, Upcasters};
+#[cfg(feature = "derive")]
+#[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
+pub use eventful_derive::{Command, Event, aggregate, register};
 
 /// Re-exported for generated code and for users who name these types.
 #[doc(hidden)]

@@ -8,8 +8,11 @@ pub use crate::handler::EventHandler;
 pub use crate::names::{StreamId, TypeName};
 pub use crate::policy::{Policy, Reaction};
 pub use crate::projection::Projection;
+pub use crate::registration::Resources;
 pub use crate::repository::{CommandContext, CommandError, Repository};
 pub use crate::store::{EventFilter, EventStore};
 pub use crate::streams::EventStoreExt;
 pub use crate::upcast::BoxError;
 pub use async_trait::async_trait;
+#[cfg(feature = "derive")]
+pub use eventful_derive::{Command, Event, aggregate, register};
