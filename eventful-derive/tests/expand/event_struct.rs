@@ -1,0 +1,31 @@
+#[automatically_derived]
+impl ::eventful_core::Event for PlayerCreatedEvent {
+    const EVENT_TYPES: &'static [::eventful_core::EventType] = &[
+        ::eventful_core::EventType::new("player_created", 1),
+    ];
+    fn event_type(&self) -> &'static ::eventful_core::EventType {
+        &Self::EVENT_TYPES[0]
+    }
+    fn encode(
+        &self,
+    ) -> ::core::result::Result<
+        ::eventful_core::Payload,
+        ::eventful_core::PayloadError,
+    > {
+        ::eventful_core::Payload::encode(self)
+    }
+    fn decode(
+        event_type: &str,
+        payload: &::eventful_core::Payload,
+    ) -> ::core::result::Result<Self, ::eventful_core::DecodeFailure> {
+        if event_type != "player_created" {
+            return ::core::result::Result::Err(
+                ::eventful_core::DecodeFailure::unknown_type::<Self>(event_type),
+            );
+        }
+        ::core::result::Result::Ok(payload.decode::<Self>()?)
+    }
+}
+::eventful_core::__private::inventory::submit! {
+    ::eventful_core::EventRegistration::of:: < PlayerCreatedEvent > ()
+}
