@@ -150,7 +150,14 @@ fn a_renamed_crate_is_the_only_path_generated_code_uses() {
             },
         ),
         crate::aggregate::expand(
-            quote!(name = "door", id = String, command = Open, event = DoorEvent, error = E, crate = "renamed_core"),
+            quote!(
+                name = "door",
+                id = String,
+                command = Open,
+                event = DoorEvent,
+                error = E,
+                crate = "renamed_core"
+            ),
             quote!(impl Door {}),
         ),
         crate::register::expand(

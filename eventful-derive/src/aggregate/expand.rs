@@ -11,23 +11,39 @@ use super::ast::{Aggregate, Handler};
 use super::attr::Role;
 use crate::crate_path::CratePath;
 
+/// The aggregate's types, when `#[aggregate(...)]` gave them all.
+struct Types<'a> {
+    id: &'a syn::Type,
+    command: &'a syn::Type,
+    event: &'a syn::Type,
+    error: &'a syn::Type,
+}
+
+impl<'a> Types<'a> {
+    fn of(aggregate: &'a Aggregate) -> Option<Self> {
+        let args = &aggregate.args;
+        Some(Self {
+            id: args.id.as_ref()?,
+            command: args.command.as_ref()?,
+            event: args.event.as_ref()?,
+            error: args.error.as_ref()?,
+        })
+    }
+}
+
+/// What goes inside the generated `impl Aggregate`.
+struct Body {
+    name: String,
+    snapshot_revision: Option<TokenStream>,
+    handle: TokenStream,
+    apply: TokenStream,
+}
+
 pub(crate) fn expand(aggregate: &Aggregate) -> TokenStream {
-    let args = &aggregate.args;
-    let (Some(name), Some(id), Some(command), Some(event), Some(error)) = (
-        &args.name,
-        &args.id,
-        &args.command,
-        &args.event,
-        &args.error,
-    ) else {
+    let (Some(types), Some(name)) = (Types::of(aggregate), &aggregate.args.name) else {
         return TokenStream::new();
     };
-    let krate = CratePath::new(args.crate_path.clone());
-    let item = &aggregate.item;
-    let self_ty = &item.self_ty;
-    let (impl_generics, _, where_clause) = item.generics.split_for_impl();
-    let name = &name.value;
-    let snapshot_revision = args.snapshot_revision.map(|revision| {
+    let snapshot_revision = aggregate.args.snapshot_revision.map(|revision| {
         let revision = proc_macro2::Literal::u32_unsuffixed(revision);
         quote!(const SNAPSHOT_REVISION: u32 = #revision;)
     });
@@ -35,11 +51,55 @@ pub(crate) fn expand(aggregate: &Aggregate) -> TokenStream {
     let apply_arms = arms(aggregate, Role::Apply);
     // The scrutinees carry the spans of `command = ...` and `event = ...`, so that a variant
     // without a handler is reported on the type that declares it.
-    let command_scrutinee = quote_spanned!(command.span()=> command);
-    let event_scrutinee = quote_spanned!(event.span()=> event);
+    let command = quote_spanned!(types.command.span()=> command);
+    let event = quote_spanned!(types.event.span()=> event);
+    let body = Body {
+        name: name.value.clone(),
+        snapshot_revision,
+        handle: quote!(match #command { #(#handle_arms)* }),
+        apply: quote!(match #event { #(#apply_arms)* }),
+    };
+    let item = &aggregate.item;
+    let implementation = impl_aggregate(aggregate, &types, body);
     quote! {
         #item
 
+        #implementation
+    }
+}
+
+/// An `impl Aggregate` that never runs, emitted beside this macro's errors when the types are
+/// known, so that code using the aggregate reports nothing more.
+pub(crate) fn fallback(aggregate: &Aggregate) -> TokenStream {
+    let Some(types) = Types::of(aggregate) else {
+        return TokenStream::new();
+    };
+    let body = Body {
+        name: "invalid".to_owned(),
+        snapshot_revision: None,
+        handle: quote!(let _ = command; ::core::unreachable!()),
+        apply: quote!(let _ = event; ::core::unreachable!()),
+    };
+    impl_aggregate(aggregate, &types, body)
+}
+
+fn impl_aggregate(aggregate: &Aggregate, types: &Types, body: Body) -> TokenStream {
+    let krate = CratePath::new(aggregate.args.crate_path.clone());
+    let self_ty = &aggregate.item.self_ty;
+    let (impl_generics, _, where_clause) = aggregate.item.generics.split_for_impl();
+    let Types {
+        id,
+        command,
+        event,
+        error,
+    } = types;
+    let Body {
+        name,
+        snapshot_revision,
+        handle,
+        apply,
+    } = body;
+    quote! {
         #[automatically_derived]
         impl #impl_generics #krate::Aggregate for #self_ty #where_clause {
             const TYPE: #krate::TypeName = #krate::TypeName::from_static(#name);
@@ -53,49 +113,11 @@ pub(crate) fn expand(aggregate: &Aggregate) -> TokenStream {
                 &self,
                 command: &#command,
             ) -> ::core::result::Result<::std::vec::Vec<#event>, #error> {
-                match #command_scrutinee {
-                    #(#handle_arms)*
-                }
+                #handle
             }
 
             fn apply(&mut self, event: &#event) {
-                match #event_scrutinee {
-                    #(#apply_arms)*
-                }
-            }
-        }
-    }
-}
-
-/// An `impl Aggregate` that never runs, emitted beside this macro's errors when the types are
-/// known, so that code using the aggregate reports nothing more.
-pub(crate) fn fallback(aggregate: &Aggregate) -> TokenStream {
-    let args = &aggregate.args;
-    let (Some(id), Some(command), Some(event), Some(error)) =
-        (&args.id, &args.command, &args.event, &args.error)
-    else {
-        return TokenStream::new();
-    };
-    let krate = CratePath::new(args.crate_path.clone());
-    let self_ty = &aggregate.item.self_ty;
-    let (impl_generics, _, where_clause) = aggregate.item.generics.split_for_impl();
-    quote! {
-        impl #impl_generics #krate::Aggregate for #self_ty #where_clause {
-            const TYPE: #krate::TypeName = #krate::TypeName::from_static("invalid");
-            type Id = #id;
-            type Command = #command;
-            type Event = #event;
-            type Error = #error;
-
-            fn handle(
-                &self,
-                _: &#command,
-            ) -> ::core::result::Result<::std::vec::Vec<#event>, #error> {
-                ::core::unreachable!()
-            }
-
-            fn apply(&mut self, _: &#event) {
-                ::core::unreachable!()
+                #apply
             }
         }
     }

@@ -1,28 +1,8 @@
-use eventful_core::{Command, Event, aggregate};
-use serde::{Deserialize, Serialize};
+use eventful_core::aggregate;
 
-#[derive(Command)]
-#[command(aggregate = Player)]
-enum PlayerCommand {
-    GainXp { #[aggregate_id] player_id: u64, amount: u64 },
-    Retire(#[aggregate_id] u64),
-}
-
-#[derive(Event, Serialize, Deserialize, Debug)]
-enum PlayerEvent {
-    XpGained { amount: u64 },
-    Retired,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("rejected")]
-struct PlayerError;
-
-#[derive(Default)]
-struct Player {
-    xp: u64,
-    retired: bool,
-}
+#[path = "common/player.rs"]
+mod player;
+use player::*;
 
 #[aggregate(name = "player", id = u64, command = PlayerCommand, event = PlayerEvent, error = PlayerError)]
 impl Player {
