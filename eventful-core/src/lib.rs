@@ -57,7 +57,7 @@
 //!
 //! | module | what lives there |
 //! | --- | --- |
-//! | [`aggregate`] | [`Aggregate`] (decide, evolve) and [`Command`] |
+//! | [`aggregate`](mod@aggregate) | [`Aggregate`] (decide, evolve) and [`Command`] |
 //! | [`event`] | [`Event`], decoding errors, the process-wide [`EventRegistry`] |
 //! | [`envelope`] | [`NewEvent`], [`RecordedEvent`], [`Metadata`], [`Version`], [`Position`], [`ExpectedVersion`] |
 //! | [`names`] | [`StreamId`] and [`TypeName`], checked once when made |

@@ -2,6 +2,7 @@
 //! given / when / then, run on the memory store, with registered handlers and a renamed
 //! eventful-core.
 
+mod guide;
 mod player;
 mod player_tests;
 mod registration;
