@@ -4,8 +4,9 @@
 //!
 //! Registration stays explicit to read: [`registered_handlers`] lists what the program
 //! registered (kind, Rust type, what each subscribes to) without building or starting
-//! anything, and a test can still add handlers by hand with [`EventBus::projection`],
-//! [`EventBus::policy`] or [`EventBus::handler`].
+//! anything. A test can still add handlers by hand with [`EventBus::projection`],
+//! [`EventBus::policy`] or [`EventBus::handler`], or pick registrations from that list and
+//! add `bus.handler(registration.build(&resources)?)` for each.
 //!
 //! A handler is built by its constructor: `Default::default` unless the attribute names
 //! another with `#[register(build = path)]`, a `fn(&Resources) -> Result<Self, E>` (where

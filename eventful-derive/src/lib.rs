@@ -58,6 +58,10 @@ use syn::{DeriveInput, parse_macro_input};
 /// | `#[event(version = N)]` | the enum (all variants), a variant, or the struct | the schema version new events are written with, from 1 (the default); bump it with an upcaster when the shape changes |
 /// | `#[event(crate = "path")]` | the enum or the struct | where to find eventful-core, if renamed |
 ///
+/// Keep serde's default (externally tagged) representation for an event enum: the variant is
+/// found by its position, so `#[serde(tag = "...")]`, `#[serde(untagged)]` or a skipped
+/// variant would not read back. Field attributes (`rename`, `default`, ...) are fine.
+///
 /// Stored names are data: once events are stored under a name, pin it with `rename` before
 /// renaming the variant. Two variants stored under one name, a name that is empty, longer
 /// than 128 bytes or holds a control character, a version of 0, generic parameters (a
