@@ -6,7 +6,9 @@
 //! [`VariantDeserializer`] puts it back on the way in, naming the variant by its index so that
 //! every `#[serde(...)]` attribute on the enum keeps working.
 
-use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, VariantAccess, Visitor};
+use serde::de::{
+    self, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, VariantAccess, Visitor,
+};
 use serde::ser::{self, Serialize, Serializer};
 
 /// Serializes a value as its inner serializer would, except that an enum variant is written
@@ -303,17 +305,27 @@ mod tests {
     fn round_trip(value: Every, index: u32, json: &str) {
         let payload = Payload::encode_variant_content(&value).expect("encodes");
         assert_eq!(std::str::from_utf8(payload.as_bytes()), Ok(json));
-        assert_eq!(payload.decode_variant::<Every>(index).expect("decodes"), value);
+        assert_eq!(
+            payload.decode_variant::<Every>(index).expect("decodes"),
+            value
+        );
     }
 
     #[test]
     fn every_variant_kind_round_trips_without_its_tag() {
         round_trip(Every::Unit, 0, "{}");
-        round_trip(Every::Newtype(Named { name: "ana".into() }), 1, r#"{"name":"ana"}"#);
+        round_trip(
+            Every::Newtype(Named { name: "ana".into() }),
+            1,
+            r#"{"name":"ana"}"#,
+        );
         round_trip(Every::Primitive(7), 2, "7");
         round_trip(Every::Tuple(1, "x".into()), 3, r#"[1,"x"]"#);
         round_trip(
-            Every::Struct { amount: 5, note: None },
+            Every::Struct {
+                amount: 5,
+                note: None,
+            },
             4,
             r#"{"amt":5,"note":null}"#,
         );
@@ -324,16 +336,24 @@ mod tests {
         let payload = Payload::from_json_slice(br#"{"amt":5}"#).expect("json");
         assert_eq!(
             payload.decode_variant::<Every>(4).expect("decodes"),
-            Every::Struct { amount: 5, note: None }
+            Every::Struct {
+                amount: 5,
+                note: None
+            }
         );
         let null = Payload::from_json_slice(b"null").expect("json");
-        assert_eq!(null.decode_variant::<Every>(0).expect("decodes"), Every::Unit);
+        assert_eq!(
+            null.decode_variant::<Every>(0).expect("decodes"),
+            Every::Unit
+        );
     }
 
     #[test]
     fn a_variant_index_out_of_range_is_an_error() {
         let payload = Payload::from_json_slice(b"{}").expect("json");
-        let err = payload.decode_variant::<Every>(9).expect_err("no variant 9");
+        let err = payload
+            .decode_variant::<Every>(9)
+            .expect_err("no variant 9");
         assert!(err.to_string().contains("variant index"), "{err}");
     }
 
@@ -346,6 +366,9 @@ mod tests {
         }
         let payload = Payload::encode_variant_content(&Tagged::A { x: 1 }).expect("encodes");
         assert_eq!(payload.as_bytes(), br#"{"kind":"A","x":1}"#);
-        assert_eq!(payload.decode_variant::<Tagged>(0).expect("decodes"), Tagged::A { x: 1 });
+        assert_eq!(
+            payload.decode_variant::<Tagged>(0).expect("decodes"),
+            Tagged::A { x: 1 }
+        );
     }
 }

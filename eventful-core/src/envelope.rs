@@ -217,7 +217,9 @@ impl Metadata {
 pub fn new_event_id() -> Uuid {
     let millis = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX));
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        });
     let random = fastrand::u128(..).to_le_bytes();
     let mut tail = [0u8; 10];
     tail.copy_from_slice(&random[..10]);

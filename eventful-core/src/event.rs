@@ -225,7 +225,11 @@ inventory::collect!(EventRegistration);
 #[derive(Debug)]
 pub struct EventRegistry {
     by_name: HashMap<&'static str, &'static EventRegistration>,
-    collisions: Vec<(&'static str, &'static EventRegistration, &'static EventRegistration)>,
+    collisions: Vec<(
+        &'static str,
+        &'static EventRegistration,
+        &'static EventRegistration,
+    )>,
 }
 
 impl EventRegistry {
@@ -241,10 +245,10 @@ impl EventRegistry {
         for registration in registrations {
             for event_type in registration.event_types {
                 let name: &'static str = event_type.name.as_str();
-                if let Some(previous) = by_name.insert(name, registration) {
-                    if !std::ptr::eq(previous, registration) {
-                        collisions.push((name, previous, registration));
-                    }
+                if let Some(previous) = by_name.insert(name, registration)
+                    && !std::ptr::eq(previous, registration)
+                {
+                    collisions.push((name, previous, registration));
                 }
             }
         }
@@ -260,7 +264,11 @@ impl EventRegistry {
     }
 
     /// Formats a stored payload with the `Debug` of the Rust type that reads it.
-    pub fn describe(&self, event_type: &str, payload: &Payload) -> Option<Result<String, DecodeFailure>> {
+    pub fn describe(
+        &self,
+        event_type: &str,
+        payload: &Payload,
+    ) -> Option<Result<String, DecodeFailure>> {
         self.lookup(event_type)
             .map(|registration| (registration.describe)(event_type, payload))
     }
@@ -274,7 +282,11 @@ impl EventRegistry {
     /// by-name reader cannot tell which one wrote an event.
     pub fn collisions(
         &self,
-    ) -> &[(&'static str, &'static EventRegistration, &'static EventRegistration)] {
+    ) -> &[(
+        &'static str,
+        &'static EventRegistration,
+        &'static EventRegistration,
+    )] {
         &self.collisions
     }
 }

@@ -108,10 +108,7 @@ impl StreamId {
     /// assert_eq!(StreamId::for_aggregate("player", &42)?.as_str(), "player-42");
     /// # Ok::<(), eventful_core::NameError>(())
     /// ```
-    pub fn for_aggregate(
-        aggregate_type: &str,
-        id: &impl fmt::Display,
-    ) -> Result<Self, NameError> {
+    pub fn for_aggregate(aggregate_type: &str, id: &impl fmt::Display) -> Result<Self, NameError> {
         Self::new(format!("{aggregate_type}-{id}"))
     }
 
@@ -341,7 +338,11 @@ mod tests {
         let long = "x".repeat(MAX_STREAM_ID_LEN + 1);
         assert!(matches!(
             StreamId::new(&long),
-            Err(NameError::TooLong { len: 256, max: 255, .. })
+            Err(NameError::TooLong {
+                len: 256,
+                max: 255,
+                ..
+            })
         ));
         assert!(StreamId::new("x".repeat(MAX_STREAM_ID_LEN)).is_ok());
         assert!(matches!(

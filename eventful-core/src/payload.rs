@@ -92,7 +92,8 @@ impl Payload {
 
     /// Takes JSON text without copying it, checking that it is one valid JSON value.
     pub fn from_json_bytes(json: Bytes) -> Result<Self, PayloadError> {
-        serde_json::from_slice::<serde::de::IgnoredAny>(&json).map_err(PayloadError::InvalidJson)?;
+        serde_json::from_slice::<serde::de::IgnoredAny>(&json)
+            .map_err(PayloadError::InvalidJson)?;
         Ok(Self(json))
     }
 

@@ -66,6 +66,24 @@ pub trait Projection: Send + Sync + 'static {
     async fn reset(&self) -> Result<(), BoxError>;
 }
 
+/// A shared projection is a projection: register `Arc<P>` and keep a clone to query it.
+#[async_trait]
+impl<P: Projection> Projection for std::sync::Arc<P> {
+    type Event = P::Event;
+
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+
+    async fn apply(&self, event: &RecordedEvent<Self::Event>) -> Result<(), BoxError> {
+        (**self).apply(event).await
+    }
+
+    async fn reset(&self) -> Result<(), BoxError> {
+        (**self).reset().await
+    }
+}
+
 /// Runs a [`Projection`] as an [`EventHandler`].
 pub(crate) struct ProjectionHandler<P>(pub(crate) P);
 

@@ -98,7 +98,9 @@ impl EventFilter {
             && (self.aggregate_types.is_empty()
                 || self.aggregate_types.iter().any(|t| t == aggregate_type))
             && self.recorded_from.is_none_or(|from| recorded_at >= from)
-            && self.recorded_before.is_none_or(|before| recorded_at < before)
+            && self
+                .recorded_before
+                .is_none_or(|before| recorded_at < before)
     }
 }
 

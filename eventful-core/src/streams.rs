@@ -68,7 +68,10 @@ pub trait EventStoreExt: EventStore + Clone + Sized + 'static {
 
     /// Every event recorded in `[from, before)`, in position order.
     fn events_between(&self, from: DateTime<Utc>, before: DateTime<Utc>) -> EventStream {
-        self.read_all_events(Position::START, EventFilter::all().recorded_between(from, before))
+        self.read_all_events(
+            Position::START,
+            EventFilter::all().recorded_between(from, before),
+        )
     }
 
     /// Every event matching `filter` from position `from` on, then every event appended

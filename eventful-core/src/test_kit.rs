@@ -100,9 +100,14 @@ where
         let expected: Vec<_> = expected.into_iter().collect();
         let events = match self.result {
             Ok(events) => events,
-            Err(error) => panic!("expected events {expected:?}, but the command was rejected: {error:?}"),
+            Err(error) => {
+                panic!("expected events {expected:?}, but the command was rejected: {error:?}")
+            }
         };
-        assert_eq!(events, expected, "the command recorded other events than expected");
+        assert_eq!(
+            events, expected,
+            "the command recorded other events than expected"
+        );
         let mut state = self.state;
         for event in &events {
             assert_round_trips(event);
@@ -122,8 +127,13 @@ where
         A::Error: PartialEq,
     {
         match self.result {
-            Ok(events) => panic!("expected the error {expected:?}, but the command recorded {events:?}"),
-            Err(error) => assert_eq!(error, expected, "the command was rejected with another error"),
+            Ok(events) => {
+                panic!("expected the error {expected:?}, but the command recorded {events:?}")
+            }
+            Err(error) => assert_eq!(
+                error, expected,
+                "the command was rejected with another error"
+            ),
         }
     }
 
@@ -222,8 +232,8 @@ impl<P: Projection> ProjectionFeed<P> {
         let aggregate_type = stream_id
             .split_once('-')
             .map_or(stream_id.as_str(), |(prefix, _)| prefix);
-        let aggregate_type = crate::names::TypeName::new(aggregate_type)
-            .unwrap_or_else(|error| panic!("{error}"));
+        let aggregate_type =
+            crate::names::TypeName::new(aggregate_type).unwrap_or_else(|error| panic!("{error}"));
         for event in events {
             let version = self.versions.entry(stream_id.clone()).or_default();
             *version += 1;

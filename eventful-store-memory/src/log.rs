@@ -28,8 +28,8 @@ struct StoredEvent {
     /// Index into [`Log::aggregate_types`].
     aggregate_type: u32,
     version: u32,
-    /// Nanoseconds since the Unix epoch; never decreases along the log.
-    recorded_at: i64,
+    /// Never decreases along the log.
+    recorded_at: DateTime<Utc>,
     /// Boxed and absent when empty, which is most of the time.
     metadata: Option<Box<Metadata>>,
     payload: Payload,
@@ -45,6 +45,9 @@ struct StreamEntry {
 struct Interner<K> {
     names: Vec<K>,
     numbers: HashMap<K, u32, RandomState>,
+    /// The number given last: runs of one type are common, and a comparison is cheaper
+    /// than a hash.
+    last: u32,
 }
 
 impl<K> Default for Interner<K> {
@@ -52,30 +55,48 @@ impl<K> Default for Interner<K> {
         Self {
             names: Vec::new(),
             numbers: HashMap::default(),
+            last: 0,
         }
     }
 }
 
 impl<K: Clone + Eq + std::hash::Hash> Interner<K> {
     fn number(&mut self, name: &K) -> u32 {
+        if self.names.get(self.last as usize) == Some(name) {
+            return self.last;
+        }
         if let Some(&number) = self.numbers.get(name) {
+            self.last = number;
             return number;
         }
         let number = self.names.len() as u32;
         self.names.push(name.clone());
         self.numbers.insert(name.clone(), number);
+        self.last = number;
         number
     }
 }
 
-#[derive(Default)]
 pub(crate) struct Log {
     events: Chunks<StoredEvent>,
     streams: Vec<StreamEntry>,
     stream_numbers: HashMap<StreamId, u32, RandomState>,
     event_types: Interner<(TypeName, u32)>,
     aggregate_types: Interner<TypeName>,
-    last_recorded_at: i64,
+    last_recorded_at: DateTime<Utc>,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Self {
+            events: Chunks::default(),
+            streams: Vec::new(),
+            stream_numbers: HashMap::default(),
+            event_types: Interner::default(),
+            aggregate_types: Interner::default(),
+            last_recorded_at: DateTime::<Utc>::MIN_UTC,
+        }
+    }
 }
 
 impl Log {
@@ -105,10 +126,10 @@ impl Log {
         let actual = number.map_or(Version::NONE, |number| {
             Version::new(self.streams[number as usize].positions.len() as u64)
         });
-        if let Some(number) = number {
-            if let Some(stored) = self.already_stored(number, expected, actual, &events)? {
-                return Ok(stored);
-            }
+        if let Some(number) = number
+            && let Some(stored) = self.already_stored(number, expected, actual, &events)?
+        {
+            return Ok(stored);
         }
         if !expected.accepts(actual) {
             return Err(StoreError::Conflict {
@@ -117,12 +138,12 @@ impl Log {
                 actual,
             });
         }
-        let recorded_at = now_nanos().max(self.last_recorded_at);
+        let recorded_at = Utc::now().max(self.last_recorded_at);
         if events.is_empty() {
             return Ok(AppendResult {
                 last_version: actual,
                 first_position: Position::START,
-                recorded_at: DateTime::from_timestamp_nanos(recorded_at),
+                recorded_at,
                 already_stored: false,
             });
         }
@@ -161,7 +182,7 @@ impl Log {
         Ok(AppendResult {
             last_version: Version::new(actual.get() + count),
             first_position: Position::new(first_position),
-            recorded_at: DateTime::from_timestamp_nanos(recorded_at),
+            recorded_at,
             already_stored: false,
         })
     }
@@ -227,7 +248,7 @@ impl Log {
         Ok(Some(AppendResult {
             last_version: Version::new((start + matching) as u64),
             first_position: Position::new(first_position),
-            recorded_at: DateTime::from_timestamp_nanos(self.event(first_position).recorded_at),
+            recorded_at: self.event(first_position).recorded_at,
             already_stored: true,
         }))
     }
@@ -247,7 +268,7 @@ impl Log {
             schema_version: *schema_version,
             version: Version::new(u64::from(event.version)),
             position: Position::new(position),
-            recorded_at: DateTime::from_timestamp_nanos(event.recorded_at),
+            recorded_at: event.recorded_at,
             metadata: event
                 .metadata
                 .as_deref()
@@ -287,9 +308,7 @@ impl Log {
             next = next.max(self.first_recorded_at_or_after(recorded_from));
         }
         let selection = Selection::new(self, filter);
-        let recorded_before = filter
-            .recorded_before
-            .map(|before| before.timestamp_nanos_opt().unwrap_or(i64::MAX));
+        let recorded_before = filter.recorded_before;
         let mut events = Vec::new();
         let mut scanned = 0;
         while next <= head && events.len() < limit && scanned < SCAN_LIMIT {
@@ -314,7 +333,6 @@ impl Log {
 
     /// The first position recorded at or after `time` (one past the head if none).
     fn first_recorded_at_or_after(&self, time: DateTime<Utc>) -> u64 {
-        let time = time.timestamp_nanos_opt().unwrap_or(i64::MIN);
         self.events.partition_point(|event| event.recorded_at < time) as u64 + 1
     }
 }
@@ -360,12 +378,6 @@ impl Selection {
                 .as_ref()
                 .is_none_or(|types| types.contains(&event.aggregate_type))
     }
-}
-
-fn now_nanos() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| i64::try_from(since.as_nanos()).unwrap_or(i64::MAX))
 }
 
 /// Appends up to this long are checked for repeated ids pair by pair; longer ones with a set.

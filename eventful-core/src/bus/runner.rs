@@ -78,7 +78,8 @@ impl<S: EventStore> Runner<S> {
             next = next.max(batch.next);
             let processed = Position::new(next.get().saturating_sub(1));
             self.checkpoint(&name, &mut saved, processed).await;
-            self.status.send_modify(|status| status.processed = processed);
+            self.status
+                .send_modify(|status| status.processed = processed);
             if batch.end_of_log {
                 tokio::select! {
                     () = self.store.wait_for_append(processed) => {}
@@ -96,7 +97,8 @@ impl<S: EventStore> Runner<S> {
             match self.checkpoints.load_checkpoint(name).await {
                 Ok(saved) => {
                     let processed = saved.unwrap_or(Position::START);
-                    self.status.send_modify(|status| status.processed = processed);
+                    self.status
+                        .send_modify(|status| status.processed = processed);
                     return Some(processed.next());
                 }
                 Err(error) => {

@@ -59,10 +59,10 @@ impl<K: Eq + Hash, V: Versioned> AggregateCache<K, V> {
             return;
         }
         let mut generations = self.generations.lock();
-        if let Some(present) = generations.young.get(&key) {
-            if present.version() > value.version() {
-                return;
-            }
+        if let Some(present) = generations.young.get(&key)
+            && present.version() > value.version()
+        {
+            return;
         }
         generations.young.insert(key, value);
         if generations.young.len() >= self.half_capacity {

@@ -126,10 +126,10 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     ) -> Result<Committed<A::Event>, CommandError<A::Error>> {
         let command = command.into();
         let id = command.aggregate_id();
-        if let Some(key) = context.idempotency_key {
-            if let Some(committed) = self.find_applied(id, key).await? {
-                return Ok(committed);
-            }
+        if let Some(key) = context.idempotency_key
+            && let Some(committed) = self.find_applied(id, key).await?
+        {
+            return Ok(committed);
         }
         let (id, mut loaded) = match self.cache.take(id) {
             Some(entry) => entry,
@@ -234,7 +234,10 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         let mut history = Vec::new();
         loop {
             let from = Version::new(history.len() as u64 + 1);
-            let batch = self.store.read_stream(&stream_id, from, REPLAY_BATCH).await?;
+            let batch = self
+                .store
+                .read_stream(&stream_id, from, REPLAY_BATCH)
+                .await?;
             let full = batch.len() == REPLAY_BATCH;
             for event in batch {
                 history.push(self.upcasters.decode_recorded(event)?);
@@ -286,9 +289,15 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     }
 
     /// Applies the stream's events after `loaded.version`, up to `until` when given.
-    async fn catch_up(&self, loaded: &mut Loaded<A>, until: Option<Version>) -> Result<(), LoadError> {
+    async fn catch_up(
+        &self,
+        loaded: &mut Loaded<A>,
+        until: Option<Version>,
+    ) -> Result<(), LoadError> {
         loop {
-            let remaining = until.map_or(u64::MAX, |until| until.get().saturating_sub(loaded.version.get()));
+            let remaining = until.map_or(u64::MAX, |until| {
+                until.get().saturating_sub(loaded.version.get())
+            });
             if remaining == 0 {
                 return Ok(());
             }
@@ -369,7 +378,9 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             .enumerate()
             .take_while(|(i, event)| event.event_id == derived_event_id(key, &stream_id, *i))
             .count();
-        self.read_back(stream_id, first.version, count).await.map(Some)
+        self.read_back(stream_id, first.version, count)
+            .await
+            .map(Some)
     }
 
     async fn read_back(

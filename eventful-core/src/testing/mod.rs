@@ -33,10 +33,7 @@ use crate::store::EventStore;
 
 /// What the suite needs of a store under test: events, snapshots and checkpoints in one
 /// cloneable handle.
-pub trait ConformanceStore:
-    EventStore + SnapshotStore + CheckpointStore + Clone + 'static
-{
-}
+pub trait ConformanceStore: EventStore + SnapshotStore + CheckpointStore + Clone + 'static {}
 
 impl<S: EventStore + SnapshotStore + CheckpointStore + Clone + 'static> ConformanceStore for S {}
 

@@ -9,11 +9,10 @@
 //! A store's bench is one call:
 //!
 //! ```no_run
-//! fn main() {
-//!     eventful_core::testing::workload::main("memory", || async {
-//!         eventful_store_memory::MemoryStore::new()
-//!     });
-//! }
+//! // benches/game_workload.rs, with `harness = false`:
+//! eventful_core::testing::workload::main("memory", || async {
+//!     eventful_store_memory::MemoryStore::new()
+//! });
 //! ```
 //!
 //! It prints the figures, then the line scripts read:
@@ -68,7 +67,9 @@ impl Default for WorkloadArgs {
 #[non_exhaustive]
 pub enum ArgsError {
     /// An option this benchmark does not know.
-    #[error("unknown option `{0}` (known: --players N, --tasks N, --replay-events N, --snapshot-every N, --replay-runs N)")]
+    #[error(
+        "unknown option `{0}` (known: --players N, --tasks N, --replay-events N, --snapshot-every N, --replay-runs N)"
+    )]
     Unknown(String),
     /// An option without a positive whole number after it.
     #[error("`{option}` needs a positive whole number, got `{value}`")]
@@ -104,7 +105,9 @@ impl WorkloadArgs {
                 "--tasks" => parsed.tasks = number,
                 "--replay-events" => parsed.replay_events = number,
                 "--snapshot-every" => parsed.snapshot_every = number,
-                "--replay-runs" => parsed.replay_runs = usize::try_from(number).unwrap_or(usize::MAX),
+                "--replay-runs" => {
+                    parsed.replay_runs = usize::try_from(number).unwrap_or(usize::MAX)
+                }
                 _ => return Err(ArgsError::Unknown(option)),
             }
         }
@@ -167,11 +170,20 @@ impl CommandsReport {
 /// another achievement.
 pub fn player_commands(index: u64) -> impl Iterator<Item = PlayerCommand> {
     let id = format!("w{index}");
-    let create = PlayerCommand::new(id.clone(), PlayerAction::CreatePlayer { name: format!("Player {index}") });
+    let create = PlayerCommand::new(
+        id.clone(),
+        PlayerAction::CreatePlayer {
+            name: format!("Player {index}"),
+        },
+    );
     std::iter::once(create).chain((0..COMMANDS_PER_PLAYER).map(move |k| {
         let action = match k {
-            9 => PlayerAction::UnlockAchievement { id: "first_win".to_owned() },
-            19 => PlayerAction::UnlockAchievement { id: "veteran".to_owned() },
+            9 => PlayerAction::UnlockAchievement {
+                id: "first_win".to_owned(),
+            },
+            19 => PlayerAction::UnlockAchievement {
+                id: "veteran".to_owned(),
+            },
             _ => PlayerAction::GainXp { amount: 100 },
         };
         PlayerCommand::new(id.clone(), action)
@@ -180,7 +192,11 @@ pub fn player_commands(index: u64) -> impl Iterator<Item = PlayerCommand> {
 
 /// Runs the commands of `players` players on `store`, split over `tasks` concurrent tasks,
 /// through one shared repository; checks what was stored.
-pub async fn run_commands<S>(store: S, players: u64, tasks: u64) -> Result<CommandsReport, WorkloadError>
+pub async fn run_commands<S>(
+    store: S,
+    players: u64,
+    tasks: u64,
+) -> Result<CommandsReport, WorkloadError>
 where
     S: EventStore + Clone + 'static,
 {
@@ -212,7 +228,11 @@ where
     for index in 0..players {
         let stream_id = Player::stream_id(&format!("w{index}")).map_err(LoadError::from)?;
         let version = store.stream_version(&stream_id).await?;
-        check_count(&format!("version of `{stream_id}`"), EVENTS_PER_PLAYER, version.get())?;
+        check_count(
+            &format!("version of `{stream_id}`"),
+            EVENTS_PER_PLAYER,
+            version.get(),
+        )?;
     }
     Ok(CommandsReport {
         commands,
@@ -258,19 +278,33 @@ impl ReplayReport {
 
 /// Builds one player with `events` events (snapshotting every `snapshot_every`), then times
 /// loading it `runs` times each way; reports the medians.
-pub async fn run_replay<S>(store: S, events: u64, snapshot_every: u64, runs: usize) -> Result<ReplayReport, WorkloadError>
+pub async fn run_replay<S>(
+    store: S,
+    events: u64,
+    snapshot_every: u64,
+    runs: usize,
+) -> Result<ReplayReport, WorkloadError>
 where
     S: EventStore + SnapshotStore + Clone + 'static,
 {
     let id = "replayed".to_owned();
-    let writer = Repository::<Player, _>::new(store.clone()).with_snapshots(store.clone(), snapshot_every);
+    let writer =
+        Repository::<Player, _>::new(store.clone()).with_snapshots(store.clone(), snapshot_every);
     let mut version = writer
-        .execute(PlayerCommand::new(id.clone(), PlayerAction::CreatePlayer { name: "Replayed".to_owned() }))
+        .execute(PlayerCommand::new(
+            id.clone(),
+            PlayerAction::CreatePlayer {
+                name: "Replayed".to_owned(),
+            },
+        ))
         .await?
         .version;
     while version < Version::new(events) {
         version = writer
-            .execute(PlayerCommand::new(id.clone(), PlayerAction::GainXp { amount: 1 }))
+            .execute(PlayerCommand::new(
+                id.clone(),
+                PlayerAction::GainXp { amount: 1 },
+            ))
             .await?
             .version;
     }
@@ -313,7 +347,12 @@ pub fn peak_memory_bytes() -> Option<u64> {
 }
 
 /// The `RESULT` line of one run.
-pub fn result_line(name: &str, args: &WorkloadArgs, commands: &CommandsReport, replay: &ReplayReport) -> String {
+pub fn result_line(
+    name: &str,
+    args: &WorkloadArgs,
+    commands: &CommandsReport,
+    replay: &ReplayReport,
+) -> String {
     format!(
         "RESULT name={name} players={} tasks={} commands_per_s={:.0} events_per_s={:.0} replay_events_per_s={:.0}",
         args.players,
@@ -344,18 +383,24 @@ where
         .worker_threads(usize::try_from(args.tasks).unwrap_or(1).clamp(1, 64))
         .enable_all()
         .build();
-    let outcome = runtime.map_err(|error| error.to_string()).and_then(|runtime| {
-        runtime
-            .block_on(run_and_print(name, &args, make_store))
-            .map_err(|error| error.to_string())
-    });
+    let outcome = runtime
+        .map_err(|error| error.to_string())
+        .and_then(|runtime| {
+            runtime
+                .block_on(run_and_print(name, &args, make_store))
+                .map_err(|error| error.to_string())
+        });
     if let Err(error) = outcome {
         eprintln!("workload failed: {error}");
         std::process::exit(1);
     }
 }
 
-async fn run_and_print<S, Make, Made>(name: &str, args: &WorkloadArgs, make_store: Make) -> Result<(), WorkloadError>
+async fn run_and_print<S, Make, Made>(
+    name: &str,
+    args: &WorkloadArgs,
+    make_store: Make,
+) -> Result<(), WorkloadError>
 where
     S: EventStore + SnapshotStore + Clone + 'static,
     Make: Fn() -> Made,
@@ -376,7 +421,13 @@ where
     if let Some(peak) = peak_memory_bytes() {
         println!("peak memory: {:.1} MB", peak as f64 / 1e6);
     }
-    let replay = run_replay(make_store().await, args.replay_events, args.snapshot_every, args.replay_runs).await?;
+    let replay = run_replay(
+        make_store().await,
+        args.replay_events,
+        args.snapshot_every,
+        args.replay_runs,
+    )
+    .await?;
     println!(
         "replay: {} events: {:.0} events/s without snapshots ({:.2} ms), {:.0} events/s with snapshots every {} ({:.3} ms)",
         replay.events,
@@ -401,7 +452,10 @@ mod tests {
         let commands: Vec<_> = player_commands(3).collect();
         assert_eq!(commands.len() as u64, COMMANDS_PER_PLAYER + 1);
         for command in commands {
-            for event in player.handle(&command).expect("the workload's commands are valid") {
+            for event in player
+                .handle(&command)
+                .expect("the workload's commands are valid")
+            {
                 player.apply(&event);
                 events += 1;
             }
@@ -412,10 +466,12 @@ mod tests {
 
     #[test]
     fn arguments_parse_and_refuse_clearly() {
-        let parsed = WorkloadArgs::parse(["--bench", "--players", "50", "--tasks", "2"].map(String::from))
-            .expect("valid");
+        let parsed =
+            WorkloadArgs::parse(["--bench", "--players", "50", "--tasks", "2"].map(String::from))
+                .expect("valid");
         assert_eq!((parsed.players, parsed.tasks), (50, 2));
-        let err = WorkloadArgs::parse(["--players", "many"].map(String::from)).expect_err("bad number");
+        let err =
+            WorkloadArgs::parse(["--players", "many"].map(String::from)).expect_err("bad number");
         assert!(err.to_string().contains("--players"), "{err}");
         assert!(WorkloadArgs::parse(["--wat", "1"].map(String::from)).is_err());
     }

@@ -18,7 +18,10 @@ pub async fn empty_append_checks_the_version_only<S: ConformanceStore>(store: S)
         .await
         .unwrap_or_else(|error| panic!("an empty append to a new stream failed: {error}"));
     assert_eq!(result.last_version, Version::NONE);
-    assert_eq!(store.stream_version(&stream).await.ok(), Some(Version::NONE));
+    assert_eq!(
+        store.stream_version(&stream).await.ok(),
+        Some(Version::NONE)
+    );
     store
         .append(&stream, ExpectedVersion::Any, vec![numbered("a", 1)])
         .await
@@ -43,23 +46,32 @@ pub async fn empty_append_checks_the_version_only<S: ConformanceStore>(store: S)
 /// conflict carrying the expected and the actual version.
 pub async fn expected_version_is_checked<S: ConformanceStore>(store: S) {
     let stream = fresh_stream("expect");
-    let conflict = |result: Result<_, StoreError>, expected: ExpectedVersion, actual: u64| match result {
-        Err(StoreError::Conflict {
-            stream_id,
-            expected: e,
-            actual: a,
-        }) => {
-            assert_eq!(stream_id, stream, "the conflict names another stream");
-            assert_eq!(e, expected, "the conflict reports another expected version");
-            assert_eq!(a, Version::new(actual), "the conflict reports another actual version");
-        }
-        Err(other) => panic!("expected a conflict, got another error: {other}"),
-        Ok(result) => panic!("expected a conflict, but the append succeeded: {result:?}"),
-    };
+    let conflict =
+        |result: Result<_, StoreError>, expected: ExpectedVersion, actual: u64| match result {
+            Err(StoreError::Conflict {
+                stream_id,
+                expected: e,
+                actual: a,
+            }) => {
+                assert_eq!(stream_id, stream, "the conflict names another stream");
+                assert_eq!(e, expected, "the conflict reports another expected version");
+                assert_eq!(
+                    a,
+                    Version::new(actual),
+                    "the conflict reports another actual version"
+                );
+            }
+            Err(other) => panic!("expected a conflict, got another error: {other}"),
+            Ok(result) => panic!("expected a conflict, but the append succeeded: {result:?}"),
+        };
 
     conflict(
         store
-            .append(&stream, ExpectedVersion::Exact(Version::new(1)), vec![numbered("a", 0)])
+            .append(
+                &stream,
+                ExpectedVersion::Exact(Version::new(1)),
+                vec![numbered("a", 0)],
+            )
             .await,
         ExpectedVersion::Exact(Version::new(1)),
         0,
@@ -78,18 +90,30 @@ pub async fn expected_version_is_checked<S: ConformanceStore>(store: S) {
     );
     conflict(
         store
-            .append(&stream, ExpectedVersion::Exact(Version::NONE), vec![numbered("a", 0)])
+            .append(
+                &stream,
+                ExpectedVersion::Exact(Version::NONE),
+                vec![numbered("a", 0)],
+            )
             .await,
         ExpectedVersion::Exact(Version::NONE),
         1,
     );
     store
-        .append(&stream, ExpectedVersion::Exact(Version::new(1)), vec![numbered("a", 2)])
+        .append(
+            &stream,
+            ExpectedVersion::Exact(Version::new(1)),
+            vec![numbered("a", 2)],
+        )
         .await
         .unwrap_or_else(|error| panic!("Exact(1) on a stream at 1 failed: {error}"));
     conflict(
         store
-            .append(&stream, ExpectedVersion::Exact(Version::new(1)), vec![numbered("a", 0)])
+            .append(
+                &stream,
+                ExpectedVersion::Exact(Version::new(1)),
+                vec![numbered("a", 0)],
+            )
             .await,
         ExpectedVersion::Exact(Version::new(1)),
         2,
@@ -116,10 +140,17 @@ pub async fn expected_version_is_checked<S: ConformanceStore>(store: S) {
 pub async fn conflicting_multi_event_append_writes_nothing<S: ConformanceStore>(store: S) {
     let stream = fresh_stream("atomic");
     store
-        .append(&stream, ExpectedVersion::NoStream, vec![numbered("a", 1), numbered("a", 2)])
+        .append(
+            &stream,
+            ExpectedVersion::NoStream,
+            vec![numbered("a", 1), numbered("a", 2)],
+        )
         .await
         .unwrap_or_else(|error| panic!("append failed: {error}"));
-    let head = store.head_position().await.unwrap_or_else(|error| panic!("{error}"));
+    let head = store
+        .head_position()
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
     let batch: Vec<_> = (10..15).map(|n| numbered("a", n)).collect();
     let result = store
         .append(&stream, ExpectedVersion::Exact(Version::new(1)), batch)
@@ -129,10 +160,16 @@ pub async fn conflicting_multi_event_append_writes_nothing<S: ConformanceStore>(
         "expected a conflict, got {result:?}"
     );
     assert_eq!(numbers(&whole_stream(&store, &stream).await), [1, 2]);
-    assert_eq!(store.head_position().await.ok(), Some(head), "the log moved");
+    assert_eq!(
+        store.head_position().await.ok(),
+        Some(head),
+        "the log moved"
+    );
     let in_log = whole_log(&store, EventFilter::all()).await;
     assert!(
-        in_log.iter().all(|event| event.stream_id != stream || event.version <= Version::new(2)),
+        in_log
+            .iter()
+            .all(|event| event.stream_id != stream || event.version <= Version::new(2)),
         "part of a refused append is visible in the log"
     );
 }
@@ -182,11 +219,17 @@ pub async fn concurrent_exact_appends_have_one_winner_per_version<S: Conformance
     }
     let mut winners = Vec::new();
     for task in tasks {
-        winners.extend(task.await.unwrap_or_else(|error| panic!("a writer panicked: {error}")));
+        winners.extend(
+            task.await
+                .unwrap_or_else(|error| panic!("a writer panicked: {error}")),
+        );
     }
     winners.sort();
     let expected: Vec<_> = (1..=TARGET).map(Version::new).collect();
-    assert_eq!(winners, expected, "each version must have exactly one winner");
+    assert_eq!(
+        winners, expected,
+        "each version must have exactly one winner"
+    );
     let stored = whole_stream(&store, &stream).await;
     let versions: Vec<_> = stored.iter().map(|event| event.version).collect();
     assert_eq!(versions, expected, "the stream has gaps or duplicates");
@@ -206,7 +249,11 @@ pub async fn retried_append_is_stored_once<S: ConformanceStore>(store: S) {
         .unwrap_or_else(|error| panic!("append failed: {error}"));
     assert!(!first.already_stored);
     store
-        .append(&stream, ExpectedVersion::Exact(Version::new(2)), vec![numbered("a", 3)])
+        .append(
+            &stream,
+            ExpectedVersion::Exact(Version::new(2)),
+            vec![numbered("a", 3)],
+        )
         .await
         .unwrap_or_else(|error| panic!("append failed: {error}"));
 
@@ -214,7 +261,10 @@ pub async fn retried_append_is_stored_once<S: ConformanceStore>(store: S) {
         .append(&stream, ExpectedVersion::NoStream, batch.clone())
         .await
         .unwrap_or_else(|error| panic!("a retried append must succeed, got: {error}"));
-    assert!(again.already_stored, "a retried append must report it was already stored");
+    assert!(
+        again.already_stored,
+        "a retried append must report it was already stored"
+    );
     assert_eq!(again.last_version, first.last_version);
     assert_eq!(again.first_position, first.first_position);
 
@@ -230,12 +280,19 @@ pub async fn retried_append_is_stored_once<S: ConformanceStore>(store: S) {
         .append(&stream, ExpectedVersion::Exact(Version::new(1)), overlap)
         .await;
     assert!(
-        matches!(partial, Err(StoreError::DuplicateEvent { .. }) | Err(StoreError::Conflict { .. })),
+        matches!(
+            partial,
+            Err(StoreError::DuplicateEvent { .. }) | Err(StoreError::Conflict { .. })
+        ),
         "a partial overlap must be refused, got {partial:?}"
     );
     let twice = numbered("a", 7);
     let repeated = store
-        .append(&stream, ExpectedVersion::Exact(Version::new(3)), vec![twice.clone(), twice])
+        .append(
+            &stream,
+            ExpectedVersion::Exact(Version::new(3)),
+            vec![twice.clone(), twice],
+        )
         .await;
     assert!(
         matches!(repeated, Err(StoreError::DuplicateEvent { .. })),
@@ -262,7 +319,12 @@ pub async fn appends_are_atomic_to_readers<S: ConformanceStore>(store: S) {
             let mut observations = 0;
             while !done.load(Ordering::Acquire) || observations < 10 {
                 let events = whole_stream(&store, &stream).await;
-                assert_eq!(events.len() % 5, 0, "a reader saw {} events of a 5-event append", events.len() % 5);
+                assert_eq!(
+                    events.len() % 5,
+                    0,
+                    "a reader saw {} events of a 5-event append",
+                    events.len() % 5
+                );
                 let in_log = store
                     .read_all(Position::START, &EventFilter::all(), usize::MAX)
                     .await
@@ -280,12 +342,21 @@ pub async fn appends_are_atomic_to_readers<S: ConformanceStore>(store: S) {
     for batch in 0..BATCHES {
         let events = (0..5).map(|i| numbered("a", batch * 5 + i)).collect();
         store
-            .append(&stream, ExpectedVersion::Exact(Version::new(batch * 5)), events)
+            .append(
+                &stream,
+                ExpectedVersion::Exact(Version::new(batch * 5)),
+                events,
+            )
             .await
             .unwrap_or_else(|error| panic!("append failed: {error}"));
         tokio::task::yield_now().await;
     }
     done.store(true, Ordering::Release);
-    reader.await.unwrap_or_else(|error| panic!("the reader failed: {error}"));
-    assert_eq!(whole_stream(&store, &stream).await.len() as u64, BATCHES * 5);
+    reader
+        .await
+        .unwrap_or_else(|error| panic!("the reader failed: {error}"));
+    assert_eq!(
+        whole_stream(&store, &stream).await.len() as u64,
+        BATCHES * 5
+    );
 }

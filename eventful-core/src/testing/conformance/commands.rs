@@ -20,7 +20,12 @@ fn player_id() -> String {
 }
 
 fn create(id: &str) -> PlayerCommand {
-    PlayerCommand::new(id, PlayerAction::CreatePlayer { name: format!("player {id}") })
+    PlayerCommand::new(
+        id,
+        PlayerAction::CreatePlayer {
+            name: format!("player {id}"),
+        },
+    )
 }
 
 fn gain(id: &str, amount: u64) -> PlayerCommand {
@@ -28,7 +33,12 @@ fn gain(id: &str, amount: u64) -> PlayerCommand {
 }
 
 fn unlock(id: &str, achievement: &str) -> PlayerCommand {
-    PlayerCommand::new(id, PlayerAction::UnlockAchievement { id: achievement.to_owned() })
+    PlayerCommand::new(
+        id,
+        PlayerAction::UnlockAchievement {
+            id: achievement.to_owned(),
+        },
+    )
 }
 
 fn stream_of(id: &str) -> StreamId {
@@ -68,9 +78,19 @@ pub async fn snapshot_and_tail_equal_full_replay<S: ConformanceStore>(store: S) 
         .await
         .unwrap_or_else(|error| panic!("{error}"));
     assert!(snapshot.version.get() % 10 == 0 || snapshot.version == version);
-    assert!(snapshot.version > Version::new(30), "snapshots stopped early: {}", snapshot.version);
-    let fast = with_snapshots.load(&id).await.unwrap_or_else(|error| panic!("{error}"));
-    let full = replaying.load(&id).await.unwrap_or_else(|error| panic!("{error}"));
+    assert!(
+        snapshot.version > Version::new(30),
+        "snapshots stopped early: {}",
+        snapshot.version
+    );
+    let fast = with_snapshots
+        .load(&id)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    let full = replaying
+        .load(&id)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(fast.version, version);
     assert_eq!(fast, full, "snapshot + tail differs from a full replay");
     for at in [1, 5, 10, 11, 29, version.get()] {
@@ -95,8 +115,14 @@ pub async fn stale_or_unreadable_snapshot_is_ignored<S: ConformanceStore>(store:
     let players = Repository::<Player, _>::new(store.clone())
         .with_snapshots(store.clone(), 1_000)
         .with_cache_capacity(0);
-    players.execute(create(&id)).await.unwrap_or_else(|error| panic!("{error}"));
-    players.execute(gain(&id, 1500)).await.unwrap_or_else(|error| panic!("{error}"));
+    players
+        .execute(create(&id))
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    players
+        .execute(gain(&id, 1500))
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
     let truth = Repository::<Player, _>::new(store.clone())
         .with_cache_capacity(0)
         .load(&id)
@@ -110,9 +136,12 @@ pub async fn stale_or_unreadable_snapshot_is_ignored<S: ConformanceStore>(store:
         taken_at: chrono::Utc::now(),
         payload,
     };
-    let other_shape = Payload::encode(&serde_json::json!({"name": "ghost", "xp": 1, "level": 99, "achievements": []}))
+    let other_shape = Payload::encode(
+        &serde_json::json!({"name": "ghost", "xp": 1, "level": 99, "achievements": []}),
+    )
+    .unwrap_or_else(|error| panic!("{error}"));
+    let unreadable = Payload::from_json_slice(br#"{"renamed_field": true}"#)
         .unwrap_or_else(|error| panic!("{error}"));
-    let unreadable = Payload::from_json_slice(br#"{"renamed_field": true}"#).unwrap_or_else(|error| panic!("{error}"));
     for snapshot in [
         lie(Player::SNAPSHOT_REVISION + 1, other_shape.clone()),
         lie(Player::SNAPSHOT_REVISION, unreadable),
@@ -124,8 +153,14 @@ pub async fn stale_or_unreadable_snapshot_is_ignored<S: ConformanceStore>(store:
         let mut snapshot = snapshot;
         // Each lie must be the one kept, so it must not be older than the last.
         snapshot.version = Version::new(snapshot.version.get() + 1);
-        store.save_snapshot(snapshot).await.unwrap_or_else(|error| panic!("{error}"));
-        let loaded = players.load(&id).await.unwrap_or_else(|error| panic!("{error}"));
+        store
+            .save_snapshot(snapshot)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        let loaded = players
+            .load(&id)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(loaded, truth, "a stale or unreadable snapshot was used");
     }
 }
@@ -141,7 +176,10 @@ pub async fn concurrent_commands_are_retried_not_lost<S: ConformanceStore>(store
         .with_initial_delay(std::time::Duration::from_micros(200))
         .with_max_delay(std::time::Duration::from_millis(5));
     let shared = Arc::new(Repository::<Player, _>::new(store.clone()).with_retry(retry));
-    shared.execute(create(&id)).await.unwrap_or_else(|error| panic!("{error}"));
+    shared
+        .execute(create(&id))
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
     let mut tasks = Vec::new();
     for task in 0..TASKS {
         let repository = if task % 2 == 0 {
@@ -160,14 +198,18 @@ pub async fn concurrent_commands_are_retried_not_lost<S: ConformanceStore>(store
         }));
     }
     for task in tasks {
-        task.await.unwrap_or_else(|error| panic!("a task failed: {error}"));
+        task.await
+            .unwrap_or_else(|error| panic!("a task failed: {error}"));
     }
     let player = Repository::<Player, _>::new(store.clone())
         .load(&id)
         .await
         .unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(player.state.xp, TASKS * EACH * 100, "an update was lost");
-    assert_eq!(player.state.level, crate::testing::model::level_of(TASKS * EACH * 100));
+    assert_eq!(
+        player.state.level,
+        crate::testing::model::level_of(TASKS * EACH * 100)
+    );
     let versions: Vec<u64> = whole_stream(&store, &stream_of(&id))
         .await
         .iter()
@@ -184,7 +226,10 @@ pub async fn idempotent_command_is_applied_once<S: ConformanceStore>(store: S) {
     for cache in [0, 100] {
         let players = Repository::<Player, _>::new(store.clone()).with_cache_capacity(cache);
         if cache == 0 {
-            players.execute(create(&id)).await.unwrap_or_else(|error| panic!("{error}"));
+            players
+                .execute(create(&id))
+                .await
+                .unwrap_or_else(|error| panic!("{error}"));
         }
         let context = CommandContext::default().with_idempotency_key(key);
         let first = players
@@ -199,13 +244,24 @@ pub async fn idempotent_command_is_applied_once<S: ConformanceStore>(store: S) {
             .execute_with(gain(&id, 1_200), context)
             .await
             .unwrap_or_else(|error| panic!("{error}"));
-        assert!(second.already_applied, "the second run must report it was already applied");
-        let ids = |events: &[crate::envelope::RecordedEvent<crate::testing::model::PlayerEvent>]| {
-            events.iter().map(|event| event.event_id).collect::<Vec<_>>()
-        };
+        assert!(
+            second.already_applied,
+            "the second run must report it was already applied"
+        );
+        let ids =
+            |events: &[crate::envelope::RecordedEvent<crate::testing::model::PlayerEvent>]| {
+                events
+                    .iter()
+                    .map(|event| event.event_id)
+                    .collect::<Vec<_>>()
+            };
         if cache == 0 {
             assert!(!first.already_applied);
-            assert_eq!(first.events.len(), 2, "1200 xp from level 1 records xp and a level-up");
+            assert_eq!(
+                first.events.len(),
+                2,
+                "1200 xp from level 1 records xp and a level-up"
+            );
             assert_eq!(ids(&first.events), ids(&second.events));
         }
         assert_eq!(
@@ -226,24 +282,43 @@ pub async fn idempotent_command_is_applied_once<S: ConformanceStore>(store: S) {
 /// no longer decodes in a stream, a command the aggregate rejects.
 pub async fn bad_input_is_typed_and_changes_nothing<S: ConformanceStore>(store: S) {
     assert!(matches!(StreamId::new(""), Err(NameError::Empty { .. })));
-    assert!(matches!(StreamId::new("x".repeat(300)), Err(NameError::TooLong { len: 300, .. })));
-    assert!(matches!(StreamId::new("a\0b"), Err(NameError::ControlCharacter { .. })));
-    assert!(matches!(Payload::from_json_slice(b"{oops"), Err(PayloadError::InvalidJson(_))));
+    assert!(matches!(
+        StreamId::new("x".repeat(300)),
+        Err(NameError::TooLong { len: 300, .. })
+    ));
+    assert!(matches!(
+        StreamId::new("a\0b"),
+        Err(NameError::ControlCharacter { .. })
+    ));
+    assert!(matches!(
+        Payload::from_json_slice(b"{oops"),
+        Err(PayloadError::InvalidJson(_))
+    ));
 
     let players = Repository::<Player, _>::new(store.clone()).with_cache_capacity(0);
-    let head = store.head_position().await.unwrap_or_else(|error| panic!("{error}"));
+    let head = store
+        .head_position()
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
     match players.execute(gain(&"x".repeat(300), 10)).await {
         Err(CommandError::InvalidId(NameError::TooLong { .. })) => {}
         other => panic!("an over-long aggregate id must be InvalidId, got {other:?}"),
     }
     let ghost = player_id();
     match players.execute(gain(&ghost, 10)).await {
-        Err(CommandError::Rejected { stream_id, source: PlayerError::NotFound }) => {
+        Err(CommandError::Rejected {
+            stream_id,
+            source: PlayerError::NotFound,
+        }) => {
             assert_eq!(stream_id, stream_of(&ghost));
         }
         other => panic!("a command on a missing player must be rejected, got {other:?}"),
     }
-    assert_eq!(store.head_position().await.ok(), Some(head), "refused commands wrote events");
+    assert_eq!(
+        store.head_position().await.ok(),
+        Some(head),
+        "refused commands wrote events"
+    );
 
     for (event_type, json, unknown) in [
         ("player_renamed", r#"{"name":"x"}"#, true),
@@ -251,9 +326,16 @@ pub async fn bad_input_is_typed_and_changes_nothing<S: ConformanceStore>(store: 
     ] {
         let id = player_id();
         let stream_id = stream_of(&id);
-        players.execute(create(&id)).await.unwrap_or_else(|error| panic!("{error}"));
+        players
+            .execute(create(&id))
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
         store
-            .append(&stream_id, ExpectedVersion::Exact(Version::new(1)), vec![raw_event("player", event_type, json)])
+            .append(
+                &stream_id,
+                ExpectedVersion::Exact(Version::new(1)),
+                vec![raw_event("player", event_type, json)],
+            )
             .await
             .unwrap_or_else(|error| panic!("{error}"));
         let before = whole_stream(&store, &stream_id).await;
@@ -263,15 +345,26 @@ pub async fn bad_input_is_typed_and_changes_nothing<S: ConformanceStore>(store: 
                 assert_eq!(error.version, Version::new(2));
                 assert_eq!(error.event_type, event_type);
                 let message = error.to_string();
-                assert!(message.contains(stream_id.as_str()) && message.contains(event_type), "{message}");
+                assert!(
+                    message.contains(stream_id.as_str()) && message.contains(event_type),
+                    "{message}"
+                );
                 match (*error.failure, unknown) {
-                    (DecodeFailure::UnknownType { .. }, true) | (DecodeFailure::Payload(_), false) => {}
+                    (DecodeFailure::UnknownType { .. }, true)
+                    | (DecodeFailure::Payload(_), false) => {}
                     (failure, _) => panic!("wrong failure for `{event_type}`: {failure}"),
                 }
             }
             other => panic!("an undecodable event must be a Decode error, got {other:?}"),
         }
-        assert!(players.load(&id).await.is_err(), "loading must fail the same way");
-        assert_eq!(whole_stream(&store, &stream_id).await, before, "a failed command changed the stream");
+        assert!(
+            players.load(&id).await.is_err(),
+            "loading must fail the same way"
+        );
+        assert_eq!(
+            whole_stream(&store, &stream_id).await,
+            before,
+            "a failed command changed the stream"
+        );
     }
 }

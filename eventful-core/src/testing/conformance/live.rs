@@ -26,7 +26,10 @@ pub async fn wait_for_append_wakes_on_append<S: ConformanceStore>(store: S) {
         .append(&stream, ExpectedVersion::NoStream, vec![numbered("w", 1)])
         .await
         .unwrap_or_else(|error| panic!("append failed: {error}"));
-    let head = store.head_position().await.unwrap_or_else(|error| panic!("{error}"));
+    let head = store
+        .head_position()
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
     tokio::time::timeout(PATIENCE, store.wait_for_append(Position::START))
         .await
         .unwrap_or_else(|_| panic!("wait_for_append did not return though events exist"));
@@ -53,11 +56,16 @@ pub async fn subscriber_sees_every_event_once_across_handover<S: ConformanceStor
     const BEFORE: u64 = 100;
     let prefix = fresh_stream("handover");
     let stream = |writer: u64| {
-        crate::names::StreamId::new(format!("{prefix}-{writer}")).unwrap_or_else(|error| panic!("{error}"))
+        crate::names::StreamId::new(format!("{prefix}-{writer}"))
+            .unwrap_or_else(|error| panic!("{error}"))
     };
     for n in 0..BEFORE {
         store
-            .append(&stream(n % WRITERS), ExpectedVersion::Any, vec![numbered("h", n)])
+            .append(
+                &stream(n % WRITERS),
+                ExpectedVersion::Any,
+                vec![numbered("h", n)],
+            )
             .await
             .unwrap_or_else(|error| panic!("append failed: {error}"));
     }
@@ -99,18 +107,30 @@ pub async fn subscriber_sees_every_event_once_across_handover<S: ConformanceStor
             }
         }
     };
-    tokio::time::timeout(PATIENCE, collect).await.unwrap_or_else(|_| {
-        panic!("the subscriber saw {} of {expected_total} events", seen.len())
-    });
+    tokio::time::timeout(PATIENCE, collect)
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "the subscriber saw {} of {expected_total} events",
+                seen.len()
+            )
+        });
     for writer in writers {
-        writer.await.unwrap_or_else(|error| panic!("a writer failed: {error}"));
+        writer
+            .await
+            .unwrap_or_else(|error| panic!("a writer failed: {error}"));
     }
     assert!(
-        seen.windows(2).all(|pair| pair[0].position < pair[1].position),
+        seen.windows(2)
+            .all(|pair| pair[0].position < pair[1].position),
         "the subscriber saw events out of position order"
     );
     let distinct: HashSet<u64> = numbers(&seen).into_iter().collect();
-    assert_eq!(distinct.len() as u64, expected_total, "the subscriber saw an event twice");
+    assert_eq!(
+        distinct.len() as u64,
+        expected_total,
+        "the subscriber saw an event twice"
+    );
     let late = tokio::time::timeout(Duration::from_millis(200), subscription.next()).await;
     if let Ok(Some(Ok(event))) = late {
         assert!(
@@ -173,6 +193,17 @@ pub async fn checkpoint_resumes_after_restart<S: ConformanceStore>(store: S) {
         (10..15).collect::<Vec<_>>(),
         "after a restart the handler must resume after its checkpoint"
     );
-    let saved = store.load_checkpoint(&name).await.unwrap_or_else(|error| panic!("{error}"));
-    assert_eq!(saved, Some(store.head_position().await.unwrap_or_else(|error| panic!("{error}"))));
+    let saved = store
+        .load_checkpoint(&name)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(
+        saved,
+        Some(
+            store
+                .head_position()
+                .await
+                .unwrap_or_else(|error| panic!("{error}"))
+        )
+    );
 }

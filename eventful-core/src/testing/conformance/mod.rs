@@ -83,14 +83,20 @@ fn numbers(events: &[RecordedEvent]) -> Vec<u64> {
         .collect()
 }
 
-async fn whole_stream<S: EventStore + ?Sized>(store: &S, stream_id: &StreamId) -> Vec<RecordedEvent> {
+async fn whole_stream<S: EventStore + ?Sized>(
+    store: &S,
+    stream_id: &StreamId,
+) -> Vec<RecordedEvent> {
     store
         .read_stream(stream_id, Version::new(1), usize::MAX)
         .await
         .unwrap_or_else(|error| panic!("reading `{stream_id}` failed: {error}"))
 }
 
-async fn whole_log<S: EventStore + Clone + 'static>(store: &S, filter: EventFilter) -> Vec<RecordedEvent> {
+async fn whole_log<S: EventStore + Clone + 'static>(
+    store: &S,
+    filter: EventFilter,
+) -> Vec<RecordedEvent> {
     store
         .read_all_events(Position::START, filter)
         .try_collect()

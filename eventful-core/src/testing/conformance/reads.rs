@@ -19,7 +19,11 @@ use crate::testing::ConformanceStore;
 pub async fn append_and_read_back<S: ConformanceStore>(store: S) {
     let stream = fresh_stream("basic");
     let result = store
-        .append(&stream, ExpectedVersion::NoStream, vec![numbered("a", 1), numbered("b", 2)])
+        .append(
+            &stream,
+            ExpectedVersion::NoStream,
+            vec![numbered("a", 1), numbered("b", 2)],
+        )
         .await
         .unwrap_or_else(|error| panic!("append failed: {error}"));
     assert_eq!(result.last_version, Version::new(2));
@@ -32,25 +36,37 @@ pub async fn append_and_read_back<S: ConformanceStore>(store: S) {
     assert_eq!(events[1].position, result.first_position.next());
     assert_eq!(events[0].event_type, "a");
     assert_eq!(events[0].recorded_at, result.recorded_at);
-    assert_eq!(store.stream_version(&stream).await.ok(), Some(Version::new(2)));
+    assert_eq!(
+        store.stream_version(&stream).await.ok(),
+        Some(Version::new(2))
+    );
     assert_eq!(
         store.head_position().await.ok(),
         Some(result.first_position.next()),
         "the head is the last event's position"
     );
     let missing = fresh_stream("missing");
-    assert_eq!(store.stream_version(&missing).await.ok(), Some(Version::NONE));
+    assert_eq!(
+        store.stream_version(&missing).await.ok(),
+        Some(Version::NONE)
+    );
     assert!(whole_stream(&store, &missing).await.is_empty());
 }
 
 /// Versions are 1, 2, 3, … per stream with no gaps; positions increase strictly along the
 /// log, across streams, in the order of the appends.
 pub async fn versions_and_positions_are_ordered<S: ConformanceStore>(store: S) {
-    let streams = [fresh_stream("order"), fresh_stream("order"), fresh_stream("order")];
+    let streams = [
+        fresh_stream("order"),
+        fresh_stream("order"),
+        fresh_stream("order"),
+    ];
     let mut reported = Vec::new();
     for round in 0..4u64 {
         for (i, stream) in streams.iter().enumerate() {
-            let events = (0..=i as u64).map(|k| numbered("o", round * 10 + k)).collect();
+            let events = (0..=i as u64)
+                .map(|k| numbered("o", round * 10 + k))
+                .collect();
             let result = store
                 .append(stream, ExpectedVersion::Any, events)
                 .await
@@ -70,7 +86,8 @@ pub async fn versions_and_positions_are_ordered<S: ConformanceStore>(store: S) {
     }
     let log = whole_log(&store, EventFilter::all()).await;
     assert!(
-        log.windows(2).all(|pair| pair[0].position < pair[1].position),
+        log.windows(2)
+            .all(|pair| pair[0].position < pair[1].position),
         "the log is not in strictly increasing position order"
     );
     assert_eq!(log.len(), 4 * (1 + 2 + 3));
@@ -140,7 +157,11 @@ pub async fn read_all_in_batches<S: ConformanceStore>(store: S) {
             break;
         }
     }
-    assert_eq!(numbers(&by_batch), numbers(&all), "batches skipped or repeated events");
+    assert_eq!(
+        numbers(&by_batch),
+        numbers(&all),
+        "batches skipped or repeated events"
+    );
 
     let middle = all[700].position;
     let rest: Vec<_> = store
@@ -167,7 +188,8 @@ pub async fn read_a_time_range<S: ConformanceStore>(store: S) {
     let stored = whole_stream(&store, &stream).await;
     for (i, event) in stored.iter().enumerate() {
         assert_eq!(
-            event.recorded_at, times[i / 3],
+            event.recorded_at,
+            times[i / 3],
             "the stored time differs from the one the append reported"
         );
     }
@@ -180,7 +202,10 @@ pub async fn read_a_time_range<S: ConformanceStore>(store: S) {
                 .try_collect()
                 .await
                 .unwrap_or_else(|error| panic!("{error}"));
-            let ours: Vec<_> = events.into_iter().filter(|e| e.stream_id == stream).collect();
+            let ours: Vec<_> = events
+                .into_iter()
+                .filter(|e| e.stream_id == stream)
+                .collect();
             numbers(&ours)
         }
     };
@@ -188,7 +213,11 @@ pub async fn read_a_time_range<S: ConformanceStore>(store: S) {
     assert_eq!(between(times[0], times[2]).await, [0, 1, 2, 3, 4, 5]);
     let after = times[2] + chrono::Duration::milliseconds(1);
     assert_eq!(between(times[1], after).await, [3, 4, 5, 6, 7, 8]);
-    assert!(between(after, after + chrono::Duration::hours(1)).await.is_empty());
+    assert!(
+        between(after, after + chrono::Duration::hours(1))
+            .await
+            .is_empty()
+    );
 }
 
 /// Reads of the log filter by event type and by aggregate type.
@@ -246,7 +275,11 @@ pub async fn find_an_event_by_id<S: ConformanceStore>(store: S) {
     let wanted = numbered("a", 2);
     let id = wanted.event_id;
     store
-        .append(&stream, ExpectedVersion::NoStream, vec![numbered("a", 1), wanted, numbered("a", 3)])
+        .append(
+            &stream,
+            ExpectedVersion::NoStream,
+            vec![numbered("a", 1), wanted, numbered("a", 3)],
+        )
         .await
         .unwrap_or_else(|error| panic!("append failed: {error}"));
     store
@@ -261,7 +294,14 @@ pub async fn find_an_event_by_id<S: ConformanceStore>(store: S) {
     assert_eq!(found.version, Version::new(2));
     assert_eq!(numbers(&[found]), [2]);
     assert!(store.find_event(&other, id).await.ok().flatten().is_none());
-    assert!(store.find_event(&stream, Uuid::new_v4()).await.ok().flatten().is_none());
+    assert!(
+        store
+            .find_event(&stream, Uuid::new_v4())
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+    );
 }
 
 /// Every field of the envelope survives the store: ids, names, schema version, correlation,
@@ -275,12 +315,11 @@ pub async fn envelope_round_trips<S: ConformanceStore>(store: S) {
     extra.insert("région".to_owned(), "eu-west ✓".to_owned());
     extra.insert("empty".to_owned(), String::new());
     let json = r#"{"name":"Zoë 🎮","score":9007199254740991,"ratio":0.25,"tags":["a","b"],"nested":{"ok":true,"none":null}}"#;
-    let event = raw_event("envelope_test", "everything_set", json)
-        .with_metadata(Metadata {
-            correlation_id: Some(correlation),
-            causation_id: Some(causation),
-            extra: extra.clone(),
-        });
+    let event = raw_event("envelope_test", "everything_set", json).with_metadata(Metadata {
+        correlation_id: Some(correlation),
+        causation_id: Some(causation),
+        extra: extra.clone(),
+    });
     let event = crate::envelope::NewEvent {
         schema_version: 7,
         ..event
@@ -312,8 +351,12 @@ pub async fn envelope_round_trips<S: ConformanceStore>(store: S) {
         assert_eq!(stored.aggregate_type, sent.aggregate_type);
         assert_eq!(stored.event_type, sent.event_type);
         assert_eq!(stored.schema_version, sent.schema_version);
-        assert_eq!(stored.metadata, sent.metadata, "metadata changed in the store");
-        let stored_json: serde_json::Value = stored.payload.decode().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            stored.metadata, sent.metadata,
+            "metadata changed in the store"
+        );
+        let stored_json: serde_json::Value =
+            stored.payload.decode().unwrap_or_else(|e| panic!("{e}"));
         let sent_json: serde_json::Value = sent.payload.decode().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(stored_json, sent_json, "the payload changed in the store");
         assert!(

@@ -1,0 +1,326 @@
+//! The bus as a user drives it: subscriptions, failures, restarts, rebuilds, policies.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use common::{GameCompletedEvent, Player, PlayerCommand, PlayerEvent, publish_game_completed};
+use eventful_core::prelude::*;
+use eventful_core::{BusError, CheckpointStore, RetryPolicy, Upcasters, projection};
+use eventful_store_memory::MemoryStore;
+use parking_lot::Mutex;
+
+fn quick_retry() -> RetryPolicy {
+    RetryPolicy::default()
+        .with_max_attempts(3)
+        .with_initial_delay(std::time::Duration::from_millis(1))
+}
+
+#[tokio::test]
+async fn typed_and_named_subscribers_get_their_events_in_order() {
+    let store = MemoryStore::new();
+    let players = Repository::<Player, _>::new(store.clone());
+    players
+        .execute(PlayerCommand::create("a"))
+        .await
+        .expect("created");
+    players
+        .execute(PlayerCommand::gain("a", 1_200))
+        .await
+        .expect("xp");
+    publish_game_completed(&store, "m1", "a", 50).await;
+
+    let typed = Arc::new(Mutex::new(Vec::new()));
+    let named = Arc::new(Mutex::new(Vec::new()));
+    let mut bus = EventBus::new(store.clone(), store.clone());
+    {
+        let typed = typed.clone();
+        bus.subscribe::<PlayerEvent, _, _>("player_log", move |event| {
+            let typed = typed.clone();
+            async move {
+                typed.lock().push((event.version.get(), event.payload));
+                Ok::<(), BoxError>(())
+            }
+        });
+    }
+    {
+        let named = named.clone();
+        bus.subscribe_named(["game_completed", "leveled_up"], "by_name", move |event| {
+            let named = named.clone();
+            async move {
+                named.lock().push(event.event_type.to_string());
+                Ok::<(), BoxError>(())
+            }
+        });
+    }
+    let listed: Vec<_> = bus.handlers().map(|(name, _)| name.to_owned()).collect();
+    assert_eq!(listed, ["player_log", "by_name"]);
+    let running = bus.start().expect("starts");
+    running.wait_until_caught_up().await.expect("caught up");
+    assert_eq!(
+        *typed.lock(),
+        [
+            (
+                1,
+                PlayerEvent::Created {
+                    name: "Player a".into()
+                }
+            ),
+            (2, PlayerEvent::XpGained { amount: 1_200 }),
+            (3, PlayerEvent::LeveledUp { from: 1, to: 2 }),
+        ]
+    );
+    assert_eq!(*named.lock(), ["leveled_up", "game_completed"]);
+
+    // Live: a new append reaches the running subscribers.
+    players
+        .execute(PlayerCommand::gain("a", 10))
+        .await
+        .expect("xp");
+    running.wait_until_caught_up().await.expect("caught up");
+    assert_eq!(typed.lock().len(), 4);
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_failing_handler_stops_before_the_event_reports_it_and_resumes_after_restart() {
+    let store = MemoryStore::new();
+    let players = Repository::<Player, _>::new(store.clone());
+    players
+        .execute(PlayerCommand::create("a"))
+        .await
+        .expect("created");
+    players
+        .execute(PlayerCommand::gain("a", 10))
+        .await
+        .expect("xp");
+    players
+        .execute(PlayerCommand::gain("a", 20))
+        .await
+        .expect("xp");
+
+    let broken = Arc::new(AtomicBool::new(true));
+    let attempts = Arc::new(AtomicU32::new(0));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let mut bus = EventBus::new(store.clone(), store.clone()).with_retry(quick_retry());
+    {
+        let (broken, attempts, seen) = (broken.clone(), attempts.clone(), seen.clone());
+        bus.subscribe::<PlayerEvent, _, _>("fragile", move |event| {
+            let (broken, attempts, seen) = (broken.clone(), attempts.clone(), seen.clone());
+            async move {
+                if event.version == Version::new(2) && broken.load(Ordering::SeqCst) {
+                    attempts.fetch_add(1, Ordering::SeqCst);
+                    return Err::<(), BoxError>("the leaderboard service is down".into());
+                }
+                seen.lock().push(event.version.get());
+                Ok(())
+            }
+        });
+    }
+    bus.subscribe::<PlayerEvent, _, _>("healthy", |_| async { Ok::<(), BoxError>(()) });
+    let mut running = bus.start().expect("starts");
+    match running.wait_until_caught_up().await {
+        Err(BusError::HandlerFailed(failure)) => {
+            assert_eq!(failure.handler, "fragile");
+            assert_eq!(failure.version, Version::new(2));
+            assert_eq!(failure.event_type, "xp_gained");
+            assert_eq!(failure.attempts, 3);
+            assert!(failure.to_string().contains("leaderboard service is down"));
+        }
+        other => panic!("expected the failure to be reported, got {other:?}"),
+    }
+    assert_eq!(attempts.load(Ordering::SeqCst), 3);
+    assert_eq!(*seen.lock(), [1]);
+    assert_eq!(
+        store.load_checkpoint("fragile").await.expect("reads"),
+        Some(Position::new(1)),
+        "the checkpoint stays before the failed event"
+    );
+    let healthy = running
+        .status()
+        .into_iter()
+        .find(|s| s.name == "healthy")
+        .expect("listed");
+    assert!(
+        healthy.failure.is_none(),
+        "one handler's failure does not stop the others"
+    );
+
+    broken.store(false, Ordering::SeqCst);
+    running.restart("fragile").await.expect("restarts");
+    running
+        .wait_until_caught_up()
+        .await
+        .expect("caught up after the fix");
+    assert_eq!(*seen.lock(), [1, 2, 3], "nothing lost, nothing twice");
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn handler_names_are_checked_at_start() {
+    let store = MemoryStore::new();
+    let mut twice = EventBus::new(store.clone(), store.clone());
+    twice.subscribe::<PlayerEvent, _, _>("same", |_| async { Ok::<(), BoxError>(()) });
+    twice.subscribe::<PlayerEvent, _, _>("same", |_| async { Ok::<(), BoxError>(()) });
+    assert!(matches!(twice.start(), Err(BusError::DuplicateName(name)) if name == "same"));
+
+    let mut invalid = EventBus::new(store.clone(), store.clone());
+    invalid.subscribe_named([""], "blank", |_| async { Ok::<(), BoxError>(()) });
+    let error = invalid.start().err().expect("refused");
+    assert!(
+        matches!(error, BusError::InvalidEventType { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("blank"), "{error}");
+}
+
+#[derive(Default)]
+struct XpBoard {
+    xp: Mutex<BTreeMap<String, u64>>,
+    resets: AtomicU32,
+}
+
+#[async_trait]
+impl Projection for XpBoard {
+    type Event = PlayerEvent;
+
+    fn name(&self) -> &str {
+        "xp_board"
+    }
+
+    async fn apply(&self, event: &RecordedEvent<PlayerEvent>) -> Result<(), BoxError> {
+        if let PlayerEvent::XpGained { amount } = event.payload {
+            *self
+                .xp
+                .lock()
+                .entry(event.stream_id.to_string())
+                .or_default() += amount;
+        }
+        Ok(())
+    }
+
+    async fn reset(&self) -> Result<(), BoxError> {
+        self.resets.fetch_add(1, Ordering::SeqCst);
+        self.xp.lock().clear();
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_projection_follows_the_log_and_rebuilds_to_the_same_state() {
+    let store = MemoryStore::new();
+    let players = Repository::<Player, _>::new(store.clone());
+    for (player, amount) in [("a", 10), ("b", 20), ("a", 30)] {
+        if players
+            .load(&player.to_owned())
+            .await
+            .expect("loads")
+            .version
+            == Version::NONE
+        {
+            players
+                .execute(PlayerCommand::create(player))
+                .await
+                .expect("created");
+        }
+        players
+            .execute(PlayerCommand::gain(player, amount))
+            .await
+            .expect("xp");
+    }
+    let board = Arc::new(XpBoard::default());
+    let mut bus = EventBus::new(store.clone(), store.clone());
+    bus.projection(board.clone());
+    let mut running = bus.start().expect("starts");
+    running.wait_until_caught_up().await.expect("caught up");
+    let live = board.xp.lock().clone();
+    assert_eq!(live.get("player-a"), Some(&40));
+    assert_eq!(live.get("player-b"), Some(&20));
+
+    running.rebuild("xp_board").await.expect("rebuilds");
+    running.wait_until_caught_up().await.expect("caught up");
+    assert_eq!(board.resets.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        *board.xp.lock(),
+        live,
+        "a rebuild gives the same read model"
+    );
+
+    let fresh = XpBoard::default();
+    let reached = projection::rebuild(&store, &Upcasters::new(), &fresh)
+        .await
+        .expect("rebuilt");
+    assert_eq!(reached, store.head_position().await.expect("head"));
+    assert_eq!(*fresh.xp.lock(), live);
+    running.shutdown().await;
+}
+
+struct AwardXp {
+    players: Arc<Repository<Player, MemoryStore>>,
+}
+
+#[async_trait]
+impl Policy for AwardXp {
+    type Event = GameCompletedEvent;
+
+    fn name(&self) -> &str {
+        "award_xp"
+    }
+
+    async fn react(
+        &self,
+        event: &RecordedEvent<GameCompletedEvent>,
+        reaction: &Reaction,
+    ) -> Result<(), BoxError> {
+        let command = PlayerCommand::gain(&event.payload.player_id, event.payload.score * 10);
+        self.players
+            .execute_with(command, reaction.command_context())
+            .await?;
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_policy_carries_correlation_and_causation_and_runs_once_per_event() {
+    let store = MemoryStore::new();
+    let players = Arc::new(Repository::<Player, _>::new(store.clone()));
+    players
+        .execute(PlayerCommand::create("p"))
+        .await
+        .expect("created");
+    let completed = publish_game_completed(&store, "m1", "p", 120).await;
+
+    let start_policy = || {
+        let mut bus = EventBus::new(store.clone(), store.clone());
+        bus.policy(AwardXp {
+            players: players.clone(),
+        });
+        bus.start().expect("starts")
+    };
+    let running = start_policy();
+    running.wait_until_caught_up().await.expect("caught up");
+    running.shutdown().await;
+
+    let history = players.history(&"p".to_owned()).await.expect("reads");
+    let awarded: Vec<_> = history.iter().skip(1).collect();
+    assert_eq!(awarded.len(), 2, "xp and a level-up: {awarded:?}");
+    for event in &awarded {
+        assert_eq!(event.metadata.causation_id, Some(completed.event_id));
+        assert_eq!(
+            event.metadata.correlation_id,
+            Some(completed.event_id),
+            "a root event's id starts the correlation"
+        );
+    }
+
+    // A crash lost the checkpoint: the event is delivered again, and nothing is awarded twice.
+    store.delete_checkpoint("award_xp").await.expect("deleted");
+    let running = start_policy();
+    running.wait_until_caught_up().await.expect("caught up");
+    running.shutdown().await;
+    let player = players.load(&"p".to_owned()).await.expect("loads");
+    assert_eq!(player.state.xp, 1_200);
+    assert_eq!(player.version, Version::new(3));
+}
