@@ -8,47 +8,57 @@
 //! ```
 //! use eventful_core::prelude::*;
 //! use eventful_store_memory::MemoryStore;
-//! # use eventful_core::{EventType, Payload, PayloadError, DecodeFailure};
-//! # #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
-//! # pub enum PlayerEvent { XpGained { amount: u64 } }
-//! # impl Event for PlayerEvent {
-//! #     const EVENT_TYPES: &'static [EventType] = &[EventType::new("xp_gained", 1)];
-//! #     fn event_type(&self) -> &'static EventType { &Self::EVENT_TYPES[0] }
-//! #     fn encode(&self) -> Result<Payload, PayloadError> { Payload::encode_variant_content(self) }
-//! #     fn decode(_: &str, p: &Payload) -> Result<Self, DecodeFailure> { Ok(p.decode_variant(0)?) }
-//! # }
-//! # pub struct GainXp { pub player_id: u64, pub amount: u64 }
-//! # impl Command for GainXp {
-//! #     type Aggregate = Player;
-//! #     fn aggregate_id(&self) -> &u64 { &self.player_id }
-//! # }
-//! # #[derive(Debug, thiserror::Error)] #[error("no xp")] pub struct NoXp;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Command, Debug)]
+//! #[command(aggregate = Player)]
+//! enum PlayerCommand {
+//!     GainXp { #[aggregate_id] player_id: u64, amount: u64 },
+//! }
+//!
+//! #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+//! enum PlayerEvent {
+//!     XpGained { amount: u64 },
+//!     LeveledUp { from: u32, to: u32 },
+//! }
+//!
+//! #[derive(Debug, thiserror::Error)]
+//! enum PlayerError {
+//!     #[error("xp gained must be positive")]
+//!     NoXp,
+//! }
 //!
 //! #[derive(Default)]
-//! struct Player { xp: u64 }
+//! struct Player { xp: u64, level: u32 }
 //!
-//! impl Aggregate for Player {
-//!     const TYPE: TypeName = TypeName::from_static("player");
-//!     type Id = u64;
-//!     type Command = GainXp;
-//!     type Event = PlayerEvent;
-//!     type Error = NoXp;
-//!
-//!     fn handle(&self, command: &GainXp) -> Result<Vec<PlayerEvent>, NoXp> {
-//!         if command.amount == 0 { return Err(NoXp) }
-//!         Ok(vec![PlayerEvent::XpGained { amount: command.amount }])
+//! #[aggregate(name = "player", id = u64, command = PlayerCommand, event = PlayerEvent, error = PlayerError)]
+//! impl Player {
+//!     #[handle(PlayerCommand::GainXp)]
+//!     fn gain_xp(&self, amount: &u64) -> Result<Vec<PlayerEvent>, PlayerError> {
+//!         if *amount == 0 {
+//!             return Err(PlayerError::NoXp);
+//!         }
+//!         let mut events = vec![PlayerEvent::XpGained { amount: *amount }];
+//!         let level = ((self.xp + amount) / 1000 + 1) as u32;
+//!         if level > self.level.max(1) {
+//!             events.push(PlayerEvent::LeveledUp { from: self.level.max(1), to: level });
+//!         }
+//!         Ok(events)
 //!     }
 //!
-//!     fn apply(&mut self, event: &PlayerEvent) {
-//!         match event { PlayerEvent::XpGained { amount } => self.xp += amount }
-//!     }
+//!     #[apply(PlayerEvent::XpGained)]
+//!     fn xp_gained(&mut self, amount: &u64) { self.xp += amount }
+//!
+//!     #[apply(PlayerEvent::LeveledUp)]
+//!     fn leveled_up(&mut self, to: &u32) { self.level = *to }
 //! }
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let players = Repository::<Player, _>::new(MemoryStore::new());
-//! let committed = players.execute(GainXp { player_id: 7, amount: 250 }).await?;
+//! let committed = players.execute(PlayerCommand::GainXp { player_id: 7, amount: 1_250 }).await?;
 //! assert_eq!(committed.events[0].stream_id.as_str(), "player-7");
-//! assert_eq!(players.load(&7).await?.state.xp, 250);
+//! assert_eq!(committed.events[1].payload, PlayerEvent::LeveledUp { from: 1, to: 2 });
+//! assert_eq!(players.load(&7).await?.state.xp, 1_250);
 //! # Ok(()) }
 //! # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
 //! ```

@@ -420,3 +420,25 @@ async fn an_idempotency_key_makes_a_retried_command_a_no_op() {
     assert_eq!(again.events, first.events);
     assert_eq!(players.load(&player).await.expect("loads").state.xp, 10);
 }
+
+#[tokio::test]
+async fn an_aggregate_id_that_makes_an_invalid_stream_id_is_refused_before_the_store() {
+    let store = MemoryStore::new();
+    let players = Repository::<Player, _>::new(store.clone());
+    match players
+        .execute(PlayerCommand::gain(&"x".repeat(300), 10))
+        .await
+    {
+        Err(CommandError::InvalidId(eventful_core::NameError::TooLong { len, max, .. })) => {
+            assert_eq!((len, max), (307, 255), "`player-` and 300 bytes");
+        }
+        other => panic!("expected InvalidId, got {other:?}"),
+    }
+    assert!(matches!(
+        players.load(&"bad\nid".to_owned()).await,
+        Err(eventful_core::LoadError::InvalidId(
+            eventful_core::NameError::ControlCharacter { .. }
+        ))
+    ));
+    assert_eq!(store.head_position().await.ok(), Some(Position::START));
+}

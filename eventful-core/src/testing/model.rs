@@ -91,7 +91,7 @@ impl Event for PlayerEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlayerCommand {
     /// The player.
-    pub player_id: String,
+    pub player_id: u64,
     /// What to do.
     pub action: PlayerAction,
 }
@@ -118,18 +118,15 @@ pub enum PlayerAction {
 
 impl PlayerCommand {
     /// `action` for `player_id`.
-    pub fn new(player_id: impl Into<String>, action: PlayerAction) -> Self {
-        Self {
-            player_id: player_id.into(),
-            action,
-        }
+    pub fn new(player_id: u64, action: PlayerAction) -> Self {
+        Self { player_id, action }
     }
 }
 
 impl Command for PlayerCommand {
     type Aggregate = Player;
 
-    fn aggregate_id(&self) -> &String {
+    fn aggregate_id(&self) -> &u64 {
         &self.player_id
     }
 }
@@ -153,7 +150,7 @@ pub enum PlayerError {
 
 impl Aggregate for Player {
     const TYPE: TypeName = TypeName::from_static("player");
-    type Id = String;
+    type Id = u64;
     type Command = PlayerCommand;
     type Event = PlayerEvent;
     type Error = PlayerError;

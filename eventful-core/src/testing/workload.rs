@@ -169,9 +169,8 @@ impl CommandsReport {
 /// The commands of player `index`, in order: create, 9 xp gains, an achievement, 9 xp gains,
 /// another achievement.
 pub fn player_commands(index: u64) -> impl Iterator<Item = PlayerCommand> {
-    let id = format!("w{index}");
     let create = PlayerCommand::new(
-        id.clone(),
+        index,
         PlayerAction::CreatePlayer {
             name: format!("Player {index}"),
         },
@@ -186,7 +185,7 @@ pub fn player_commands(index: u64) -> impl Iterator<Item = PlayerCommand> {
             },
             _ => PlayerAction::GainXp { amount: 100 },
         };
-        PlayerCommand::new(id.clone(), action)
+        PlayerCommand::new(index, action)
     }))
 }
 
@@ -226,7 +225,7 @@ where
     let elapsed = started.elapsed();
     check_count("events appended", players * EVENTS_PER_PLAYER, events)?;
     for index in 0..players {
-        let stream_id = Player::stream_id(&format!("w{index}")).map_err(LoadError::from)?;
+        let stream_id = Player::stream_id(&index).map_err(LoadError::from)?;
         let version = store.stream_version(&stream_id).await?;
         check_count(
             &format!("version of `{stream_id}`"),
@@ -287,12 +286,12 @@ pub async fn run_replay<S>(
 where
     S: EventStore + SnapshotStore + Clone + 'static,
 {
-    let id = "replayed".to_owned();
+    let id = u64::MAX;
     let writer =
         Repository::<Player, _>::new(store.clone()).with_snapshots(store.clone(), snapshot_every);
     let mut version = writer
         .execute(PlayerCommand::new(
-            id.clone(),
+            id,
             PlayerAction::CreatePlayer {
                 name: "Replayed".to_owned(),
             },
@@ -301,10 +300,7 @@ where
         .version;
     while version < Version::new(events) {
         version = writer
-            .execute(PlayerCommand::new(
-                id.clone(),
-                PlayerAction::GainXp { amount: 1 },
-            ))
+            .execute(PlayerCommand::new(id, PlayerAction::GainXp { amount: 1 }))
             .await?
             .version;
     }
@@ -323,7 +319,7 @@ where
 
 async fn median_load<S: EventStore>(
     repository: &Repository<Player, S>,
-    id: &String,
+    id: &u64,
     version: Version,
     runs: usize,
 ) -> Result<Duration, WorkloadError> {

@@ -15,11 +15,11 @@ use crate::snapshot::Snapshot;
 use crate::testing::ConformanceStore;
 use crate::testing::model::{Player, PlayerAction, PlayerCommand, PlayerError};
 
-fn player_id() -> String {
-    Uuid::new_v4().simple().to_string()
+fn player_id() -> u64 {
+    fastrand::u64(..)
 }
 
-fn create(id: &str) -> PlayerCommand {
+fn create(id: u64) -> PlayerCommand {
     PlayerCommand::new(
         id,
         PlayerAction::CreatePlayer {
@@ -28,11 +28,11 @@ fn create(id: &str) -> PlayerCommand {
     )
 }
 
-fn gain(id: &str, amount: u64) -> PlayerCommand {
+fn gain(id: u64, amount: u64) -> PlayerCommand {
     PlayerCommand::new(id, PlayerAction::GainXp { amount })
 }
 
-fn unlock(id: &str, achievement: &str) -> PlayerCommand {
+fn unlock(id: u64, achievement: &str) -> PlayerCommand {
     PlayerCommand::new(
         id,
         PlayerAction::UnlockAchievement {
@@ -41,8 +41,8 @@ fn unlock(id: &str, achievement: &str) -> PlayerCommand {
     )
 }
 
-fn stream_of(id: &str) -> StreamId {
-    Player::stream_id(&id.to_owned()).unwrap_or_else(|error| panic!("{error}"))
+fn stream_of(id: u64) -> StreamId {
+    Player::stream_id(&id).unwrap_or_else(|error| panic!("{error}"))
 }
 
 /// Loading from a snapshot and the events after it gives exactly the state a full replay
@@ -54,14 +54,14 @@ pub async fn snapshot_and_tail_equal_full_replay<S: ConformanceStore>(store: S) 
         .with_cache_capacity(0);
     let replaying = Repository::<Player, _>::new(store.clone()).with_cache_capacity(0);
     with_snapshots
-        .execute(create(&id))
+        .execute(create(id))
         .await
         .unwrap_or_else(|error| panic!("{error}"));
     for round in 0..40u64 {
         let command = if round % 9 == 4 {
-            unlock(&id, &format!("a{round}"))
+            unlock(id, &format!("a{round}"))
         } else {
-            gain(&id, 70 + round)
+            gain(id, 70 + round)
         };
         with_snapshots
             .execute(command)
@@ -69,12 +69,12 @@ pub async fn snapshot_and_tail_equal_full_replay<S: ConformanceStore>(store: S) 
             .unwrap_or_else(|error| panic!("{error}"));
     }
     let snapshot = store
-        .load_snapshot(&stream_of(&id))
+        .load_snapshot(&stream_of(id))
         .await
         .unwrap_or_else(|error| panic!("{error}"))
         .unwrap_or_else(|| panic!("no snapshot was taken"));
     let version = store
-        .stream_version(&stream_of(&id))
+        .stream_version(&stream_of(id))
         .await
         .unwrap_or_else(|error| panic!("{error}"));
     assert!(snapshot.version.get() % 10 == 0 || snapshot.version == version);
@@ -111,16 +111,16 @@ pub async fn snapshot_and_tail_equal_full_replay<S: ConformanceStore>(store: S) 
 /// ignored and the stream replayed: never misread.
 pub async fn stale_or_unreadable_snapshot_is_ignored<S: ConformanceStore>(store: S) {
     let id = player_id();
-    let stream_id = stream_of(&id);
+    let stream_id = stream_of(id);
     let players = Repository::<Player, _>::new(store.clone())
         .with_snapshots(store.clone(), 1_000)
         .with_cache_capacity(0);
     players
-        .execute(create(&id))
+        .execute(create(id))
         .await
         .unwrap_or_else(|error| panic!("{error}"));
     players
-        .execute(gain(&id, 1500))
+        .execute(gain(id, 1500))
         .await
         .unwrap_or_else(|error| panic!("{error}"));
     let truth = Repository::<Player, _>::new(store.clone())
@@ -177,7 +177,7 @@ pub async fn concurrent_commands_are_retried_not_lost<S: ConformanceStore>(store
         .with_max_delay(std::time::Duration::from_millis(5));
     let shared = Arc::new(Repository::<Player, _>::new(store.clone()).with_retry(retry));
     shared
-        .execute(create(&id))
+        .execute(create(id))
         .await
         .unwrap_or_else(|error| panic!("{error}"));
     let mut tasks = Vec::new();
@@ -187,11 +187,10 @@ pub async fn concurrent_commands_are_retried_not_lost<S: ConformanceStore>(store
         } else {
             Arc::new(Repository::<Player, _>::new(store.clone()).with_retry(retry))
         };
-        let id = id.clone();
         tasks.push(tokio::spawn(async move {
             for _ in 0..EACH {
                 repository
-                    .execute(gain(&id, 100))
+                    .execute(gain(id, 100))
                     .await
                     .unwrap_or_else(|error| panic!("a command was lost: {error}"));
             }
@@ -210,7 +209,7 @@ pub async fn concurrent_commands_are_retried_not_lost<S: ConformanceStore>(store
         player.state.level,
         crate::testing::model::level_of(TASKS * EACH * 100)
     );
-    let versions: Vec<u64> = whole_stream(&store, &stream_of(&id))
+    let versions: Vec<u64> = whole_stream(&store, &stream_of(id))
         .await
         .iter()
         .map(|event| event.version.get())
@@ -227,21 +226,21 @@ pub async fn idempotent_command_is_applied_once<S: ConformanceStore>(store: S) {
         let players = Repository::<Player, _>::new(store.clone()).with_cache_capacity(cache);
         if cache == 0 {
             players
-                .execute(create(&id))
+                .execute(create(id))
                 .await
                 .unwrap_or_else(|error| panic!("{error}"));
         }
         let context = CommandContext::default().with_idempotency_key(key);
         let first = players
-            .execute_with(gain(&id, 1_200), context.clone())
+            .execute_with(gain(id, 1_200), context.clone())
             .await
             .unwrap_or_else(|error| panic!("{error}"));
         let version = store
-            .stream_version(&stream_of(&id))
+            .stream_version(&stream_of(id))
             .await
             .unwrap_or_else(|error| panic!("{error}"));
         let second = players
-            .execute_with(gain(&id, 1_200), context)
+            .execute_with(gain(id, 1_200), context)
             .await
             .unwrap_or_else(|error| panic!("{error}"));
         assert!(
@@ -265,7 +264,7 @@ pub async fn idempotent_command_is_applied_once<S: ConformanceStore>(store: S) {
             assert_eq!(ids(&first.events), ids(&second.events));
         }
         assert_eq!(
-            store.stream_version(&stream_of(&id)).await.ok(),
+            store.stream_version(&stream_of(id)).await.ok(),
             Some(version),
             "the second run wrote events"
         );
@@ -279,7 +278,8 @@ pub async fn idempotent_command_is_applied_once<S: ConformanceStore>(store: S) {
 
 /// Bad input is a typed error that names what was wrong, and leaves the store as it was:
 /// invalid stream ids, payloads that are not JSON, an unknown event type or a payload that
-/// no longer decodes in a stream, a command the aggregate rejects.
+/// no longer decodes in a stream, a command the aggregate rejects. (An aggregate id that makes
+/// an over-long stream id is refused before any store is asked; the core's tests cover it.)
 pub async fn bad_input_is_typed_and_changes_nothing<S: ConformanceStore>(store: S) {
     assert!(matches!(StreamId::new(""), Err(NameError::Empty { .. })));
     assert!(matches!(
@@ -300,17 +300,13 @@ pub async fn bad_input_is_typed_and_changes_nothing<S: ConformanceStore>(store: 
         .head_position()
         .await
         .unwrap_or_else(|error| panic!("{error}"));
-    match players.execute(gain(&"x".repeat(300), 10)).await {
-        Err(CommandError::InvalidId(NameError::TooLong { .. })) => {}
-        other => panic!("an over-long aggregate id must be InvalidId, got {other:?}"),
-    }
     let ghost = player_id();
-    match players.execute(gain(&ghost, 10)).await {
+    match players.execute(gain(ghost, 10)).await {
         Err(CommandError::Rejected {
             stream_id,
             source: PlayerError::NotFound,
         }) => {
-            assert_eq!(stream_id, stream_of(&ghost));
+            assert_eq!(stream_id, stream_of(ghost));
         }
         other => panic!("a command on a missing player must be rejected, got {other:?}"),
     }
@@ -325,9 +321,9 @@ pub async fn bad_input_is_typed_and_changes_nothing<S: ConformanceStore>(store: 
         ("xp_gained", r#"{"amount":"lots"}"#, false),
     ] {
         let id = player_id();
-        let stream_id = stream_of(&id);
+        let stream_id = stream_of(id);
         players
-            .execute(create(&id))
+            .execute(create(id))
             .await
             .unwrap_or_else(|error| panic!("{error}"));
         store
@@ -339,7 +335,7 @@ pub async fn bad_input_is_typed_and_changes_nothing<S: ConformanceStore>(store: 
             .await
             .unwrap_or_else(|error| panic!("{error}"));
         let before = whole_stream(&store, &stream_id).await;
-        match players.execute(gain(&id, 10)).await {
+        match players.execute(gain(id, 10)).await {
             Err(CommandError::Decode(error)) => {
                 assert_eq!(error.stream_id, stream_id);
                 assert_eq!(error.version, Version::new(2));
