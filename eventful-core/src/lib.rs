@@ -128,7 +128,9 @@ pub use crate::repository::{
     CommandContext, CommandError, Committed, LoadError, Loaded, Repository, RetryPolicy,
 };
 pub use crate::snapshot::{Snapshot, SnapshotStore};
-pub use crate::store::{AllBatch, AppendResult, EventFilter, EventStore, StoreError};
+pub use crate::store::{
+    AllBatch, AppendResult, DynEventStore, EventFilter, EventStore, StoreError,
+};
 pub use crate::streams::{EventStoreExt, EventStream};
 pub use crate::upcast::{BoxError, UpcastError, Upcasters};
 #[cfg(feature = "derive")]

@@ -4,10 +4,11 @@
 //! A store implements a few batch-shaped primitives; the streaming reads and live
 //! subscriptions built on them live in [`crate::streams`], written once for every store.
 
+use std::future::Future;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
 use uuid::Uuid;
 
 use crate::envelope::{ExpectedVersion, NewEvent, Position, RecordedEvent, Version};
@@ -208,100 +209,270 @@ pub enum StoreError {
 ///   become visible, so a reader that has seen position `p` never later sees a new event
 ///   below `p`.
 ///
-/// Stores are usually cheap handles (`Clone`, an `Arc` inside); `Arc<dyn EventStore>` is an
-/// event store too.
-#[async_trait]
+/// Implement the methods with `async fn`. Generic code (`Repository<A, S>`) calls them
+/// without boxing; to choose a store at run time, use `Arc<dyn DynEventStore>`, which is an
+/// event store too. Stores are usually cheap handles (`Clone`, an `Arc` inside).
+///
+/// ```
+/// use eventful_core::{DynEventStore, EventStore, Version};
+/// use eventful_store_memory::MemoryStore;
+/// use std::sync::Arc;
+///
+/// # async fn demo() -> Result<(), eventful_core::StoreError> {
+/// let store: Arc<dyn DynEventStore> = Arc::new(MemoryStore::new());
+/// let stream = eventful_core::StreamId::new("player-1").expect("valid");
+/// assert_eq!(store.stream_version(&stream).await?, Version::NONE);
+/// # Ok(()) }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+/// ```
 pub trait EventStore: Send + Sync {
     /// Appends `events` to `stream_id` if its version satisfies `expected`.
-    async fn append(
+    fn append(
         &self,
         stream_id: &StreamId,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-    ) -> Result<AppendResult, StoreError>;
+    ) -> impl Future<Output = Result<AppendResult, StoreError>> + Send;
 
     /// Up to `limit` events of `stream_id` from version `from` (inclusive), in order. A stream
     /// that does not exist has no events.
-    async fn read_stream(
+    fn read_stream(
         &self,
         stream_id: &StreamId,
         from: Version,
         limit: usize,
-    ) -> Result<Vec<RecordedEvent>, StoreError>;
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
 
     /// The stream's current version; [`Version::NONE`] when it does not exist.
-    async fn stream_version(&self, stream_id: &StreamId) -> Result<Version, StoreError>;
+    fn stream_version(
+        &self,
+        stream_id: &StreamId,
+    ) -> impl Future<Output = Result<Version, StoreError>> + Send;
 
     /// Up to `limit` events of every stream matching `filter`, from position `from`
     /// (inclusive), in position order.
-    async fn read_all(
+    fn read_all(
         &self,
         from: Position,
         filter: &EventFilter,
         limit: usize,
-    ) -> Result<AllBatch, StoreError>;
+    ) -> impl Future<Output = Result<AllBatch, StoreError>> + Send;
 
     /// The position of the last visible event; [`Position::START`] when the store is empty.
-    async fn head_position(&self) -> Result<Position, StoreError>;
+    fn head_position(&self) -> impl Future<Output = Result<Position, StoreError>> + Send;
 
     /// Waits until an event after `after` may be visible: at once if one is, when an append
     /// makes one so, or after the store's polling interval. Callers read again after it.
-    async fn wait_for_append(&self, after: Position);
+    fn wait_for_append(&self, after: Position) -> impl Future<Output = ()> + Send;
 
     /// The event with id `event_id` in `stream_id`, if it is stored there.
-    async fn find_event(
+    fn find_event(
         &self,
         stream_id: &StreamId,
         event_id: Uuid,
-    ) -> Result<Option<RecordedEvent>, StoreError>;
+    ) -> impl Future<Output = Result<Option<RecordedEvent>, StoreError>> + Send;
 }
 
-#[async_trait]
 impl<S: EventStore + ?Sized> EventStore for Arc<S> {
-    async fn append(
+    fn append(
         &self,
         stream_id: &StreamId,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-    ) -> Result<AppendResult, StoreError> {
-        (**self).append(stream_id, expected, events).await
+    ) -> impl Future<Output = Result<AppendResult, StoreError>> + Send {
+        (**self).append(stream_id, expected, events)
     }
 
-    async fn read_stream(
+    fn read_stream(
         &self,
         stream_id: &StreamId,
         from: Version,
         limit: usize,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        (**self).read_stream(stream_id, from, limit).await
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send {
+        (**self).read_stream(stream_id, from, limit)
     }
 
-    async fn stream_version(&self, stream_id: &StreamId) -> Result<Version, StoreError> {
-        (**self).stream_version(stream_id).await
+    fn stream_version(
+        &self,
+        stream_id: &StreamId,
+    ) -> impl Future<Output = Result<Version, StoreError>> + Send {
+        (**self).stream_version(stream_id)
     }
 
-    async fn read_all(
+    fn read_all(
         &self,
         from: Position,
         filter: &EventFilter,
         limit: usize,
-    ) -> Result<AllBatch, StoreError> {
-        (**self).read_all(from, filter, limit).await
+    ) -> impl Future<Output = Result<AllBatch, StoreError>> + Send {
+        (**self).read_all(from, filter, limit)
     }
 
-    async fn head_position(&self) -> Result<Position, StoreError> {
-        (**self).head_position().await
+    fn head_position(&self) -> impl Future<Output = Result<Position, StoreError>> + Send {
+        (**self).head_position()
     }
 
-    async fn wait_for_append(&self, after: Position) {
-        (**self).wait_for_append(after).await
+    fn wait_for_append(&self, after: Position) -> impl Future<Output = ()> + Send {
+        (**self).wait_for_append(after)
     }
 
-    async fn find_event(
+    fn find_event(
         &self,
         stream_id: &StreamId,
         event_id: Uuid,
-    ) -> Result<Option<RecordedEvent>, StoreError> {
-        (**self).find_event(stream_id, event_id).await
+    ) -> impl Future<Output = Result<Option<RecordedEvent>, StoreError>> + Send {
+        (**self).find_event(stream_id, event_id)
+    }
+}
+
+/// The object-safe form of [`EventStore`], for choosing a store at run time:
+/// `Arc<dyn DynEventStore>` is an [`EventStore`]. Every event store implements it; its
+/// methods box their futures, so generic code should prefer [`EventStore`].
+pub trait DynEventStore: Send + Sync {
+    /// [`EventStore::append`], boxed.
+    fn append_boxed<'a>(
+        &'a self,
+        stream_id: &'a StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> BoxFuture<'a, Result<AppendResult, StoreError>>;
+
+    /// [`EventStore::read_stream`], boxed.
+    fn read_stream_boxed<'a>(
+        &'a self,
+        stream_id: &'a StreamId,
+        from: Version,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<RecordedEvent>, StoreError>>;
+
+    /// [`EventStore::stream_version`], boxed.
+    fn stream_version_boxed<'a>(
+        &'a self,
+        stream_id: &'a StreamId,
+    ) -> BoxFuture<'a, Result<Version, StoreError>>;
+
+    /// [`EventStore::read_all`], boxed.
+    fn read_all_boxed<'a>(
+        &'a self,
+        from: Position,
+        filter: &'a EventFilter,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<AllBatch, StoreError>>;
+
+    /// [`EventStore::head_position`], boxed.
+    fn head_position_boxed(&self) -> BoxFuture<'_, Result<Position, StoreError>>;
+
+    /// [`EventStore::wait_for_append`], boxed.
+    fn wait_for_append_boxed(&self, after: Position) -> BoxFuture<'_, ()>;
+
+    /// [`EventStore::find_event`], boxed.
+    fn find_event_boxed<'a>(
+        &'a self,
+        stream_id: &'a StreamId,
+        event_id: Uuid,
+    ) -> BoxFuture<'a, Result<Option<RecordedEvent>, StoreError>>;
+}
+
+impl<S: EventStore> DynEventStore for S {
+    fn append_boxed<'a>(
+        &'a self,
+        stream_id: &'a StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> BoxFuture<'a, Result<AppendResult, StoreError>> {
+        Box::pin(self.append(stream_id, expected, events))
+    }
+
+    fn read_stream_boxed<'a>(
+        &'a self,
+        stream_id: &'a StreamId,
+        from: Version,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<RecordedEvent>, StoreError>> {
+        Box::pin(self.read_stream(stream_id, from, limit))
+    }
+
+    fn stream_version_boxed<'a>(
+        &'a self,
+        stream_id: &'a StreamId,
+    ) -> BoxFuture<'a, Result<Version, StoreError>> {
+        Box::pin(self.stream_version(stream_id))
+    }
+
+    fn read_all_boxed<'a>(
+        &'a self,
+        from: Position,
+        filter: &'a EventFilter,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<AllBatch, StoreError>> {
+        Box::pin(self.read_all(from, filter, limit))
+    }
+
+    fn head_position_boxed(&self) -> BoxFuture<'_, Result<Position, StoreError>> {
+        Box::pin(self.head_position())
+    }
+
+    fn wait_for_append_boxed(&self, after: Position) -> BoxFuture<'_, ()> {
+        Box::pin(self.wait_for_append(after))
+    }
+
+    fn find_event_boxed<'a>(
+        &'a self,
+        stream_id: &'a StreamId,
+        event_id: Uuid,
+    ) -> BoxFuture<'a, Result<Option<RecordedEvent>, StoreError>> {
+        Box::pin(self.find_event(stream_id, event_id))
+    }
+}
+
+impl<'s> EventStore for dyn DynEventStore + 's {
+    fn append(
+        &self,
+        stream_id: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> impl Future<Output = Result<AppendResult, StoreError>> + Send {
+        async move { self.append_boxed(stream_id, expected, events).await }
+    }
+
+    fn read_stream(
+        &self,
+        stream_id: &StreamId,
+        from: Version,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send {
+        async move { self.read_stream_boxed(stream_id, from, limit).await }
+    }
+
+    fn stream_version(
+        &self,
+        stream_id: &StreamId,
+    ) -> impl Future<Output = Result<Version, StoreError>> + Send {
+        async move { self.stream_version_boxed(stream_id).await }
+    }
+
+    fn read_all(
+        &self,
+        from: Position,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> impl Future<Output = Result<AllBatch, StoreError>> + Send {
+        async move { self.read_all_boxed(from, filter, limit).await }
+    }
+
+    fn head_position(&self) -> impl Future<Output = Result<Position, StoreError>> + Send {
+        async move { self.head_position_boxed().await }
+    }
+
+    fn wait_for_append(&self, after: Position) -> impl Future<Output = ()> + Send {
+        async move { self.wait_for_append_boxed(after).await }
+    }
+
+    fn find_event(
+        &self,
+        stream_id: &StreamId,
+        event_id: Uuid,
+    ) -> impl Future<Output = Result<Option<RecordedEvent>, StoreError>> + Send {
+        async move { self.find_event_boxed(stream_id, event_id).await }
     }
 }

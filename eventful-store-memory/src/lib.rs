@@ -89,7 +89,6 @@ impl std::fmt::Debug for MemoryStore {
     }
 }
 
-#[async_trait]
 impl EventStore for MemoryStore {
     async fn append(
         &self,
