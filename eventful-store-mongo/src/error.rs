@@ -1,0 +1,459 @@
+//! [`MongoStoreError`]: what can go wrong talking to MongoDB, sorted into the cases a caller
+//! acts on differently, and how each becomes the core's [`StoreError`].
+//!
+//! The driver's errors are classified by kind and server error code only, never by message
+//! text: messages differ between server versions (and between MongoDB and wire-compatible
+//! servers), codes do not.
+
+use eventful_core::{StoreError, StreamId, TypeName, Version};
+use mongodb::error::{Error as DriverError, ErrorKind, WriteFailure};
+use uuid::Uuid;
+
+/// The server's code for a duplicate key in a unique index.
+pub(crate) const DUPLICATE_KEY: i32 = 11000;
+
+/// Server codes meaning the caller lacks a right or its credentials were refused.
+const UNAUTHORIZED_CODES: [i32; 2] = [
+    13, // Unauthorized
+    18, // AuthenticationFailed
+];
+
+/// Server codes meaning an operation ran out of time on the server.
+const TIMEOUT_CODES: [i32; 5] = [
+    50,  // MaxTimeMSExpired
+    64,  // WriteConcernFailed (wtimeout): the write may still become durable
+    89,  // NetworkTimeout
+    202, // NetworkInterfaceExceededTimeLimit
+    262, // ExceededTimeLimit
+];
+
+/// Server codes meaning the node cannot serve now (no primary, shutting down, stepping down).
+const UNAVAILABLE_CODES: [i32; 10] = [
+    6,     // HostUnreachable
+    7,     // HostNotFound
+    91,    // ShutdownInProgress
+    189,   // PrimarySteppedDown
+    9001,  // SocketException
+    10107, // NotWritablePrimary
+    11600, // InterruptedAtShutdown
+    11602, // InterruptedDueToReplStateChange
+    13435, // NotPrimaryNoSecondaryOk
+    13436, // NotPrimaryOrSecondary
+];
+
+/// Why the MongoDB store could not start or complete an operation.
+///
+/// Every operation of the [`EventStore`](eventful_core::EventStore) traits returns the core's
+/// [`StoreError`], with one of these inside as its source: match on the `StoreError` variant
+/// to decide what to do, and downcast the source to this type for the MongoDB details.
+/// [`MongoStore::connect`](crate::MongoStore::connect) returns this type directly.
+///
+/// ```
+/// use eventful_core::StoreError;
+/// use eventful_store_mongo::MongoStoreError;
+///
+/// let error = MongoStoreError::InvalidSettings {
+///     setting: "database",
+///     reason: "a database name cannot contain `.`".to_owned(),
+/// };
+/// assert!(matches!(StoreError::from(error), StoreError::Backend { .. }));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MongoStoreError {
+    /// A setting cannot work: a URI that does not parse, a database or collection name MongoDB
+    /// refuses. Found before any I/O.
+    #[error("invalid setting `{setting}`: {reason}")]
+    InvalidSettings {
+        /// Which setting.
+        setting: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// No server could be reached, or none can serve now (no primary, shutting down).
+    #[error("MongoDB is unreachable ({operation}): {source}")]
+    Unreachable {
+        /// What was being done.
+        operation: &'static str,
+        /// The driver's error.
+        #[source]
+        source: DriverError,
+    },
+    /// The server, or the network, took longer than allowed. A write that timed out may still
+    /// have been stored: retry it with the same event ids, and it is stored once.
+    #[error("MongoDB timed out ({operation}): {source}")]
+    Timeout {
+        /// What was being done.
+        operation: &'static str,
+        /// The driver's error.
+        #[source]
+        source: DriverError,
+    },
+    /// The credentials were refused, or the user lacks a right the store needs (`find`,
+    /// `insert`, `update`, `remove`, `createIndex`, `listIndexes` on the store's database).
+    #[error("MongoDB refused access to database `{database}` ({operation}): {source}")]
+    Unauthorized {
+        /// The store's database.
+        database: String,
+        /// What was being done.
+        operation: &'static str,
+        /// The driver's error.
+        #[source]
+        source: DriverError,
+    },
+    /// An index the store relies on could not be made as it must be.
+    #[error("index {keys} of collection `{collection}`: {reason}")]
+    Index {
+        /// The collection.
+        collection: String,
+        /// The index's keys, as `{field: 1, ...}`.
+        keys: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Any other failure reported by the server or the driver.
+    #[error("MongoDB failed ({operation}): {source}")]
+    Server {
+        /// What was being done.
+        operation: &'static str,
+        /// The driver's error.
+        #[source]
+        source: DriverError,
+    },
+    /// An event cannot be stored as BSON without losing something: an integer above
+    /// `i64::MAX` in its payload, or a key containing a NUL character. Nothing was written.
+    #[error(
+        "event {event_id} (type `{event_type}`) for stream `{stream_id}` cannot be stored \
+         in MongoDB: {reason}; nothing was written"
+    )]
+    Unrepresentable {
+        /// The stream appended to.
+        stream_id: StreamId,
+        /// The event.
+        event_id: Uuid,
+        /// Its type.
+        event_type: TypeName,
+        /// What cannot be represented, and where.
+        reason: String,
+    },
+    /// A snapshot's state cannot be stored as BSON without losing something. Nothing was
+    /// written.
+    #[error(
+        "the snapshot of stream `{stream_id}` at version {version} cannot be stored in MongoDB: {reason}"
+    )]
+    UnrepresentableSnapshot {
+        /// The snapshot's stream.
+        stream_id: StreamId,
+        /// The version it covers.
+        version: Version,
+        /// What cannot be represented, and where.
+        reason: String,
+    },
+    /// An append's document would exceed MongoDB's document size limit.
+    #[error(
+        "the append of {events} events to stream `{stream_id}` is {bytes} bytes of BSON, \
+         over MongoDB's limit of {limit} bytes per document; nothing was written"
+    )]
+    AppendTooLarge {
+        /// The stream appended to.
+        stream_id: StreamId,
+        /// Events in the append.
+        events: usize,
+        /// Its size as one document.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A stored document does not decode as what the store wrote.
+    #[error("{location} in collection `{collection}` does not decode: {reason}")]
+    Undecodable {
+        /// The collection.
+        collection: String,
+        /// Which document: its stream and version where they are readable, else its `_id`.
+        location: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Other writers took every global position this append tried to claim.
+    #[error(
+        "could not claim a global position for stream `{stream_id}` (version {first_version}) \
+         in {attempts} attempts: other writers took each one"
+    )]
+    PositionContention {
+        /// The stream appended to.
+        stream_id: StreamId,
+        /// The version the append would have started at.
+        first_version: Version,
+        /// Attempts made.
+        attempts: u32,
+    },
+}
+
+impl MongoStoreError {
+    /// Sorts a driver error from `operation` on `database` into the case a caller acts on.
+    pub(crate) fn from_driver(
+        operation: &'static str,
+        database: &str,
+        source: DriverError,
+    ) -> Self {
+        match classify(&source) {
+            Class::Unreachable => Self::Unreachable { operation, source },
+            Class::Timeout => Self::Timeout { operation, source },
+            Class::Unauthorized => Self::Unauthorized {
+                database: database.to_owned(),
+                operation,
+                source,
+            },
+            Class::Other => Self::Server { operation, source },
+        }
+    }
+}
+
+impl From<MongoStoreError> for StoreError {
+    fn from(error: MongoStoreError) -> Self {
+        match error {
+            MongoStoreError::Unreachable { .. } => StoreError::Unavailable {
+                source: Box::new(error),
+            },
+            MongoStoreError::Timeout { operation, .. } => StoreError::Timeout {
+                operation,
+                source: Box::new(error),
+            },
+            MongoStoreError::PositionContention { .. } => StoreError::Timeout {
+                operation: "claiming a global position",
+                source: Box::new(error),
+            },
+            MongoStoreError::Unauthorized { .. } => StoreError::Unauthorized {
+                source: Box::new(error),
+            },
+            MongoStoreError::Undecodable { ref location, .. } => StoreError::Corrupt {
+                location: location.clone(),
+                source: Box::new(error),
+            },
+            MongoStoreError::AppendTooLarge { limit, .. } => StoreError::CapacityExceeded {
+                limit: format!(
+                    "{limit} bytes of BSON per append (MongoDB's document limit): {error}"
+                ),
+            },
+            MongoStoreError::InvalidSettings { .. }
+            | MongoStoreError::Index { .. }
+            | MongoStoreError::Server { .. }
+            | MongoStoreError::Unrepresentable { .. }
+            | MongoStoreError::UnrepresentableSnapshot { .. } => StoreError::Backend {
+                source: Box::new(error),
+            },
+        }
+    }
+}
+
+/// The cases a driver error falls into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Unreachable,
+    Timeout,
+    Unauthorized,
+    Other,
+}
+
+fn classify(error: &DriverError) -> Class {
+    match error.kind.as_ref() {
+        ErrorKind::ServerSelection { .. }
+        | ErrorKind::ConnectionPoolCleared { .. }
+        | ErrorKind::DnsResolve { .. }
+        | ErrorKind::Shutdown => Class::Unreachable,
+        ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::TimedOut => Class::Timeout,
+        ErrorKind::Io(_) => Class::Unreachable,
+        ErrorKind::Authentication { .. } => Class::Unauthorized,
+        ErrorKind::Command(command) => by_code(command.code),
+        ErrorKind::Write(WriteFailure::WriteConcernError(concern)) => by_code(concern.code),
+        ErrorKind::Write(WriteFailure::WriteError(write)) => by_code(write.code),
+        ErrorKind::InsertMany(insert) => insert
+            .write_errors
+            .iter()
+            .flatten()
+            .map(|write| by_code(write.code))
+            .chain(
+                insert
+                    .write_concern_error
+                    .iter()
+                    .map(|concern| by_code(concern.code)),
+            )
+            .find(|class| *class != Class::Other)
+            .unwrap_or(Class::Other),
+        _ => Class::Other,
+    }
+}
+
+fn by_code(code: i32) -> Class {
+    if UNAUTHORIZED_CODES.contains(&code) {
+        Class::Unauthorized
+    } else if TIMEOUT_CODES.contains(&code) {
+        Class::Timeout
+    } else if UNAVAILABLE_CODES.contains(&code) {
+        Class::Unreachable
+    } else {
+        Class::Other
+    }
+}
+
+/// Whether a write failed on a unique index (the only server code the store branches on).
+pub(crate) fn is_duplicate_key(error: &DriverError) -> bool {
+    match error.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(write)) => write.code == DUPLICATE_KEY,
+        ErrorKind::InsertMany(insert) => insert
+            .write_errors
+            .iter()
+            .flatten()
+            .any(|write| write.code == DUPLICATE_KEY),
+        ErrorKind::Command(command) => command.code == DUPLICATE_KEY,
+        _ => false,
+    }
+}
+
+/// Whether a command failed because its collection does not exist yet.
+pub(crate) fn is_namespace_not_found(error: &DriverError) -> bool {
+    matches!(error.kind.as_ref(), ErrorKind::Command(command) if command.code == 26)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mongodb::bson::{Document, doc, from_document};
+    use mongodb::error::{CommandError, WriteConcernError, WriteError};
+
+    fn command(code: i32) -> DriverError {
+        let error: CommandError = from_document(doc! {
+            "code": code, "codeName": "Test", "errmsg": "test"
+        })
+        .expect("a command error decodes");
+        ErrorKind::Command(error).into()
+    }
+
+    fn write(code: i32) -> DriverError {
+        let error: WriteError =
+            from_document(doc! { "code": code, "errmsg": "test" }).expect("a write error decodes");
+        ErrorKind::Write(WriteFailure::WriteError(error)).into()
+    }
+
+    fn concern(code: i32) -> DriverError {
+        let error: WriteConcernError = from_document(doc! {
+            "code": code, "codeName": "Test", "errmsg": "test", "errInfo": Document::new()
+        })
+        .expect("a write concern error decodes");
+        ErrorKind::Write(WriteFailure::WriteConcernError(error)).into()
+    }
+
+    fn store_error(error: DriverError) -> StoreError {
+        MongoStoreError::from_driver("testing", "db", error).into()
+    }
+
+    #[test]
+    fn server_codes_become_the_matching_store_errors() {
+        assert!(matches!(
+            store_error(command(13)),
+            StoreError::Unauthorized { .. }
+        ));
+        assert!(matches!(
+            store_error(command(18)),
+            StoreError::Unauthorized { .. }
+        ));
+        assert!(matches!(
+            store_error(write(13)),
+            StoreError::Unauthorized { .. }
+        ));
+        assert!(matches!(
+            store_error(command(50)),
+            StoreError::Timeout {
+                operation: "testing",
+                ..
+            }
+        ));
+        assert!(matches!(
+            store_error(concern(64)),
+            StoreError::Timeout { .. }
+        ));
+        assert!(matches!(
+            store_error(command(10107)),
+            StoreError::Unavailable { .. }
+        ));
+        assert!(matches!(
+            store_error(concern(91)),
+            StoreError::Unavailable { .. }
+        ));
+        assert!(matches!(
+            store_error(command(2)),
+            StoreError::Backend { .. }
+        ));
+        assert!(matches!(
+            store_error(write(DUPLICATE_KEY)),
+            StoreError::Backend { .. }
+        ));
+    }
+
+    #[test]
+    fn network_failures_are_unavailable_or_timeouts() {
+        let refused: DriverError =
+            std::io::Error::from(std::io::ErrorKind::ConnectionRefused).into();
+        assert!(matches!(
+            store_error(refused),
+            StoreError::Unavailable { .. }
+        ));
+        let slow: DriverError = std::io::Error::from(std::io::ErrorKind::TimedOut).into();
+        assert!(matches!(store_error(slow), StoreError::Timeout { .. }));
+    }
+
+    #[test]
+    fn duplicate_keys_are_recognised_by_code_alone() {
+        assert!(is_duplicate_key(&write(DUPLICATE_KEY)));
+        assert!(is_duplicate_key(&command(DUPLICATE_KEY)));
+        assert!(!is_duplicate_key(&write(8)));
+        assert!(!is_duplicate_key(&concern(DUPLICATE_KEY)));
+        assert!(is_namespace_not_found(&command(26)));
+        assert!(!is_namespace_not_found(&command(13)));
+    }
+
+    #[test]
+    fn store_side_errors_keep_their_meaning() {
+        let stream_id = StreamId::new("player-1").expect("valid");
+        let undecodable = MongoStoreError::Undecodable {
+            collection: "events".to_owned(),
+            location: "stream `player-1` version 3".to_owned(),
+            reason: "missing field `events`".to_owned(),
+        };
+        match StoreError::from(undecodable) {
+            StoreError::Corrupt { location, source } => {
+                assert_eq!(location, "stream `player-1` version 3");
+                assert!(source.to_string().contains("missing field `events`"));
+            }
+            other => panic!("expected Corrupt, got {other}"),
+        }
+        let contention = MongoStoreError::PositionContention {
+            stream_id: stream_id.clone(),
+            first_version: Version::new(4),
+            attempts: 3,
+        };
+        assert!(matches!(
+            StoreError::from(contention),
+            StoreError::Timeout { .. }
+        ));
+        let too_large = MongoStoreError::AppendTooLarge {
+            stream_id: stream_id.clone(),
+            events: 2,
+            bytes: 17_000_000,
+            limit: 16_777_216,
+        };
+        assert!(matches!(
+            StoreError::from(too_large),
+            StoreError::CapacityExceeded { .. }
+        ));
+        let unrepresentable = MongoStoreError::Unrepresentable {
+            stream_id,
+            event_id: Uuid::nil(),
+            event_type: TypeName::from_static("big"),
+            reason: "integer 18446744073709551615 at `/n` is above i64::MAX".to_owned(),
+        };
+        let error = StoreError::from(unrepresentable);
+        assert!(matches!(error, StoreError::Backend { .. }));
+        assert!(error.to_string().contains("player-1"), "{error}");
+    }
+}

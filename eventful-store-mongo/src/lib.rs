@@ -1,0 +1,86 @@
+//! # eventful-store-mongo
+//!
+//! The MongoDB event, snapshot and checkpoint store of eventful, on the official `mongodb`
+//! driver. Point it at a standalone server, a replica set or an Atlas cluster, and it keeps
+//! every guarantee of the other stores (atomic appends, optimistic concurrency, idempotent
+//! appends, gap-free versions, a global order a subscriber can follow without ever missing
+//! an event) with no multi-document transaction, and passes the same conformance suite.
+//!
+//! ```no_run
+//! use eventful_core::{EventStore, ExpectedVersion, NewEvent, Payload, StreamId, TypeName, Version};
+//! use eventful_store_mongo::{MongoSettings, MongoStore};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = MongoStore::connect(MongoSettings::new("mongodb://localhost:27017/gameevents")).await?;
+//! let stream = StreamId::new("player-1")?;
+//! let event = NewEvent::new(
+//!     TypeName::from_static("player"),
+//!     TypeName::from_static("player_created"),
+//!     1,
+//!     Payload::from_json_slice(br#"{"name":"ana"}"#)?,
+//! );
+//! store.append(&stream, ExpectedVersion::NoStream, vec![event]).await?;
+//! assert_eq!(store.stream_version(&stream).await?, Version::new(1));
+//! # Ok(()) }
+//! ```
+//!
+//! A [`MongoStore`] is also a [`SnapshotStore`](eventful_core::SnapshotStore) and a
+//! [`CheckpointStore`](eventful_core::CheckpointStore), so one handle serves a repository,
+//! its snapshots and the event bus.
+//!
+//! ## How it stores events
+//!
+//! One document per append, in the events collection, holding the append's events as an
+//! array: one `insert_one`, atomic on every deployment. Its `_id` is the append's first
+//! global position. Two unique indexes decide every append:
+//!
+//! - `(stream_id, first_version)`: two appends from the same stream version collide, so an
+//!   append expecting version `v` is only attempted when the stream is known to have been at
+//!   `v` — and if it has moved on, the append that moved it started at `v + 1`.
+//! - `_id`: a writer claims positions `p..p+n` by inserting at `p = L + 1`, where `L` is the
+//!   last position of an append it has seen committed; inside one process claims are
+//!   serialized. Every committed append therefore sits directly above committed appends:
+//!   the log never has a hole, and a reader that has seen position `p` never later sees a new
+//!   event below `p` — with no counter document, no gap timeout, one round trip per append.
+//!
+//! The whole argument, the schema, the indexes, the settings and what to watch in
+//! production are in `docs/stores/mongodb.md`.
+//!
+//! ## How it is laid out
+//!
+//! | module | what lives there |
+//! | --- | --- |
+//! | `store` | [`MongoStore`]: connecting, the shared state, the `EventStore` implementation |
+//! | `append` | the expected-version rules, idempotent retries, claiming positions |
+//! | `reads` | streams, the log, heads and events by id, each on an index; waiting for appends |
+//! | `schema` | the append document: building it, decoding it |
+//! | `payload` | JSON payloads as real BSON values, and back |
+//! | `indexes` | the indexes, created and checked at start-up |
+//! | `heads` | the bounded cache of stream versions seen |
+//! | `snapshots`, `checkpoints` | the other two stores, one collection each |
+//! | `put` | keeping one document per `_id` with whole-document writes |
+//! | `settings`, `error` | [`MongoSettings`] and [`MongoStoreError`] |
+
+#![warn(clippy::unwrap_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod append;
+mod checkpoints;
+mod error;
+mod heads;
+mod indexes;
+mod payload;
+mod put;
+mod reads;
+mod schema;
+mod settings;
+mod snapshots;
+mod store;
+
+pub use crate::error::MongoStoreError;
+pub use crate::settings::{DEFAULT_DATABASE, MongoSettings};
+pub use crate::store::MongoStore;
+
+/// The driver's concern types, for [`MongoSettings::with_write_concern`] and
+/// [`MongoSettings::with_read_concern`].
+pub use mongodb::options::{Acknowledgment, ReadConcern, WriteConcern};

@@ -1,0 +1,231 @@
+//! [`MongoStore`]: connecting (ping, names, indexes), the handle's shared state, and the
+//! [`EventStore`] implementation that hands each operation to its module.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use eventful_core::{
+    AllBatch, AppendResult, EventFilter, EventStore, ExpectedVersion, NewEvent, Position,
+    RecordedEvent, StoreError, StreamId, Version,
+};
+use mongodb::bson::{RawDocumentBuf, doc};
+use mongodb::error::ErrorKind;
+use mongodb::options::{ClientOptions, CollectionOptions, ReadPreference, SelectionCriteria};
+use mongodb::{Client, Collection, Database};
+use tokio::sync::{Mutex, Notify};
+use uuid::Uuid;
+
+use crate::error::MongoStoreError;
+use crate::heads::StreamHeads;
+use crate::indexes::{self, EVENT_INDEXES};
+use crate::settings::{DEFAULT_DATABASE, MongoSettings};
+
+/// The MongoDB event, snapshot and checkpoint store. Clones share one connection pool and
+/// one view of the log.
+///
+/// Several `MongoStore`s (in one process or many) may share a database: each append claims
+/// its global positions with its own insert, and the server's unique indexes arbitrate. See
+/// the crate documentation for the argument.
+#[derive(Clone)]
+pub struct MongoStore {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// What every clone of a store shares.
+pub(crate) struct Inner {
+    pub(crate) client: Client,
+    pub(crate) database: Database,
+    pub(crate) events: Collection<RawDocumentBuf>,
+    pub(crate) snapshots: Collection<RawDocumentBuf>,
+    pub(crate) checkpoints: Collection<RawDocumentBuf>,
+    pub(crate) settings: MongoSettings,
+    pub(crate) heads: StreamHeads,
+    pub(crate) log: LogHead,
+}
+
+/// What this process knows of the global log's head.
+pub(crate) struct LogHead {
+    /// The last position of an append known to be committed, which the next insert claims
+    /// from; `None` when unknown (read the head first). Held across the insert's round trip,
+    /// so that this process never has two claims in flight.
+    pub(crate) claim: Mutex<Option<u64>>,
+    /// The highest position seen committed, for waiters.
+    pub(crate) seen: AtomicU64,
+    /// Woken by every append through this store.
+    pub(crate) appended: Notify,
+}
+
+impl LogHead {
+    fn new() -> Self {
+        Self {
+            claim: Mutex::new(None),
+            seen: AtomicU64::new(0),
+            appended: Notify::new(),
+        }
+    }
+
+    /// Records that everything up to `position` is committed.
+    pub(crate) fn saw(&self, position: u64) {
+        self.seen.fetch_max(position, Ordering::AcqRel);
+    }
+}
+
+impl MongoStore {
+    /// Connects to the deployment in `settings`, checks that it answers, and creates the
+    /// events collection's indexes if they are missing.
+    ///
+    /// # Errors
+    ///
+    /// [`MongoStoreError::InvalidSettings`] for a URI that does not parse or a name MongoDB
+    /// refuses; [`MongoStoreError::Unreachable`] when no server answers within the server
+    /// selection timeout; [`MongoStoreError::Unauthorized`] when the credentials are refused
+    /// or lack a right; [`MongoStoreError::Index`] when an index the store relies on exists in
+    /// another form.
+    pub async fn connect(settings: MongoSettings) -> Result<Self, MongoStoreError> {
+        let mut options =
+            ClientOptions::parse(settings.uri())
+                .await
+                .map_err(|error| match error.kind.as_ref() {
+                    ErrorKind::InvalidArgument { .. } => MongoStoreError::InvalidSettings {
+                        setting: "uri",
+                        reason: error.to_string(),
+                    },
+                    _ => MongoStoreError::from_driver("resolving the URI", "", error),
+                })?;
+        if options.app_name.is_none() {
+            options.app_name = Some("eventful".to_owned());
+        }
+        if let Some(timeout) = settings.server_selection_timeout() {
+            options.server_selection_timeout = Some(timeout);
+        }
+        let database_name = settings
+            .database()
+            .map(str::to_owned)
+            .or_else(|| options.default_database.clone())
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+        settings.validate(&database_name)?;
+        let client =
+            Client::with_options(options).map_err(|error| MongoStoreError::InvalidSettings {
+                setting: "uri",
+                reason: error.to_string(),
+            })?;
+        let database = client.database(&database_name);
+        database
+            .run_command(doc! { "ping": 1 })
+            .await
+            .map_err(|error| MongoStoreError::from_driver("ping", &database_name, error))?;
+        // Reads go to the primary whatever the URI prefers: a secondary may not have an
+        // append this store just made, and the repository reads its own writes.
+        let collection_options = CollectionOptions::builder()
+            .write_concern(settings.write_concern().clone())
+            .read_concern(settings.read_concern().clone())
+            .selection_criteria(SelectionCriteria::ReadPreference(ReadPreference::Primary))
+            .build();
+        let collection = |name: &str| {
+            database.collection_with_options::<RawDocumentBuf>(name, collection_options.clone())
+        };
+        let events = collection(settings.events_collection());
+        let snapshots = collection(settings.snapshots_collection());
+        let checkpoints = collection(settings.checkpoints_collection());
+        indexes::ensure(&events, &EVENT_INDEXES, &database_name).await?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                client,
+                database,
+                events,
+                snapshots,
+                checkpoints,
+                heads: StreamHeads::new(settings.head_cache_capacity()),
+                settings,
+                log: LogHead::new(),
+            }),
+        })
+    }
+
+    /// The settings the store was connected with.
+    pub fn settings(&self) -> &MongoSettings {
+        &self.inner.settings
+    }
+
+    /// The store's database, for administration (and for dropping a test database).
+    pub fn database(&self) -> &Database {
+        &self.inner.database
+    }
+
+    /// The driver's client, shared by every clone of the store.
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+}
+
+impl fmt::Debug for MongoStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MongoStore")
+            .field("database", &self.inner.database.name())
+            .field("events", &self.inner.events.name())
+            .field("snapshots", &self.inner.snapshots.name())
+            .field("checkpoints", &self.inner.checkpoints.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inner {
+    /// Turns a driver error from `operation` into the store's error.
+    pub(crate) fn driver_error(
+        &self,
+        operation: &'static str,
+        error: mongodb::error::Error,
+    ) -> StoreError {
+        MongoStoreError::from_driver(operation, self.database.name(), error).into()
+    }
+}
+
+impl EventStore for MongoStore {
+    async fn append(
+        &self,
+        stream_id: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        self.inner.append(stream_id, expected, events).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream_id: &StreamId,
+        from: Version,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.inner.read_stream(stream_id, from, limit).await
+    }
+
+    async fn stream_version(&self, stream_id: &StreamId) -> Result<Version, StoreError> {
+        self.inner.stream_version(stream_id).await.map(Version::new)
+    }
+
+    async fn read_all(
+        &self,
+        from: Position,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> Result<AllBatch, StoreError> {
+        self.inner.read_all(from, filter, limit).await
+    }
+
+    async fn head_position(&self) -> Result<Position, StoreError> {
+        self.inner.log_head().await.map(Position::new)
+    }
+
+    async fn wait_for_append(&self, after: Position) {
+        self.inner.wait_for_append(after.get()).await;
+    }
+
+    async fn find_event(
+        &self,
+        stream_id: &StreamId,
+        event_id: Uuid,
+    ) -> Result<Option<RecordedEvent>, StoreError> {
+        self.inner.find_event(stream_id, event_id).await
+    }
+}

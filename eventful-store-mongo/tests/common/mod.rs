@@ -1,0 +1,44 @@
+//! What the integration tests share: the server's URI from `EVENTFUL_MONGO_URI`, and a fresh
+//! database per test.
+
+// Each test file uses a part of this module.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use eventful_store_mongo::{MongoSettings, MongoStore};
+
+/// The variable naming the test server.
+pub(crate) const URI_VARIABLE: &str = "EVENTFUL_MONGO_URI";
+
+/// Settings for a database of its own on the test server, or `None` (after saying why) when
+/// no server is configured.
+pub(crate) fn fresh_settings(test: &str) -> Option<MongoSettings> {
+    let Ok(uri) = std::env::var(URI_VARIABLE) else {
+        eprintln!(
+            "skipped `{test}`: set {URI_VARIABLE} (e.g. mongodb://127.0.0.1:27017/?directConnection=true) to run it against MongoDB"
+        );
+        return None;
+    };
+    let database = format!("eventful_test_{}", uuid::Uuid::new_v4().simple());
+    Some(
+        MongoSettings::new(uri)
+            .with_database(database)
+            .with_server_selection_timeout(Duration::from_secs(10))
+            .with_poll_interval(Duration::from_millis(20)),
+    )
+}
+
+/// A store on a fresh database, or `None` when no server is configured. A server that is
+/// configured but does not answer fails the test.
+pub(crate) async fn fresh_store(test: &str) -> Option<MongoStore> {
+    let settings = fresh_settings(test)?;
+    Some(connect(settings).await)
+}
+
+/// Connects, failing the test on an error.
+pub(crate) async fn connect(settings: MongoSettings) -> MongoStore {
+    MongoStore::connect(settings)
+        .await
+        .unwrap_or_else(|error| panic!("cannot connect to the test server: {error}"))
+}
