@@ -45,7 +45,7 @@ mod log;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use async_trait::async_trait;
 use eventful_core::{
@@ -70,6 +70,9 @@ struct Inner {
     /// Position of the last visible event, readable without the lock.
     head: AtomicU64,
     appended: Notify,
+    /// Tasks inside `wait_for_append`: appends wake them only when there are some, since
+    /// waking takes a lock.
+    waiting: AtomicUsize,
     snapshots: Mutex<HashMap<StreamId, Snapshot>>,
     checkpoints: Mutex<HashMap<String, Position>>,
 }
@@ -84,7 +87,7 @@ impl MemoryStore {
 impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryStore")
-            .field("events", &self.inner.head.load(Ordering::Acquire))
+            .field("events", &self.inner.head.load(Ordering::SeqCst))
             .finish_non_exhaustive()
     }
 }
@@ -99,10 +102,15 @@ impl EventStore for MemoryStore {
         let result = {
             let mut log = self.inner.log.write();
             let result = log.append(stream_id, expected, events)?;
-            self.inner.head.store(log.head(), Ordering::Release);
+            self.inner.head.store(log.head(), Ordering::SeqCst);
             result
         };
-        if !result.already_stored && result.first_position != Position::START {
+        // SeqCst on `head` and `waiting`, here and in `wait_for_append`: either this load
+        // sees the waiter, or the waiter's load of `head` sees this append.
+        if !result.already_stored
+            && result.first_position != Position::START
+            && self.inner.waiting.load(Ordering::SeqCst) > 0
+        {
             self.inner.appended.notify_waiters();
         }
         Ok(result)
@@ -131,7 +139,7 @@ impl EventStore for MemoryStore {
     }
 
     async fn head_position(&self) -> Result<Position, StoreError> {
-        Ok(Position::new(self.inner.head.load(Ordering::Acquire)))
+        Ok(Position::new(self.inner.head.load(Ordering::SeqCst)))
     }
 
     async fn wait_for_append(&self, after: Position) {
@@ -139,7 +147,8 @@ impl EventStore for MemoryStore {
         tokio::pin!(appended);
         // Registered before the check, so an append between the check and the wait wakes it.
         appended.as_mut().enable();
-        if self.inner.head.load(Ordering::Acquire) > after.get() {
+        let _waiting = Waiting::enter(&self.inner.waiting);
+        if self.inner.head.load(Ordering::SeqCst) > after.get() {
             return;
         }
         appended.await;
@@ -151,6 +160,23 @@ impl EventStore for MemoryStore {
         event_id: Uuid,
     ) -> Result<Option<RecordedEvent>, StoreError> {
         Ok(self.inner.log.read().find_event(stream_id, event_id))
+    }
+}
+
+/// Counts a task in `wait_for_append` for as long as it is there (also when its future is
+/// dropped mid-wait).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn enter(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Self(counter)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -6,7 +6,7 @@
 //! check decides between them.
 
 use std::collections::HashMap;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 
 use parking_lot::Mutex;
 
@@ -17,11 +17,17 @@ pub(crate) trait Versioned {
     fn version(&self) -> Version;
 }
 
-/// A bounded map kept in two generations: when the young one fills half the capacity it
-/// becomes the old one and the previous old one is dropped. Lookups in the old generation move
-/// the entry back to the young one, so what is in use stays; the rest ages out in O(1).
+/// Independently locked parts, so that tasks working on different aggregates rarely meet on
+/// one lock.
+const SHARDS: usize = 16;
+
+/// A bounded map kept in two generations per shard: when the young one fills half the
+/// shard's capacity it becomes the old one and the previous old one is dropped. Lookups in the
+/// old generation move the entry back to the young one, so what is in use stays; the rest ages
+/// out in O(1).
 pub(crate) struct AggregateCache<K, V> {
-    generations: Mutex<Generations<K, V>>,
+    shards: Box<[Mutex<Generations<K, V>>]>,
+    shard_of: foldhash::fast::RandomState,
     half_capacity: usize,
 }
 
@@ -32,13 +38,24 @@ struct Generations<K, V> {
 
 impl<K: Eq + Hash, V: Versioned> AggregateCache<K, V> {
     pub(crate) fn new(capacity: usize) -> Self {
+        let shards = (0..SHARDS)
+            .map(|_| {
+                Mutex::new(Generations {
+                    young: HashMap::default(),
+                    old: HashMap::default(),
+                })
+            })
+            .collect();
         Self {
-            generations: Mutex::new(Generations {
-                young: HashMap::default(),
-                old: HashMap::default(),
-            }),
-            half_capacity: capacity / 2,
+            shards,
+            shard_of: foldhash::fast::RandomState::default(),
+            half_capacity: capacity.div_ceil(2 * SHARDS),
         }
+    }
+
+    fn shard(&self, key: &K) -> &Mutex<Generations<K, V>> {
+        let hash = self.shard_of.hash_one(key);
+        &self.shards[(hash as usize) % SHARDS]
     }
 
     /// Removes and returns the entry for `key`, with the key as stored.
@@ -46,19 +63,21 @@ impl<K: Eq + Hash, V: Versioned> AggregateCache<K, V> {
         if self.half_capacity == 0 {
             return None;
         }
-        let mut generations = self.generations.lock();
+        let mut generations = self.shard(key).lock();
         match generations.young.remove_entry(key) {
             Some(entry) => Some(entry),
             None => generations.old.remove_entry(key),
         }
     }
 
-    /// Puts an entry back, unless a newer one for the same key is already there.
+    /// Puts an entry back, unless a newer one for the same key is in the young generation
+    /// (an older state is only a slower starting point, never a wrong one: appends check the
+    /// version against the store).
     pub(crate) fn put(&self, key: K, value: V) {
         if self.half_capacity == 0 {
             return;
         }
-        let mut generations = self.generations.lock();
+        let mut generations = self.shard(&key).lock();
         if let Some(present) = generations.young.get(&key)
             && present.version() > value.version()
         {
@@ -72,8 +91,13 @@ impl<K: Eq + Hash, V: Versioned> AggregateCache<K, V> {
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        let generations = self.generations.lock();
-        generations.young.len() + generations.old.len()
+        self.shards
+            .iter()
+            .map(|shard| {
+                let generations = shard.lock();
+                generations.young.len() + generations.old.len()
+            })
+            .sum()
     }
 }
 
@@ -91,12 +115,12 @@ mod tests {
 
     #[test]
     fn stays_within_capacity_and_keeps_what_is_used() {
-        let cache = AggregateCache::new(10);
-        for key in 0..100u32 {
+        let cache = AggregateCache::new(10 * SHARDS);
+        for key in 0..1000u32 {
             cache.put(key, Entry(1));
             let (key0, entry) = cache.take(&0).unwrap_or((0, Entry(1)));
             cache.put(key0, entry);
-            assert!(cache.len() <= 10, "{} entries", cache.len());
+            assert!(cache.len() <= 10 * SHARDS, "{} entries", cache.len());
         }
         assert!(cache.take(&0).is_some(), "the entry in constant use stays");
         assert!(cache.take(&1).is_none(), "an entry not used ages out");
@@ -104,7 +128,7 @@ mod tests {
 
     #[test]
     fn an_older_entry_does_not_replace_a_newer_one() {
-        let cache = AggregateCache::new(10);
+        let cache = AggregateCache::new(100 * SHARDS);
         cache.put("a", Entry(5));
         cache.put("a", Entry(3));
         assert_eq!(cache.take(&"a").map(|(_, e)| e.0), Some(5));
