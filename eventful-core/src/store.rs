@@ -426,53 +426,50 @@ impl<S: EventStore> DynEventStore for S {
 }
 
 impl<'s> EventStore for dyn DynEventStore + 's {
-    fn append(
+    async fn append(
         &self,
         stream_id: &StreamId,
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
-    ) -> impl Future<Output = Result<AppendResult, StoreError>> + Send {
-        async move { self.append_boxed(stream_id, expected, events).await }
+    ) -> Result<AppendResult, StoreError> {
+        self.append_boxed(stream_id, expected, events).await
     }
 
-    fn read_stream(
+    async fn read_stream(
         &self,
         stream_id: &StreamId,
         from: Version,
         limit: usize,
-    ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send {
-        async move { self.read_stream_boxed(stream_id, from, limit).await }
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read_stream_boxed(stream_id, from, limit).await
     }
 
-    fn stream_version(
-        &self,
-        stream_id: &StreamId,
-    ) -> impl Future<Output = Result<Version, StoreError>> + Send {
-        async move { self.stream_version_boxed(stream_id).await }
+    async fn stream_version(&self, stream_id: &StreamId) -> Result<Version, StoreError> {
+        self.stream_version_boxed(stream_id).await
     }
 
-    fn read_all(
+    async fn read_all(
         &self,
         from: Position,
         filter: &EventFilter,
         limit: usize,
-    ) -> impl Future<Output = Result<AllBatch, StoreError>> + Send {
-        async move { self.read_all_boxed(from, filter, limit).await }
+    ) -> Result<AllBatch, StoreError> {
+        self.read_all_boxed(from, filter, limit).await
     }
 
-    fn head_position(&self) -> impl Future<Output = Result<Position, StoreError>> + Send {
-        async move { self.head_position_boxed().await }
+    async fn head_position(&self) -> Result<Position, StoreError> {
+        self.head_position_boxed().await
     }
 
-    fn wait_for_append(&self, after: Position) -> impl Future<Output = ()> + Send {
-        async move { self.wait_for_append_boxed(after).await }
+    async fn wait_for_append(&self, after: Position) {
+        self.wait_for_append_boxed(after).await
     }
 
-    fn find_event(
+    async fn find_event(
         &self,
         stream_id: &StreamId,
         event_id: Uuid,
-    ) -> impl Future<Output = Result<Option<RecordedEvent>, StoreError>> + Send {
-        async move { self.find_event_boxed(stream_id, event_id).await }
+    ) -> Result<Option<RecordedEvent>, StoreError> {
+        self.find_event_boxed(stream_id, event_id).await
     }
 }
