@@ -50,7 +50,9 @@ impl fmt::Display for HandlerFailure {
 pub struct HandlerStatus {
     /// The handler's name.
     pub name: String,
-    /// Every event up to here has been handled and checkpointed.
+    /// Every event up to here has been handled, and its checkpoint saved (unless the
+    /// checkpoint store failed: then the save is tried again after the next batch, and a
+    /// restart in between delivers those events again).
     pub processed: Position,
     /// Why it stopped, if it failed.
     pub failure: Option<Arc<HandlerFailure>>,
