@@ -240,6 +240,24 @@ impl<S: EventStore + Clone + 'static> RunningBus<S> {
         self.wait_until(head).await
     }
 
+    /// Waits until the log stops growing: every handler has handled every event stored now,
+    /// and every event those handlers appended in turn, and so on — the end of a cascade of
+    /// policies (matchmaking completed → session started → world initialized). Returns the
+    /// position reached; fails as soon as a handler has stopped short of it.
+    ///
+    /// Appends from outside the bus while it waits are waited for too.
+    pub async fn wait_until_settled(&self) -> Result<Position, BusError> {
+        let mut head = self.store.head_position().await?;
+        loop {
+            self.wait_until(head).await?;
+            let now = self.store.head_position().await?;
+            if now == head {
+                return Ok(head);
+            }
+            head = now;
+        }
+    }
+
     /// Where each handler is.
     pub fn status(&self) -> Vec<HandlerStatus> {
         self.subscribers
