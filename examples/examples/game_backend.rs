@@ -1,0 +1,14 @@
+//! `cargo run --example game_backend`: see `eventful_examples::programs::game_backend` and docs/examples.md.
+
+use std::process::ExitCode;
+
+use eventful_examples::{cli, programs::game_backend};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::WARN)
+        .init();
+    cli::main("game_backend", game_backend::run).await
+}

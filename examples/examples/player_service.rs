@@ -1,0 +1,14 @@
+//! `cargo run --example player_service`: see `eventful_examples::programs::player_service` and docs/examples.md.
+
+use std::process::ExitCode;
+
+use eventful_examples::{cli, programs::player_service};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::WARN)
+        .init();
+    cli::main("player_service", player_service::run).await
+}

@@ -1,0 +1,39 @@
+//! What the three example programs' `main` functions share: read the options, run, print
+//! the report or the error.
+
+use std::fmt::Display;
+use std::future::Future;
+use std::process::ExitCode;
+
+use crate::error::Error;
+use crate::options::{Invocation, Options};
+
+/// Runs `program`: parses the command line, calls `run` and prints what it returns.
+pub async fn main<R, Fut>(program: &str, run: impl FnOnce(Options) -> Fut) -> ExitCode
+where
+    R: Display,
+    Fut: Future<Output = Result<R, Error>>,
+{
+    let args = std::env::args().skip(1);
+    let options = match Options::parse(args, std::env::var("EVENTFUL_MONGO_URI").ok()) {
+        Ok(Invocation::Run(options)) => options,
+        Ok(Invocation::Help) => {
+            print!("{}", Options::usage(program));
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            eprintln!("{program}: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(options).await {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("{program}: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! [`Error`]: why a run of one of the example programs failed.
+
+use eventful_core::registration::RegistrationError;
+use eventful_core::{BoxError, BusError, CommandError, LoadError, StoreError};
+
+use crate::game_session::GameSessionError;
+use crate::ids::SessionId;
+use crate::options::OptionsError;
+use crate::player::PlayerError;
+use crate::publish::PublishError;
+
+/// Why a run failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The command line was not understood.
+    #[error(transparent)]
+    Options(#[from] OptionsError),
+    /// The chosen store is not built into the examples.
+    #[error(
+        "the {store} store is not built into the examples yet (its crate is still being \
+         written); run with `--store memory`"
+    )]
+    StoreNotBuiltIn {
+        /// The store asked for.
+        store: &'static str,
+    },
+    /// A player command failed.
+    #[error(transparent)]
+    Player(#[from] CommandError<PlayerError>),
+    /// A game-session command failed.
+    #[error(transparent)]
+    GameSession(#[from] CommandError<GameSessionError>),
+    /// Publishing an integration event failed.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    /// A handler on the bus failed, or the bus could not start.
+    #[error(transparent)]
+    Bus(#[from] BusError),
+    /// Registered handlers could not be built.
+    #[error(transparent)]
+    Registration(#[from] RegistrationError),
+    /// An aggregate could not be loaded.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A read model could not be rebuilt.
+    #[error("cannot rebuild read model `{read_model}`: {source}")]
+    Rebuild {
+        /// The read model.
+        read_model: String,
+        /// Why.
+        #[source]
+        source: BoxError,
+    },
+    /// A task of the run panicked or was cancelled.
+    #[error("a task of the run stopped: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    /// A game server was asked to finish a session whose world it never loaded.
+    #[error("no game server loaded the world of session {0}")]
+    WorldNotLoaded(SessionId),
+}
