@@ -6,9 +6,5 @@ use eventful_examples::{cli, programs::game_backend};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(tracing::Level::WARN)
-        .init();
     cli::main("game_backend", game_backend::run).await
 }

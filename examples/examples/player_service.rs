@@ -6,9 +6,5 @@ use eventful_examples::{cli, programs::player_service};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(tracing::Level::WARN)
-        .init();
     cli::main("player_service", player_service::run).await
 }

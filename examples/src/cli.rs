@@ -8,12 +8,18 @@ use std::process::ExitCode;
 use crate::error::Error;
 use crate::options::{Invocation, Options};
 
-/// Runs `program`: parses the command line, calls `run` and prints what it returns.
+/// Runs `program`: logs warnings (a handler that fails, say) to stderr, parses the command
+/// line, calls `run` and prints what it returns.
 pub async fn main<R, Fut>(program: &str, run: impl FnOnce(Options) -> Fut) -> ExitCode
 where
     R: Display,
     Fut: Future<Output = Result<R, Error>>,
 {
+    // A second subscriber (in tests, say) is no reason to stop.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::WARN)
+        .try_init();
     let args = std::env::args().skip(1);
     let options = match Options::parse(args, std::env::var("EVENTFUL_MONGO_URI").ok()) {
         Ok(Invocation::Run(options)) => options,

@@ -73,6 +73,9 @@ pub enum OptionsError {
     /// `--store mongo` without a URI.
     #[error("`--store mongo` needs `--mongo-uri URI` (or EVENTFUL_MONGO_URI)")]
     MissingMongoUri,
+    /// `--players 0`: nobody to play.
+    #[error("`--players` needs at least 1")]
+    NoPlayers,
     /// `--mongo-uri` with another store.
     #[error("`--mongo-uri` goes with `--store mongo`")]
     UriWithoutMongo,
@@ -110,6 +113,9 @@ impl Options {
                 "--mongo-uri" => uri = Some(value("--mongo-uri")?),
                 _ => return Err(OptionsError::Unknown(arg)),
             }
+        }
+        if options.players == 0 {
+            return Err(OptionsError::NoPlayers);
         }
         options.store = match store.as_str() {
             "memory" if uri.is_some() => return Err(OptionsError::UriWithoutMongo),
