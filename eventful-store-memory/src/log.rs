@@ -111,8 +111,9 @@ impl Log {
     }
 
     pub(crate) fn stream_version(&self, stream_id: &str) -> Version {
-        self.stream(stream_id)
-            .map_or(Version::NONE, |stream| Version::new(stream.positions.len() as u64))
+        self.stream(stream_id).map_or(Version::NONE, |stream| {
+            Version::new(stream.positions.len() as u64)
+        })
     }
 
     pub(crate) fn append(
@@ -269,16 +270,17 @@ impl Log {
             version: Version::new(u64::from(event.version)),
             position: Position::new(position),
             recorded_at: event.recorded_at,
-            metadata: event
-                .metadata
-                .as_deref()
-                .cloned()
-                .unwrap_or_default(),
+            metadata: event.metadata.as_deref().cloned().unwrap_or_default(),
             payload: event.payload.clone(),
         }
     }
 
-    pub(crate) fn read_stream(&self, stream_id: &str, from: Version, limit: usize) -> Vec<RecordedEvent> {
+    pub(crate) fn read_stream(
+        &self,
+        stream_id: &str,
+        from: Version,
+        limit: usize,
+    ) -> Vec<RecordedEvent> {
         let Some(stream) = self.stream(stream_id) else {
             return Vec::new();
         };
@@ -333,7 +335,9 @@ impl Log {
 
     /// The first position recorded at or after `time` (one past the head if none).
     fn first_recorded_at_or_after(&self, time: DateTime<Utc>) -> u64 {
-        self.events.partition_point(|event| event.recorded_at < time) as u64 + 1
+        self.events
+            .partition_point(|event| event.recorded_at < time) as u64
+            + 1
     }
 }
 
