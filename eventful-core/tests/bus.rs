@@ -324,3 +324,42 @@ async fn a_policy_carries_correlation_and_causation_and_runs_once_per_event() {
     assert_eq!(player.state.xp, 1_200);
     assert_eq!(player.version, Version::new(3));
 }
+
+#[tokio::test]
+async fn waiting_until_settled_covers_a_cascade_of_policies() {
+    let store = MemoryStore::new();
+    let players = Arc::new(Repository::<Player, _>::new(store.clone()));
+    for player in ["p1", "p2", "p3"] {
+        players
+            .execute(PlayerCommand::create(player))
+            .await
+            .expect("created");
+    }
+    let level_ups = Arc::new(AtomicU32::new(0));
+    let mut bus = EventBus::new(store.clone(), store.clone());
+    bus.policy(AwardXp {
+        players: players.clone(),
+    });
+    {
+        let level_ups = level_ups.clone();
+        bus.subscribe::<PlayerEvent, _, _>("level_ups", move |event| {
+            let level_ups = level_ups.clone();
+            async move {
+                if matches!(event.payload, PlayerEvent::LeveledUp { .. }) {
+                    level_ups.fetch_add(1, Ordering::SeqCst);
+                }
+                Ok::<(), BoxError>(())
+            }
+        });
+    }
+    let running = bus.start().expect("starts");
+    for (i, player) in ["p1", "p2", "p3"].into_iter().enumerate() {
+        publish_game_completed(&store, &format!("m{i}"), player, 150).await;
+    }
+    // game_completed → (policy) xp + level-up → (subscriber) counted: two hops after the
+    // events stored when the wait starts.
+    let reached = running.wait_until_settled().await.expect("settled");
+    assert_eq!(reached, store.head_position().await.expect("head"));
+    assert_eq!(level_ups.load(Ordering::SeqCst), 3);
+    running.shutdown().await;
+}
