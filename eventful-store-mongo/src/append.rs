@@ -82,6 +82,12 @@ impl Inner {
                             .refuse(stream_id, expected, &prepared, first_version, holder)
                             .await;
                     }
+                    // A concurrent retry of this very append may be what took the version.
+                    if let Some(holder) = &holder
+                        && let Some(outcome) = self.compare_ids(stream_id, &prepared, holder)?
+                    {
+                        return outcome;
+                    }
                     if attempts >= self.settings.position_attempts() {
                         return Err(MongoStoreError::PositionContention {
                             stream_id: stream_id.clone(),
