@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use eventful_core::testing::workload::{
     self, CommandsReport, WorkloadArgs, WorkloadError, peak_memory_bytes, result_line,
 };
+use eventful_core::{EventStore, ExpectedVersion, NewEvent, Payload, StreamId, TypeName};
 use eventful_store_mongo::{MongoSettings, MongoStore};
 use mongodb::bson::{Document, doc};
 
@@ -55,6 +56,7 @@ async fn connect(uri: &str) -> Result<MongoStore, String> {
 async fn run(uri: &str, args: &WorkloadArgs) -> Result<(), String> {
     let store = connect(uri).await?;
     let ceiling = insert_ceiling(&store).await?;
+    let appends = append_rate(&store).await?;
     let commands = workload::run_commands(store.clone(), args.players, args.tasks)
         .await
         .map_err(|error| error.to_string())?;
@@ -64,6 +66,11 @@ async fn run(uri: &str, args: &WorkloadArgs) -> Result<(), String> {
         "server ceiling: {ceiling:.0} insert_one calls/s on the same connection (median of \
          {CEILING_ROUNDS} x {CEILING_INSERTS}); commands/s is {:.0}% of it",
         ratio * 100.0
+    );
+    println!(
+        "store appends: {appends:.0} single-event appends/s to new streams, outside the repository \
+         ({:.0}% of the ceiling)",
+        appends / ceiling * 100.0
     );
     if let Some(peak) = peak_memory_bytes() {
         println!("peak memory: {:.1} MB", peak as f64 / 1e6);
@@ -135,6 +142,27 @@ async fn insert_ceiling(store: &MongoStore) -> Result<f64, String> {
     }
     rates.sort_by(f64::total_cmp);
     Ok(rates[rates.len() / 2])
+}
+
+/// Single-event appends per second to fresh streams, straight to the store: what one append
+/// costs on the server, without the repository around it.
+async fn append_rate(store: &MongoStore) -> Result<f64, String> {
+    let started = Instant::now();
+    for n in 0..CEILING_INSERTS {
+        let stream =
+            StreamId::new(format!("append-rate-{n}")).map_err(|error| error.to_string())?;
+        let event = NewEvent::new(
+            TypeName::from_static("player"),
+            TypeName::from_static("xp_gained"),
+            1,
+            Payload::from_json_slice(br#"{"amount":100}"#).map_err(|error| error.to_string())?,
+        );
+        store
+            .append(&stream, ExpectedVersion::NoStream, vec![event])
+            .await
+            .map_err(|error| error.to_string())?;
+    }
+    Ok(f64::from(CEILING_INSERTS) / started.elapsed().as_secs_f64())
 }
 
 async fn drop_database(store: &MongoStore) {

@@ -23,7 +23,7 @@ pub(crate) struct IndexSpec {
 }
 
 /// The events collection's indexes besides `_id` (whose uniqueness claims global positions).
-pub(crate) const EVENT_INDEXES: [IndexSpec; 7] = [
+pub(crate) const EVENT_INDEXES: [IndexSpec; 8] = [
     // Optimistic concurrency: two appends to a stream from the same version collide here.
     IndexSpec {
         keys: &[field::STREAM_ID, field::FIRST_VERSION],
@@ -36,6 +36,14 @@ pub(crate) const EVENT_INDEXES: [IndexSpec; 7] = [
         keys: &[field::STREAM_ID, field::LAST_VERSION],
         unique: true,
         name: "eventful_stream_last_version",
+    },
+    // Every query of one stream. MongoDB serves them from the compound indexes' prefix too;
+    // some wire-compatible servers only use an index whose keys the query names exactly, and
+    // scan the collection otherwise.
+    IndexSpec {
+        keys: &[field::STREAM_ID],
+        unique: false,
+        name: "eventful_stream",
     },
     // The log from a position (the append holding it is the first with last_position >= it).
     IndexSpec {
