@@ -31,17 +31,22 @@
 //! | --- | --- |
 //! | `log` | the log: events in position order, a position index per stream, interned type names |
 //! | `chunks` | the chunked vector the log grows in, without copying |
+//! | `persist` | [`MemoryStore::save_to`] and [`MemoryStore::load_from`]: the whole store in a file |
 //! | this file | [`MemoryStore`]: the lock around the log, live-append wake-ups, snapshots, checkpoints |
 //!
 //! Costs: an append is O(events appended) and a read of a stream O(events read), whatever
 //! the size of the store; payloads are shared, never copied, on read. The store holds at most
 //! `u32::MAX` events.
+//!
+//! Nothing is written to disk unless asked: [`MemoryStore::save_to`] writes the whole store
+//! to a file and [`MemoryStore::load_from`] reads it back, so a demo survives a restart.
 
 #![warn(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod chunks;
 mod log;
+mod persist;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -57,6 +62,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::log::Log;
+pub use crate::persist::PersistError;
 
 /// The in-memory event, snapshot and checkpoint store. Clones share the same store.
 #[derive(Clone, Default)]

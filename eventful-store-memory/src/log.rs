@@ -160,25 +160,9 @@ impl Log {
             Some(number) => number,
             None => self.new_stream(stream_id),
         };
-        for (offset, event) in events.into_iter().enumerate() {
-            let event_type = self
-                .event_types
-                .number(&(event.event_type, event.schema_version));
-            let aggregate_type = self.aggregate_types.number(&event.aggregate_type);
-            let version = actual.get() as u32 + offset as u32 + 1;
-            self.events.push(StoredEvent {
-                event_id: event.event_id,
-                stream,
-                event_type,
-                aggregate_type,
-                version,
-                recorded_at,
-                metadata: (!event.metadata.is_empty()).then(|| Box::new(event.metadata)),
-                payload: event.payload,
-            });
-            self.streams[stream as usize]
-                .positions
-                .push((first_position + offset as u64) as u32);
+        for (offset, event) in (1u32..).zip(events) {
+            let version = actual.get() as u32 + offset;
+            self.push(stream, version, recorded_at, event);
         }
         Ok(AppendResult {
             last_version: Version::new(actual.get() + count),
@@ -186,6 +170,77 @@ impl Log {
             recorded_at,
             already_stored: false,
         })
+    }
+
+    /// Stores one event at the next position.
+    fn push(&mut self, stream: u32, version: u32, recorded_at: DateTime<Utc>, event: NewEvent) {
+        let position = self.head() + 1;
+        let event_type = self
+            .event_types
+            .number(&(event.event_type, event.schema_version));
+        let aggregate_type = self.aggregate_types.number(&event.aggregate_type);
+        self.events.push(StoredEvent {
+            event_id: event.event_id,
+            stream,
+            event_type,
+            aggregate_type,
+            version,
+            recorded_at,
+            metadata: (!event.metadata.is_empty()).then(|| Box::new(event.metadata)),
+            payload: event.payload,
+        });
+        self.streams[stream as usize]
+            .positions
+            .push(position as u32);
+    }
+
+    /// Puts back an event read from a saved store, checking that it continues the log: the
+    /// next position, the next version of its stream, a time no earlier than the last.
+    pub(crate) fn restore(&mut self, event: RecordedEvent) -> Result<(), RestoreRefusal> {
+        if event.position.get() != self.head() + 1 {
+            return Err(RestoreRefusal::Position {
+                expected: self.head() + 1,
+                found: event.position.get(),
+            });
+        }
+        if event.position.get() >= u64::from(u32::MAX) {
+            return Err(RestoreRefusal::TooMany);
+        }
+        let actual = self.stream_version(&event.stream_id);
+        if event.version != actual.next() {
+            return Err(RestoreRefusal::Version {
+                expected: actual.next().get(),
+                found: event.version.get(),
+            });
+        }
+        if event.recorded_at < self.last_recorded_at {
+            return Err(RestoreRefusal::Time);
+        }
+        if self.find_event(&event.stream_id, event.event_id).is_some() {
+            return Err(RestoreRefusal::DuplicateId);
+        }
+        self.last_recorded_at = event.recorded_at;
+        let stream = match self.stream_numbers.get(event.stream_id.as_str()) {
+            Some(&number) => number,
+            None => self.new_stream(&event.stream_id),
+        };
+        let version = event.version.get() as u32;
+        let recorded_at = event.recorded_at;
+        let new_event = NewEvent {
+            event_id: event.event_id,
+            aggregate_type: event.aggregate_type,
+            event_type: event.event_type,
+            schema_version: event.schema_version,
+            metadata: event.metadata,
+            payload: event.payload,
+        };
+        self.push(stream, version, recorded_at, new_event);
+        Ok(())
+    }
+
+    /// Every event, in position order.
+    pub(crate) fn all(&self) -> impl Iterator<Item = RecordedEvent> + '_ {
+        (1..=self.head()).map(|position| self.recorded(position))
     }
 
     fn new_stream(&mut self, stream_id: &StreamId) -> u32 {
@@ -339,6 +394,21 @@ impl Log {
             .partition_point(|event| event.recorded_at < time) as u64
             + 1
     }
+}
+
+/// Why a saved event cannot continue the log.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RestoreRefusal {
+    #[error("position {found} where {expected} comes next")]
+    Position { expected: u64, found: u64 },
+    #[error("version {found} where version {expected} of its stream comes next")]
+    Version { expected: u64, found: u64 },
+    #[error("recorded earlier than the event before it")]
+    Time,
+    #[error("its id is already stored in its stream")]
+    DuplicateId,
+    #[error("more events than the memory store holds")]
+    TooMany,
 }
 
 /// A filter's type names resolved to interned numbers once per read.

@@ -1,5 +1,6 @@
 //! The conformance checks, one public function per guarantee of the design document. Each
-//! takes a fresh store and panics with a message naming the broken guarantee.
+//! takes a store (it may already hold events: every check works on streams of its own) and
+//! panics with a message naming the broken guarantee.
 //!
 //! | guarantee | checks |
 //! | --- | --- |
