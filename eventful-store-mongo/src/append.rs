@@ -23,8 +23,9 @@ use eventful_core::{
 };
 
 use crate::error::{MongoStoreError, is_duplicate_key};
-use crate::schema::{PreparedAppend, StoredAppend, now_millis};
+use crate::schema::{PreparedAppend, now_millis};
 use crate::store::Inner;
+use crate::stored::StoredAppend;
 
 /// What an insert attempt came to.
 enum Inserted {

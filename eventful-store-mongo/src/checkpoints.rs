@@ -10,8 +10,9 @@ use mongodb::bson::{self, RawDocumentBuf, doc};
 
 use crate::error::MongoStoreError;
 use crate::put::put;
-use crate::schema::{int64, read_u64};
+use crate::schema::int64;
 use crate::store::MongoStore;
+use crate::stored::read_u64;
 
 const POSITION: &str = "position";
 const SAVED_AT: &str = "saved_at";

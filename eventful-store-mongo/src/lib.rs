@@ -53,7 +53,8 @@
 //! | `store` | [`MongoStore`]: connecting, the shared state, the `EventStore` implementation |
 //! | `append` | the expected-version rules, idempotent retries, claiming positions |
 //! | `reads` | streams, the log, heads and events by id, each on an index; waiting for appends |
-//! | `schema` | the append document: building it, decoding it |
+//! | `schema` | the append document: its fields, building it from an append |
+//! | `stored` | an append document read back: checked, decoded, errors naming stream and version |
 //! | `payload` | JSON payloads as real BSON values, and back |
 //! | `indexes` | the indexes, created and checked at start-up |
 //! | `heads` | the bounded cache of stream versions seen |
@@ -76,6 +77,7 @@ mod schema;
 mod settings;
 mod snapshots;
 mod store;
+mod stored;
 
 pub use crate::error::MongoStoreError;
 pub use crate::settings::{DEFAULT_DATABASE, MongoSettings};

@@ -15,8 +15,9 @@ use mongodb::bson::{self, Document, RawDocumentBuf, doc};
 use std::sync::atomic::Ordering;
 use uuid::Uuid;
 
-use crate::schema::{StoredAppend, field, int64};
+use crate::schema::{field, int64};
 use crate::store::Inner;
+use crate::stored::StoredAppend;
 
 /// Most append documents one query fetches.
 const PAGE_DOCUMENTS: usize = 1000;

@@ -19,8 +19,9 @@ use mongodb::bson::{self, RawBsonRef, RawDocumentBuf, doc};
 use crate::error::MongoStoreError;
 use crate::payload::{bson_to_json, json_to_bson};
 use crate::put::put;
-use crate::schema::{int64, read_u64, to_utc};
+use crate::schema::int64;
 use crate::store::MongoStore;
+use crate::stored::{read_u64, to_utc};
 
 const AGGREGATE_TYPE: &str = "aggregate_type";
 const VERSION: &str = "version";

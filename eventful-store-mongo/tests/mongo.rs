@@ -163,11 +163,7 @@ async fn several_stores_on_one_database_keep_one_gapless_order() {
             "`{stream_id}` has gaps"
         );
     }
-    watcher
-        .database()
-        .drop()
-        .await
-        .expect("the test database drops");
+    common::drop_database(&watcher).await;
 }
 
 /// `Exact(v)` is inserted directly only when the store has seen the stream at `v`; otherwise
@@ -227,7 +223,7 @@ async fn exact_appends_check_the_stream_when_the_cache_cannot_vouch() {
         .map(number)
         .collect();
     assert_eq!(stored, [1, 2, 3, 4, 5], "refused appends wrote something");
-    a.database().drop().await.expect("the test database drops");
+    common::drop_database(&a).await;
 }
 
 /// A document that does not decode is a typed error naming its stream and version, from the
@@ -282,11 +278,7 @@ async fn a_document_that_does_not_decode_names_its_stream_and_version() {
         .await
         .expect("version 1 still reads");
     assert_eq!(first.len(), 1);
-    store
-        .database()
-        .drop()
-        .await
-        .expect("the test database drops");
+    common::drop_database(&store).await;
 }
 
 /// A server that does not answer is a typed error at start-up, within the server selection
@@ -402,11 +394,7 @@ async fn documents_are_queryable_in_the_shell() {
             .ok(),
         Some(correlation_text.as_str())
     );
-    store
-        .database()
-        .drop()
-        .await
-        .expect("the test database drops");
+    common::drop_database(&store).await;
 }
 
 /// An integer no BSON type holds is refused at append with the stream, event and path, and
@@ -441,11 +429,7 @@ async fn an_unrepresentable_payload_is_refused_and_writes_nothing() {
         Version::NONE
     );
     assert_eq!(store.head_position().await.expect("reads"), Position::START);
-    store
-        .database()
-        .drop()
-        .await
-        .expect("the test database drops");
+    common::drop_database(&store).await;
 }
 
 /// A snapshot is replaced by one of the same or a higher version, never by an older one.
@@ -484,9 +468,5 @@ async fn an_older_snapshot_never_replaces_a_newer_one() {
     assert_eq!(kept().await, Some((20, 2)));
     let loaded = store.load_snapshot(&s).await.expect("loads").expect("kept");
     assert_eq!(loaded.payload.as_bytes(), br#"{"v":20}"#);
-    store
-        .database()
-        .drop()
-        .await
-        .expect("the test database drops");
+    common::drop_database(&store).await;
 }

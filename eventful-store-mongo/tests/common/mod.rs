@@ -42,3 +42,12 @@ pub(crate) async fn connect(settings: MongoSettings) -> MongoStore {
         .await
         .unwrap_or_else(|error| panic!("cannot connect to the test server: {error}"))
 }
+
+/// Drops the store's test database.
+pub(crate) async fn drop_database(store: &MongoStore) {
+    store
+        .database()
+        .drop()
+        .await
+        .unwrap_or_else(|error| panic!("the test database does not drop: {error}"));
+}
