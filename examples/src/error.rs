@@ -16,15 +16,9 @@ pub enum Error {
     /// The command line was not understood.
     #[error(transparent)]
     Options(#[from] OptionsError),
-    /// The chosen store is not built into the examples.
-    #[error(
-        "the {store} store is not built into the examples yet (its crate is still being \
-         written); run with `--store memory`"
-    )]
-    StoreNotBuiltIn {
-        /// The store asked for.
-        store: &'static str,
-    },
+    /// MongoDB could not be reached or set up.
+    #[error(transparent)]
+    Mongo(#[from] eventful_store_mongo::MongoStoreError),
     /// A player command failed.
     #[error(transparent)]
     Player(#[from] CommandError<PlayerError>),

@@ -53,7 +53,7 @@ pub struct GameSessionReport {
 pub async fn run(options: Options) -> Result<GameSessionReport, Error> {
     match &options.store {
         StoreChoice::Memory => run_on(MemoryStore::new(), options).await,
-        other => Err(super::not_built_in(other)),
+        StoreChoice::Mongo { uri } => run_on(super::open_mongo(uri).await?, options).await,
     }
 }
 

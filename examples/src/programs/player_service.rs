@@ -64,7 +64,7 @@ pub struct Burst {
 pub async fn run(options: Options) -> Result<PlayerServiceReport, Error> {
     match &options.store {
         StoreChoice::Memory => run_on(MemoryStore::new(), options).await,
-        other => Err(super::not_built_in(other)),
+        StoreChoice::Mongo { uri } => run_on(super::open_mongo(uri).await?, options).await,
     }
 }
 

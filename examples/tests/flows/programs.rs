@@ -73,12 +73,32 @@ async fn game_backend_runs() {
 }
 
 #[tokio::test]
-async fn the_mongo_store_is_a_clear_error_until_it_is_built_in() {
+async fn the_backend_runs_on_mongodb() {
+    let Ok(uri) = std::env::var("EVENTFUL_MONGO_URI") else {
+        eprintln!("skipped: EVENTFUL_MONGO_URI is not set, so the backend was not run on MongoDB");
+        return;
+    };
+    let mut options = small();
+    options.store = StoreChoice::Mongo { uri };
+    let report = game_backend::run(options).await.expect("runs on MongoDB");
+    assert_eq!(
+        report.views, report.rebuilt,
+        "read models rebuilt from MongoDB match"
+    );
+    assert!(report.to_string().contains("on MongoDB"), "{report}");
+}
+
+#[tokio::test]
+async fn an_unreachable_mongodb_is_a_clear_error() {
     let mut options = small();
     options.store = StoreChoice::Mongo {
-        uri: "mongodb://localhost:27017".into(),
+        uri: "mongodb://127.0.0.1:9/?serverSelectionTimeoutMS=300".into(),
     };
     let error = game_backend::run(options).await.expect_err("refused");
-    assert!(matches!(error, Error::StoreNotBuiltIn { .. }), "{error:?}");
-    assert!(error.to_string().contains("--store memory"), "{error}");
+    assert!(matches!(error, Error::Mongo(_)), "{error:?}");
+    assert!(
+        error.to_string().to_lowercase().contains("unreachable")
+            || error.to_string().contains("127.0.0.1:9"),
+        "{error}"
+    );
 }
