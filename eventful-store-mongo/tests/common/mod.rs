@@ -4,6 +4,8 @@
 // Each test file uses a part of this module.
 #![allow(dead_code)]
 
+use std::io::Write;
+use std::sync::Once;
 use std::time::Duration;
 
 use eventful_store_mongo::{MongoSettings, MongoStore};
@@ -15,9 +17,7 @@ pub(crate) const URI_VARIABLE: &str = "EVENTFUL_MONGO_URI";
 /// no server is configured.
 pub(crate) fn fresh_settings(test: &str) -> Option<MongoSettings> {
     let Ok(uri) = std::env::var(URI_VARIABLE) else {
-        eprintln!(
-            "skipped `{test}`: set {URI_VARIABLE} (e.g. mongodb://127.0.0.1:27017/?directConnection=true) to run it against MongoDB"
-        );
+        skip_notice(test);
         return None;
     };
     let database = format!("eventful_test_{}", uuid::Uuid::new_v4().simple());
@@ -27,6 +27,21 @@ pub(crate) fn fresh_settings(test: &str) -> Option<MongoSettings> {
             .with_server_selection_timeout(Duration::from_secs(10))
             .with_poll_interval(Duration::from_millis(20)),
     )
+}
+
+/// Says once per test binary, past the test harness's capture, that the MongoDB tests are
+/// skipped and why; each skipped test also says so in its own (captured) output.
+fn skip_notice(test: &str) {
+    static SAID: Once = Once::new();
+    SAID.call_once(|| {
+        let notice = format!(
+            "skipped: {URI_VARIABLE} is not set, so the MongoDB tests of this binary pass without \
+             running (set it, e.g. to mongodb://127.0.0.1:27017/?directConnection=true, to run them)\n"
+        );
+        // Straight to the process's stderr: the harness captures `eprintln!` of passing tests.
+        let _ = std::io::stderr().write_all(notice.as_bytes());
+    });
+    eprintln!("skipped `{test}`: {URI_VARIABLE} is not set");
 }
 
 /// A store on a fresh database, or `None` when no server is configured. A server that is
