@@ -232,11 +232,12 @@ fn metadata_document(metadata: &Metadata) -> Result<RawDocumentBuf, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use eventful_core::Payload;
 
-    fn event(event_type: &'static str, json: &str) -> NewEvent {
+    /// An event of a `player` stream, schema version 3, with `json` as its payload.
+    pub(crate) fn event(event_type: &'static str, json: &str) -> NewEvent {
         NewEvent::new(
             TypeName::from_static("player"),
             TypeName::from_static(event_type),
@@ -245,7 +246,8 @@ mod tests {
         )
     }
 
-    fn stream() -> StreamId {
+    /// The stream the unit tests append to.
+    pub(crate) fn stream() -> StreamId {
         StreamId::new("player-7").expect("valid")
     }
 

@@ -301,21 +301,9 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::schema::tests::{event, stream};
     use crate::schema::{PreparedAppend, now_millis};
     use eventful_core::NewEvent;
-
-    fn event(event_type: &'static str, json: &str) -> NewEvent {
-        NewEvent::new(
-            TypeName::from_static("player"),
-            TypeName::from_static(event_type),
-            3,
-            Payload::from_json_slice(json.as_bytes()).expect("valid JSON"),
-        )
-    }
-
-    fn stream() -> StreamId {
-        StreamId::new("player-7").expect("valid")
-    }
 
     #[test]
     fn every_envelope_field_round_trips_through_the_document() {
