@@ -149,6 +149,16 @@ pub enum StoreError {
         /// Where it is already stored, or that it is repeated within the append.
         reason: String,
     },
+    /// The store cannot hold what it was given (a payload outside what its format can
+    /// represent, such as an integer above `i64::MAX` in BSON). Nothing was written.
+    #[error("stream `{stream_id}`: the store cannot hold this: {source}")]
+    Unstorable {
+        /// The stream written to.
+        stream_id: StreamId,
+        /// What cannot be held, and where.
+        #[source]
+        source: BoxError,
+    },
     /// A stored record could not be read back as an event.
     #[error("stored record at {location} does not decode: {source}")]
     Corrupt {

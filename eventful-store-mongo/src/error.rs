@@ -235,11 +235,16 @@ impl From<MongoStoreError> for StoreError {
                     "{limit} bytes of BSON per append (MongoDB's document limit): {error}"
                 ),
             },
+            MongoStoreError::Unrepresentable { ref stream_id, .. }
+            | MongoStoreError::UnrepresentableSnapshot { ref stream_id, .. } => {
+                StoreError::Unstorable {
+                    stream_id: stream_id.clone(),
+                    source: Box::new(error),
+                }
+            }
             MongoStoreError::InvalidSettings { .. }
             | MongoStoreError::Index { .. }
-            | MongoStoreError::Server { .. }
-            | MongoStoreError::Unrepresentable { .. }
-            | MongoStoreError::UnrepresentableSnapshot { .. } => StoreError::Backend {
+            | MongoStoreError::Server { .. } => StoreError::Backend {
                 source: Box::new(error),
             },
         }
@@ -453,7 +458,7 @@ mod tests {
             reason: "integer 18446744073709551615 at `/n` is above i64::MAX".to_owned(),
         };
         let error = StoreError::from(unrepresentable);
-        assert!(matches!(error, StoreError::Backend { .. }));
+        assert!(matches!(error, StoreError::Unstorable { .. }));
         assert!(error.to_string().contains("player-1"), "{error}");
     }
 }

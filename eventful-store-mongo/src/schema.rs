@@ -293,7 +293,7 @@ pub(crate) mod tests {
         let huge = event("a", r#"{"n":18446744073709551615}"#);
         let error = PreparedAppend::new(&stream(), &[huge]).expect_err("above i64::MAX");
         let message = error.to_string();
-        assert!(matches!(error, StoreError::Backend { .. }));
+        assert!(matches!(error, StoreError::Unstorable { .. }));
         assert!(
             message.contains("player-7") && message.contains("/n"),
             "{message}"

@@ -415,7 +415,7 @@ async fn an_unrepresentable_payload_is_refused_and_writes_nothing() {
         .append(&s, ExpectedVersion::NoStream, vec![event(1), huge])
         .await
     {
-        Err(error @ StoreError::Backend { .. }) => {
+        Err(error @ StoreError::Unstorable { .. }) => {
             let message = error.to_string();
             assert!(
                 message.contains(s.as_str()) && message.contains("huge"),
