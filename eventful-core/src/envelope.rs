@@ -1,7 +1,6 @@
 //! The event envelope: what is appended ([`NewEvent`]), what is stored ([`RecordedEvent`]),
 //! and the numbers that order them ([`Version`], [`Position`], [`ExpectedVersion`]).
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -177,8 +176,8 @@ pub struct Metadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub causation_id: Option<Uuid>,
     /// Free-form entries: a client version, a request id, a user id, …
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub extra: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Entries::is_empty")]
+    pub extra: Entries,
 }
 
 impl Metadata {
@@ -224,6 +223,127 @@ pub fn new_event_id() -> Uuid {
     let mut tail = [0u8; 10];
     tail.copy_from_slice(&random[..10]);
     uuid::Builder::from_unix_timestamp_millis(millis, &tail).into_uuid()
+}
+
+/// Free-form metadata: string keys to string values, kept sorted by key.
+///
+/// A small sorted list rather than a tree: events usually carry none or a few entries, and
+/// an empty one costs nothing to make, clone or drop on every event.
+///
+/// ```
+/// use eventful_core::envelope::Entries;
+///
+/// let mut entries: Entries = [("region", "eu"), ("client", "ios")].into_iter().collect();
+/// entries.insert("client", "android");
+/// assert_eq!(entries.get("client"), Some("android"));
+/// assert_eq!(entries["region"], "eu");
+/// assert_eq!(entries.iter().map(|(key, _)| key).collect::<Vec<_>>(), ["client", "region"]);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Entries(Vec<(String, String)>);
+
+impl Entries {
+    /// No entries.
+    pub const fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    /// Sets `key` to `value`, returning the value it replaces.
+    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) -> Option<String> {
+        let key = key.into();
+        let value = value.into();
+        match self.find(&key) {
+            Ok(index) => Some(std::mem::replace(&mut self.0[index].1, value)),
+            Err(index) => {
+                self.0.insert(index, (key, value));
+                None
+            }
+        }
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.find(key).ok().map(|index| self.0[index].1.as_str())
+    }
+
+    /// Removes `key`, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        self.find(key).ok().map(|index| self.0.remove(index).1)
+    }
+
+    /// The entries, sorted by key.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// How many entries there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::ops::Index<&str> for Entries {
+    type Output = String;
+
+    /// # Panics
+    ///
+    /// When there is no entry `key`, as a map's indexing does.
+    fn index(&self, key: &str) -> &String {
+        match self.find(key) {
+            Ok(index) => &self.0[index].1,
+            Err(_) => panic!("no metadata entry `{key}`"),
+        }
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> Extend<(K, V)> for Entries {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, entries: I) {
+        for (key, value) in entries {
+            self.insert(key, value);
+        }
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Entries {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(entries: I) -> Self {
+        let mut collected = Self::new();
+        collected.extend(entries);
+        collected
+    }
+}
+
+impl<'a> IntoIterator for &'a Entries {
+    type Item = (&'a str, &'a str);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, String)>,
+        fn(&'a (String, String)) -> (&'a str, &'a str),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+}
+
+impl Serialize for Entries {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = std::collections::BTreeMap::<String, String>::deserialize(deserializer)?;
+        Ok(Self(map.into_iter().collect()))
+    }
 }
 
 /// An event to append: everything but what the store assigns (stream, version, position, time).

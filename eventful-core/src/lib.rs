@@ -112,7 +112,9 @@ pub mod upcast;
 pub use crate::aggregate::{Aggregate, AggregateId, Command};
 pub use crate::bus::{BusError, EventBus, HandlerFailure, HandlerStatus, RunningBus};
 pub use crate::checkpoint::CheckpointStore;
-pub use crate::envelope::{ExpectedVersion, Metadata, NewEvent, Position, RecordedEvent, Version};
+pub use crate::envelope::{
+    Entries, ExpectedVersion, Metadata, NewEvent, Position, RecordedEvent, Version,
+};
 pub use crate::event::{
     DecodeError, DecodeFailure, Event, EventRegistration, EventRegistry, EventType,
 };

@@ -224,7 +224,7 @@ fn metadata_document(metadata: &Metadata) -> Result<RawDocumentBuf, String> {
                     "the metadata key {key:?} contains a NUL character, which BSON keys cannot hold"
                 ));
             }
-            extra.append(key, value.as_str());
+            extra.append(key, value);
         }
         document.append(field::EXTRA, extra);
     }

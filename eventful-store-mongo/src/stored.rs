@@ -260,7 +260,7 @@ fn decode_metadata(event: &RawDocument) -> Result<Metadata, String> {
                 let RawBsonRef::String(value) = value else {
                     return Err(format!("metadata entry `{key}` is not a string"));
                 };
-                decoded.extra.insert(key.to_owned(), value.to_owned());
+                decoded.extra.insert(key, value);
             }
         }
         Some(_) => return Err(format!("`{}` is not a document", field::EXTRA)),
@@ -298,8 +298,6 @@ pub(crate) fn read_u64(document: &RawDocument, key: &str) -> Result<u64, String>
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
     use crate::schema::tests::{event, stream};
     use crate::schema::{PreparedAppend, now_millis};
@@ -307,10 +305,13 @@ mod tests {
 
     #[test]
     fn every_envelope_field_round_trips_through_the_document() {
-        let mut extra = BTreeMap::new();
-        extra.insert("client".to_owned(), "ios-2.4.1".to_owned());
-        extra.insert("a.b$c".to_owned(), "région ✓".to_owned());
-        extra.insert("empty".to_owned(), String::new());
+        let extra: eventful_core::Entries = [
+            ("client", "ios-2.4.1"),
+            ("a.b$c", "région ✓"),
+            ("empty", ""),
+        ]
+        .into_iter()
+        .collect();
         let metadata = Metadata {
             correlation_id: Some(Uuid::new_v4()),
             causation_id: Some(Uuid::new_v4()),

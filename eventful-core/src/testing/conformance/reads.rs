@@ -1,6 +1,5 @@
 //! Reads: streams from a version, the log in batches, time ranges, filters, the envelope.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -320,7 +319,7 @@ pub async fn envelope_round_trips<S: ConformanceStore>(store: S) {
     let stream = fresh_stream("envelope");
     let correlation = Uuid::new_v4();
     let causation = Uuid::new_v4();
-    let mut extra = BTreeMap::new();
+    let mut extra = crate::envelope::Entries::new();
     extra.insert("client".to_owned(), "ios-2.4.1".to_owned());
     extra.insert("région".to_owned(), "eu-west ✓".to_owned());
     extra.insert("empty".to_owned(), String::new());
