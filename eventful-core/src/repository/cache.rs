@@ -6,6 +6,7 @@
 //! check decides between them.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::hash::{BuildHasher, Hash};
 
 use parking_lot::Mutex;
@@ -78,12 +79,15 @@ impl<K: Eq + Hash, V: Versioned> AggregateCache<K, V> {
             return;
         }
         let mut generations = self.shard(&key).lock();
-        if let Some(present) = generations.young.get(&key)
-            && present.version() > value.version()
-        {
-            return;
+        match generations.young.entry(key) {
+            Entry::Occupied(present) if present.get().version() > value.version() => return,
+            Entry::Occupied(mut present) => {
+                present.insert(value);
+            }
+            Entry::Vacant(vacant) => {
+                vacant.insert(value);
+            }
         }
-        generations.young.insert(key, value);
         if generations.young.len() >= self.half_capacity {
             generations.old = std::mem::take(&mut generations.young);
         }
