@@ -10,97 +10,81 @@ use uuid::Uuid;
 use crate::names::{StreamId, TypeName};
 use crate::payload::Payload;
 
-/// A stream's version: how many events it holds. The first event of a stream is version 1;
-/// a stream that does not exist is at version 0.
-///
-/// ```
-/// use eventful_core::Version;
-///
-/// assert_eq!(Version::NONE.next(), Version::new(1));
-/// ```
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-#[serde(transparent)]
-pub struct Version(u64);
+/// A `u64` counter type: `new`, `get`, `next`, `Display`, `From<u64>`, serialized as the number.
+macro_rules! counter {
+    ($(#[$doc:meta])* $name:ident, $(#[$zero_doc:meta])* $zero:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize,
+            Deserialize,
+        )]
+        #[serde(transparent)]
+        pub struct $name(u64);
 
-impl Version {
+        impl $name {
+            $(#[$zero_doc])*
+            pub const $zero: $name = $name(0);
+
+            #[doc = concat!("A ", $what, " from its number.")]
+            pub const fn new(number: u64) -> Self {
+                Self(number)
+            }
+
+            /// The number.
+            pub const fn get(self) -> u64 {
+                self.0
+            }
+
+            #[doc = concat!("The ", $what, " after this one.")]
+            pub const fn next(self) -> Self {
+                Self(self.0 + 1)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl From<u64> for $name {
+            fn from(number: u64) -> Self {
+                Self(number)
+            }
+        }
+    };
+}
+
+counter!(
+    /// A stream's version: how many events it holds. The first event of a stream is version 1;
+    /// a stream that does not exist is at version 0.
+    ///
+    /// ```
+    /// use eventful_core::Version;
+    ///
+    /// assert_eq!(Version::NONE.next(), Version::new(1));
+    /// ```
+    Version,
     /// The version of a stream with no events.
-    pub const NONE: Version = Version(0);
+    NONE,
+    "version"
+);
 
-    /// A version from its number.
-    pub const fn new(version: u64) -> Self {
-        Self(version)
-    }
-
-    /// The number.
-    pub const fn get(self) -> u64 {
-        self.0
-    }
-
-    /// The version after this one.
-    pub const fn next(self) -> Self {
-        Self(self.0 + 1)
-    }
-}
-
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl From<u64> for Version {
-    fn from(version: u64) -> Self {
-        Self(version)
-    }
-}
-
-/// An event's place in the store-wide order. Positions increase strictly in the order appends
-/// become visible; they may have gaps. [`Position::START`] is before the first event.
-///
-/// ```
-/// use eventful_core::Position;
-///
-/// assert!(Position::START < Position::new(1));
-/// ```
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
-#[serde(transparent)]
-pub struct Position(u64);
-
-impl Position {
+counter!(
+    /// An event's place in the store-wide order. Positions increase strictly in the order
+    /// appends become visible; they may have gaps. [`Position::START`] is before the first
+    /// event.
+    ///
+    /// ```
+    /// use eventful_core::Position;
+    ///
+    /// assert!(Position::START < Position::new(1));
+    /// ```
+    Position,
     /// Before every event: reading from here reads everything.
-    pub const START: Position = Position(0);
-
-    /// A position from its number.
-    pub const fn new(position: u64) -> Self {
-        Self(position)
-    }
-
-    /// The number.
-    pub const fn get(self) -> u64 {
-        self.0
-    }
-
-    /// The position after this one.
-    pub const fn next(self) -> Self {
-        Self(self.0 + 1)
-    }
-}
-
-impl fmt::Display for Position {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.0, f)
-    }
-}
-
-impl From<u64> for Position {
-    fn from(position: u64) -> Self {
-        Self(position)
-    }
-}
+    START,
+    "position"
+);
 
 /// What an append requires of the stream's version: the optimistic-concurrency check.
 ///

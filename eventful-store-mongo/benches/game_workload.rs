@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use eventful_core::testing::workload::{
-    self, CommandsReport, WorkloadArgs, WorkloadError, peak_memory_bytes, result_line,
+    self, WorkloadArgs, WorkloadError, peak_memory_bytes, result_line,
 };
 use eventful_core::{EventStore, ExpectedVersion, NewEvent, Payload, StreamId, TypeName};
 use eventful_store_mongo::{MongoSettings, MongoStore};
@@ -60,7 +60,7 @@ async fn run(uri: &str, args: &WorkloadArgs) -> Result<(), String> {
     let commands = workload::run_commands(store.clone(), args.players, args.tasks)
         .await
         .map_err(|error| error.to_string())?;
-    print_commands(args, &commands);
+    println!("commands: {commands}");
     let ratio = commands.commands_per_s() / ceiling;
     println!(
         "server ceiling: {ceiling:.0} insert_one calls/s on the same connection (median of \
@@ -86,35 +86,13 @@ async fn run(uri: &str, args: &WorkloadArgs) -> Result<(), String> {
     )
     .await
     .map_err(|error: WorkloadError| error.to_string())?;
-    println!(
-        "replay: {} events: {:.0} events/s without snapshots ({:.2} ms), {:.0} events/s with snapshots every {} ({:.3} ms)",
-        replay.events,
-        replay.events_per_s(),
-        replay.without_snapshots.as_secs_f64() * 1e3,
-        replay.events_per_s_with_snapshots(),
-        args.snapshot_every,
-        replay.with_snapshots.as_secs_f64() * 1e3,
-    );
+    println!("replay: {replay}");
     drop_database(&replay_store).await;
     println!(
         "{} insert_one_per_s={ceiling:.0} ratio={ratio:.2}",
         result_line("mongo", args, &commands, &replay)
     );
     Ok(())
-}
-
-fn print_commands(args: &WorkloadArgs, commands: &CommandsReport) {
-    println!(
-        "commands: {} players, {} task(s): {} commands and {} events in {:.3} s = {:.0} commands/s, {:.0} events/s ({:.0} µs/command)",
-        args.players,
-        args.tasks,
-        commands.commands,
-        commands.events,
-        commands.elapsed.as_secs_f64(),
-        commands.commands_per_s(),
-        commands.events_per_s(),
-        commands.elapsed.as_secs_f64() * 1e6 / commands.commands as f64,
-    );
 }
 
 /// Sequential single-document inserts per second through the store's client, with its write

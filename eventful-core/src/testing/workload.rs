@@ -146,6 +146,10 @@ pub enum WorkloadError {
 /// Figures of the commands run.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CommandsReport {
+    /// Players.
+    pub players: u64,
+    /// Concurrent tasks.
+    pub tasks: u64,
     /// Commands run.
     pub commands: u64,
     /// Events appended.
@@ -234,6 +238,8 @@ where
         )?;
     }
     Ok(CommandsReport {
+        players,
+        tasks,
         commands,
         events,
         elapsed,
@@ -257,6 +263,8 @@ fn check_count(what: &str, expected: u64, found: u64) -> Result<(), WorkloadErro
 pub struct ReplayReport {
     /// Events in the stream.
     pub events: u64,
+    /// The snapshot interval of the second load.
+    pub snapshot_every: u64,
     /// Median time to load it from its events alone.
     pub without_snapshots: Duration,
     /// Median time to load it from its latest snapshot and the events after it.
@@ -272,6 +280,42 @@ impl ReplayReport {
     /// The stream's events per second of load time, with snapshots.
     pub fn events_per_s_with_snapshots(&self) -> f64 {
         self.events as f64 / self.with_snapshots.as_secs_f64()
+    }
+}
+
+impl std::fmt::Display for CommandsReport {
+    /// `10000 players, 1 task(s): 210000 commands and 220000 events in 0.210 s = …`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} players, {} task(s): {} commands and {} events in {:.3} s = {:.0} commands/s, \
+             {:.0} events/s ({:.0} ns/command)",
+            self.players,
+            self.tasks,
+            self.commands,
+            self.events,
+            self.elapsed.as_secs_f64(),
+            self.commands_per_s(),
+            self.events_per_s(),
+            self.elapsed.as_nanos() as f64 / self.commands as f64,
+        )
+    }
+}
+
+impl std::fmt::Display for ReplayReport {
+    /// `10000 events: … events/s without snapshots (… ms), … with snapshots every 100 (… ms)`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} events: {:.0} events/s without snapshots ({:.2} ms), {:.0} events/s with \
+             snapshots every {} ({:.3} ms)",
+            self.events,
+            self.events_per_s(),
+            self.without_snapshots.as_secs_f64() * 1e3,
+            self.events_per_s_with_snapshots(),
+            self.snapshot_every,
+            self.with_snapshots.as_secs_f64() * 1e3,
+        )
     }
 }
 
@@ -312,6 +356,7 @@ where
     let with_snapshots = median_load(&snapshotted, &id, version, runs).await?;
     Ok(ReplayReport {
         events: version.get(),
+        snapshot_every,
         without_snapshots,
         with_snapshots,
     })
@@ -403,17 +448,7 @@ where
     Made: Future<Output = S>,
 {
     let commands = run_commands(make_store().await, args.players, args.tasks).await?;
-    println!(
-        "commands: {} players, {} task(s): {} commands and {} events in {:.3} s = {:.0} commands/s, {:.0} events/s ({:.0} ns/command)",
-        args.players,
-        args.tasks,
-        commands.commands,
-        commands.events,
-        commands.elapsed.as_secs_f64(),
-        commands.commands_per_s(),
-        commands.events_per_s(),
-        commands.elapsed.as_nanos() as f64 / commands.commands as f64,
-    );
+    println!("commands: {commands}");
     if let Some(peak) = peak_memory_bytes() {
         println!("peak memory: {:.1} MB", peak as f64 / 1e6);
     }
@@ -424,15 +459,7 @@ where
         args.replay_runs,
     )
     .await?;
-    println!(
-        "replay: {} events: {:.0} events/s without snapshots ({:.2} ms), {:.0} events/s with snapshots every {} ({:.3} ms)",
-        replay.events,
-        replay.events_per_s(),
-        replay.without_snapshots.as_secs_f64() * 1e3,
-        replay.events_per_s_with_snapshots(),
-        args.snapshot_every,
-        replay.with_snapshots.as_secs_f64() * 1e3,
-    );
+    println!("replay: {replay}");
     println!("{}", result_line(name, args, &commands, &replay));
     Ok(())
 }
