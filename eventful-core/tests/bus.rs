@@ -18,18 +18,30 @@ fn quick_retry() -> RetryPolicy {
         .with_initial_delay(std::time::Duration::from_millis(1))
 }
 
+/// Player `id` created, then gaining each of `gains`, through the returned repository.
+async fn player_with_xp(
+    store: &MemoryStore,
+    id: &str,
+    gains: &[u64],
+) -> Repository<Player, MemoryStore> {
+    let players = Repository::<Player, _>::new(store.clone());
+    players
+        .execute(PlayerCommand::create(id))
+        .await
+        .expect("created");
+    for &amount in gains {
+        players
+            .execute(PlayerCommand::gain(id, amount))
+            .await
+            .expect("xp");
+    }
+    players
+}
+
 #[tokio::test]
 async fn typed_and_named_subscribers_get_their_events_in_order() {
     let store = MemoryStore::new();
-    let players = Repository::<Player, _>::new(store.clone());
-    players
-        .execute(PlayerCommand::create("a"))
-        .await
-        .expect("created");
-    players
-        .execute(PlayerCommand::gain("a", 1_200))
-        .await
-        .expect("xp");
+    let players = player_with_xp(&store, "a", &[1_200]).await;
     publish_game_completed(&store, "m1", "a", 50).await;
 
     let typed = Arc::new(Mutex::new(Vec::new()));
@@ -87,19 +99,7 @@ async fn typed_and_named_subscribers_get_their_events_in_order() {
 #[tokio::test]
 async fn a_failing_handler_stops_before_the_event_reports_it_and_resumes_after_restart() {
     let store = MemoryStore::new();
-    let players = Repository::<Player, _>::new(store.clone());
-    players
-        .execute(PlayerCommand::create("a"))
-        .await
-        .expect("created");
-    players
-        .execute(PlayerCommand::gain("a", 10))
-        .await
-        .expect("xp");
-    players
-        .execute(PlayerCommand::gain("a", 20))
-        .await
-        .expect("xp");
+    player_with_xp(&store, "a", &[10, 20]).await;
 
     let broken = Arc::new(AtomicBool::new(true));
     let attempts = Arc::new(AtomicU32::new(0));

@@ -17,6 +17,16 @@ fn id() -> String {
     Uuid::new_v4().simple().to_string()
 }
 
+/// A new player, created through a repository of its own; returns its id.
+async fn created_player(store: &MemoryStore) -> String {
+    let player = id();
+    Repository::<Player, _>::new(store.clone())
+        .execute(PlayerCommand::create(&player))
+        .await
+        .expect("created");
+    player
+}
+
 fn stream(id: &str) -> StreamId {
     Player::stream_id(&id.to_owned()).expect("valid")
 }
@@ -321,11 +331,7 @@ async fn append_raw(
 #[tokio::test]
 async fn upcasters_read_old_shapes_and_renamed_types_without_rewriting_them() {
     let store = MemoryStore::new();
-    let player = id();
-    Repository::<Player, _>::new(store.clone())
-        .execute(PlayerCommand::create(&player))
-        .await
-        .expect("created");
+    let player = created_player(&store).await;
     // Written by an older build: `renamed` v1 had `name`, and xp used to be `points_awarded`.
     append_raw(&store, &player, "renamed", 1, json!({"name": "Ana"})).await;
     append_raw(&store, &player, "points_awarded", 1, json!({"points": 70})).await;
@@ -375,11 +381,7 @@ async fn upcasters_read_old_shapes_and_renamed_types_without_rewriting_them() {
 #[tokio::test]
 async fn an_upcaster_that_fails_is_a_decode_error_naming_the_event() {
     let store = MemoryStore::new();
-    let player = id();
-    Repository::<Player, _>::new(store.clone())
-        .execute(PlayerCommand::create(&player))
-        .await
-        .expect("created");
+    let player = created_player(&store).await;
     append_raw(&store, &player, "renamed", 1, json!({"nom": "Ana"})).await;
     let upcasters =
         Upcasters::new().register(TypeName::from_static("renamed"), 1, |payload| match payload

@@ -195,7 +195,8 @@ impl Log {
     }
 
     /// Puts back an event read from a saved store, checking that it continues the log: the
-    /// next position, the next version of its stream, a time no earlier than the last.
+    /// next position, the next version of its stream, a time no earlier than the last. (Ids
+    /// repeated within a stream are the loader's to find: it sees every id once.)
     pub(crate) fn restore(&mut self, event: RecordedEvent) -> Result<(), RestoreRefusal> {
         if event.position.get() != self.head() + 1 {
             return Err(RestoreRefusal::Position {
@@ -215,9 +216,6 @@ impl Log {
         }
         if event.recorded_at < self.last_recorded_at {
             return Err(RestoreRefusal::Time);
-        }
-        if self.find_event(&event.stream_id, event.event_id).is_some() {
-            return Err(RestoreRefusal::DuplicateId);
         }
         self.last_recorded_at = event.recorded_at;
         let stream = match self.stream_numbers.get(event.stream_id.as_str()) {
@@ -405,8 +403,6 @@ pub(crate) enum RestoreRefusal {
     Version { expected: u64, found: u64 },
     #[error("recorded earlier than the event before it")]
     Time,
-    #[error("its id is already stored in its stream")]
-    DuplicateId,
     #[error("more events than the memory store holds")]
     TooMany,
 }

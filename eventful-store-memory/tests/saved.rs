@@ -171,6 +171,19 @@ async fn a_bad_file_is_refused_naming_the_line() {
     assert_eq!(line, 3);
     assert!(reason.contains("control character"), "{reason}");
 
+    let repeated_id = lines[1].replacen(
+        "\"version\":1,\"position\":1",
+        "\"version\":2,\"position\":2",
+        1,
+    );
+    assert_ne!(
+        repeated_id, lines[1],
+        "the first event is version 1 at position 1"
+    );
+    let (line, reason) = refused(&[lines[0], lines[1], &repeated_id].join("\n"));
+    assert_eq!(line, 3);
+    assert!(reason.contains("already stored in stream"), "{reason}");
+
     assert_eq!(refused("").1, "the file is empty");
     match MemoryStore::load_from(temporary_file()) {
         Err(PersistError::Io { .. }) => {}

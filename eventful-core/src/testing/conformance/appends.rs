@@ -46,82 +46,53 @@ pub async fn empty_append_checks_the_version_only<S: ConformanceStore>(store: S)
 /// conflict carrying the expected and the actual version.
 pub async fn expected_version_is_checked<S: ConformanceStore>(store: S) {
     let stream = fresh_stream("expect");
-    let conflict =
-        |result: Result<_, StoreError>, expected: ExpectedVersion, actual: u64| match result {
-            Err(StoreError::Conflict {
-                stream_id,
-                expected: e,
-                actual: a,
-            }) => {
-                assert_eq!(stream_id, stream, "the conflict names another stream");
-                assert_eq!(e, expected, "the conflict reports another expected version");
-                assert_eq!(
-                    a,
-                    Version::new(actual),
-                    "the conflict reports another actual version"
-                );
+    // Appends one event expecting `expected`, and checks that it is refused with a conflict
+    // reporting `expected` and the stream's `actual` version.
+    let refused = |expected: ExpectedVersion, actual: u64| {
+        let (store, stream) = (store.clone(), stream.clone());
+        async move {
+            match store
+                .append(&stream, expected, vec![numbered("a", 0)])
+                .await
+            {
+                Err(StoreError::Conflict {
+                    stream_id,
+                    expected: e,
+                    actual: a,
+                }) => {
+                    assert_eq!(stream_id, stream, "the conflict names another stream");
+                    assert_eq!(e, expected, "the conflict reports another expected version");
+                    assert_eq!(
+                        a,
+                        Version::new(actual),
+                        "the conflict reports another actual version"
+                    );
+                }
+                Err(other) => panic!("expected a conflict, got another error: {other}"),
+                Ok(result) => {
+                    panic!("expected a conflict, but the append succeeded: {result:?}")
+                }
             }
-            Err(other) => panic!("expected a conflict, got another error: {other}"),
-            Ok(result) => panic!("expected a conflict, but the append succeeded: {result:?}"),
-        };
+        }
+    };
+    let accepted = |expected: ExpectedVersion, n: u64| {
+        let (store, stream) = (store.clone(), stream.clone());
+        async move {
+            store
+                .append(&stream, expected, vec![numbered("a", n)])
+                .await
+                .unwrap_or_else(|error| panic!("{expected} on the stream failed: {error}"))
+        }
+    };
 
-    conflict(
-        store
-            .append(
-                &stream,
-                ExpectedVersion::Exact(Version::new(1)),
-                vec![numbered("a", 0)],
-            )
-            .await,
-        ExpectedVersion::Exact(Version::new(1)),
-        0,
-    );
-    let first = store
-        .append(&stream, ExpectedVersion::NoStream, vec![numbered("a", 1)])
-        .await
-        .unwrap_or_else(|error| panic!("NoStream on a new stream failed: {error}"));
+    refused(ExpectedVersion::Exact(Version::new(1)), 0).await;
+    let first = accepted(ExpectedVersion::NoStream, 1).await;
     assert_eq!(first.last_version, Version::new(1));
-    conflict(
-        store
-            .append(&stream, ExpectedVersion::NoStream, vec![numbered("a", 0)])
-            .await,
-        ExpectedVersion::NoStream,
-        1,
-    );
-    conflict(
-        store
-            .append(
-                &stream,
-                ExpectedVersion::Exact(Version::NONE),
-                vec![numbered("a", 0)],
-            )
-            .await,
-        ExpectedVersion::Exact(Version::NONE),
-        1,
-    );
-    store
-        .append(
-            &stream,
-            ExpectedVersion::Exact(Version::new(1)),
-            vec![numbered("a", 2)],
-        )
-        .await
-        .unwrap_or_else(|error| panic!("Exact(1) on a stream at 1 failed: {error}"));
-    conflict(
-        store
-            .append(
-                &stream,
-                ExpectedVersion::Exact(Version::new(1)),
-                vec![numbered("a", 0)],
-            )
-            .await,
-        ExpectedVersion::Exact(Version::new(1)),
-        2,
-    );
-    let any = store
-        .append(&stream, ExpectedVersion::Any, vec![numbered("a", 3)])
-        .await
-        .unwrap_or_else(|error| panic!("Any failed: {error}"));
+    refused(ExpectedVersion::NoStream, 1).await;
+    refused(ExpectedVersion::Exact(Version::NONE), 1).await;
+    accepted(ExpectedVersion::Exact(Version::new(1)), 2).await;
+    refused(ExpectedVersion::Exact(Version::new(1)), 2).await;
+    let any = accepted(ExpectedVersion::Any, 3).await;
     assert_eq!(any.last_version, Version::new(3));
     let fresh = fresh_stream("expect-any");
     let any_new = store
