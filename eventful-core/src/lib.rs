@@ -91,6 +91,7 @@ pub mod aggregate;
 pub mod bus;
 pub mod checkpoint;
 mod codec;
+mod dyn_form;
 pub mod envelope;
 pub mod event;
 pub mod handler;
@@ -111,7 +112,7 @@ pub mod upcast;
 
 pub use crate::aggregate::{Aggregate, AggregateId, Command};
 pub use crate::bus::{BusError, EventBus, HandlerFailure, HandlerStatus, RunningBus};
-pub use crate::checkpoint::CheckpointStore;
+pub use crate::checkpoint::{CheckpointStore, DynCheckpointStore};
 pub use crate::envelope::{
     Entries, ExpectedVersion, Metadata, NewEvent, Position, RecordedEvent, Version,
 };
@@ -129,9 +130,10 @@ pub use crate::registration::{
 pub use crate::repository::{
     CommandContext, CommandError, Committed, LoadError, Loaded, Repository, RetryPolicy,
 };
-pub use crate::snapshot::{Snapshot, SnapshotStore};
+pub use crate::snapshot::{DynSnapshotStore, Snapshot, SnapshotStore};
 pub use crate::store::{
-    AllBatch, AppendResult, DynEventStore, EventFilter, EventStore, StoreError,
+    AllBatch, AppendResult, Duplicate, DynEventStore, EventFilter, EventStore, RecordLocation,
+    StoreError,
 };
 pub use crate::streams::{EventStoreExt, EventStream};
 pub use crate::upcast::{BoxError, UpcastError, Upcasters};

@@ -53,6 +53,13 @@ pub enum NameError {
         /// Byte offset of the first control character.
         index: usize,
     },
+    /// An aggregate id rendered as nothing, or as white space only: every such id would
+    /// name the same stream (`"player-"`).
+    #[error("the id of a `{aggregate_type}` is empty or blank")]
+    BlankId {
+        /// The aggregate type whose id it is.
+        aggregate_type: String,
+    },
 }
 
 fn check(kind: &'static str, name: &str, max: usize) -> Result<(), NameError> {
@@ -100,16 +107,24 @@ impl StreamId {
         Ok(Self(Arc::from(id)))
     }
 
-    /// The stream of one aggregate instance: `"<aggregate type>-<id>"`.
+    /// The stream of one aggregate instance: `"<aggregate type>-<id>"`. An id that renders
+    /// as nothing or as white space only is refused ([`NameError::BlankId`]).
     ///
     /// ```
-    /// use eventful_core::StreamId;
+    /// use eventful_core::{NameError, StreamId};
     ///
     /// assert_eq!(StreamId::for_aggregate("player", &42)?.as_str(), "player-42");
+    /// assert!(matches!(StreamId::for_aggregate("player", &" "), Err(NameError::BlankId { .. })));
     /// # Ok::<(), eventful_core::NameError>(())
     /// ```
     pub fn for_aggregate(aggregate_type: &str, id: &impl fmt::Display) -> Result<Self, NameError> {
-        Self::new(format!("{aggregate_type}-{id}"))
+        let stream_id = format!("{aggregate_type}-{id}");
+        if stream_id[aggregate_type.len() + 1..].trim().is_empty() {
+            return Err(NameError::BlankId {
+                aggregate_type: aggregate_type.to_owned(),
+            });
+        }
+        Self::new(stream_id)
     }
 
     /// The id as a string slice.

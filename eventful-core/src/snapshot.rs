@@ -1,9 +1,8 @@
 //! Snapshots: an aggregate's state saved at a version, so that loading it replays only the
 //! events after that version.
 
-use std::sync::Arc;
+use std::future::Future;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::envelope::Version;
@@ -45,23 +44,42 @@ pub struct Snapshot {
 }
 
 /// Where snapshots are kept: the latest one per stream.
-#[async_trait]
+///
+/// Implement the methods with `async fn`, as for [`EventStore`](crate::EventStore);
+/// `Arc<dyn DynSnapshotStore>` is a snapshot store chosen at run time.
 pub trait SnapshotStore: Send + Sync {
     /// Keeps `snapshot` as its stream's latest, unless one of a higher version is already
     /// kept (a slow writer never replaces a newer snapshot with an older one).
-    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError>;
+    fn save_snapshot(
+        &self,
+        snapshot: Snapshot,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The latest snapshot of `stream_id`, if any.
-    async fn load_snapshot(&self, stream_id: &StreamId) -> Result<Option<Snapshot>, StoreError>;
+    fn load_snapshot(
+        &self,
+        stream_id: &StreamId,
+    ) -> impl Future<Output = Result<Option<Snapshot>, StoreError>> + Send;
 }
 
-#[async_trait]
-impl<S: SnapshotStore + ?Sized> SnapshotStore for Arc<S> {
-    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
-        (**self).save_snapshot(snapshot).await
-    }
-
-    async fn load_snapshot(&self, stream_id: &StreamId) -> Result<Option<Snapshot>, StoreError> {
-        (**self).load_snapshot(stream_id).await
+crate::dyn_form::object_safe! {
+    /// The object-safe form of [`SnapshotStore`]: `Arc<dyn DynSnapshotStore>` is a
+    /// [`SnapshotStore`], and every snapshot store is a `DynSnapshotStore`.
+    ///
+    /// ```
+    /// use eventful_core::{DynSnapshotStore, SnapshotStore, StreamId};
+    /// use eventful_store_memory::MemoryStore;
+    /// use std::sync::Arc;
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let snapshots: Arc<dyn DynSnapshotStore> = Arc::new(MemoryStore::new());
+    /// assert!(snapshots.load_snapshot(&StreamId::new("player-1")?).await?.is_none());
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+    /// ```
+    SnapshotStore => DynSnapshotStore {
+        fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> => save_snapshot_boxed;
+        fn load_snapshot(&self, stream_id: &StreamId) -> Result<Option<Snapshot>, StoreError>
+            => load_snapshot_boxed;
     }
 }

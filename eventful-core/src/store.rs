@@ -4,11 +4,10 @@
 //! A store implements a few batch-shaped primitives; the streaming reads and live
 //! subscriptions built on them live in [`crate::streams`], written once for every store.
 
+use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use futures::future::BoxFuture;
 use uuid::Uuid;
 
 use crate::envelope::{ExpectedVersion, NewEvent, Position, RecordedEvent, Version};
@@ -135,19 +134,20 @@ pub enum StoreError {
         /// The stream's version when the append was refused.
         actual: Version,
     },
-    /// Some but not all of an append's events are already stored, or one event id appears
-    /// twice: a caller is reusing ids. Nothing of the append was written.
+    /// An event id of the append is already stored somewhere the append would not put it, or
+    /// appears twice in the append: a caller is reusing ids. Nothing of the append was
+    /// written. (The same ids at the same versions of the same stream are a retry, and
+    /// succeed with [`AppendResult::already_stored`].)
     #[error(
-        "event {event_id} cannot be appended to stream `{stream_id}`: {reason}; \
-         nothing was written"
+        "event {event_id} cannot be appended to stream `{stream_id}`: {duplicate}; nothing was written"
     )]
     DuplicateEvent {
         /// The stream appended to.
         stream_id: StreamId,
         /// The offending event id.
         event_id: Uuid,
-        /// Where it is already stored, or that it is repeated within the append.
-        reason: String,
+        /// Where the id is already.
+        duplicate: Duplicate,
     },
     /// The store cannot hold what it was given (a payload outside what its format can
     /// represent, such as an integer above `i64::MAX` in BSON). Nothing was written.
@@ -162,8 +162,8 @@ pub enum StoreError {
     /// A stored record could not be read back as an event.
     #[error("stored record at {location} does not decode: {source}")]
     Corrupt {
-        /// Which record: its stream and version, or its position.
-        location: String,
+        /// Which record.
+        location: RecordLocation,
         /// What was wrong with it.
         #[source]
         source: BoxError,
@@ -192,10 +192,13 @@ pub enum StoreError {
         source: BoxError,
     },
     /// The store has reached a limit of its own (such as the memory store's event count).
-    #[error("the event store is full: {limit}")]
+    /// Nothing was written.
+    #[error("the event store is full: it holds at most {limit} {what}")]
     CapacityExceeded {
-        /// Which limit.
-        limit: String,
+        /// What is counted (`"events"`).
+        what: &'static str,
+        /// How many it holds at most.
+        limit: u64,
     },
     /// Any other failure of the backend.
     #[error("event store failure: {source}")]
@@ -204,6 +207,81 @@ pub enum StoreError {
         #[source]
         source: BoxError,
     },
+}
+
+/// Where an event id of a refused append already is ([`StoreError::DuplicateEvent`]).
+///
+/// ```
+/// use eventful_core::{Duplicate, StreamId, Version};
+///
+/// let stored = Duplicate::Stored { stream_id: StreamId::new("player-1")?, version: Version::new(3) };
+/// assert_eq!(stored.to_string(), "it is already stored in stream `player-1` at version 3");
+/// # Ok::<(), eventful_core::NameError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Duplicate {
+    /// The id appears twice in the append itself.
+    InAppend,
+    /// The id is stored in this stream at this version.
+    Stored {
+        /// The stream holding it (the one appended to, or another).
+        stream_id: StreamId,
+        /// Its version there.
+        version: Version,
+    },
+}
+
+impl fmt::Display for Duplicate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InAppend => f.write_str("the id appears twice in the append"),
+            Self::Stored { stream_id, version } => {
+                write!(
+                    f,
+                    "it is already stored in stream `{stream_id}` at version {version}"
+                )
+            }
+        }
+    }
+}
+
+/// Which stored record a [`StoreError::Corrupt`] is about.
+///
+/// ```
+/// use eventful_core::{Position, RecordLocation};
+///
+/// assert_eq!(RecordLocation::Position(Position::new(9)).to_string(), "position 9");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecordLocation {
+    /// An event of a stream.
+    Event {
+        /// The stream.
+        stream_id: StreamId,
+        /// The event's version.
+        version: Version,
+    },
+    /// The record at a global position.
+    Position(Position),
+    /// Somewhere in a stream, when the record itself cannot be told.
+    Stream(StreamId),
+    /// A record known only by the store's own key for it (a document `_id`).
+    Key(String),
+}
+
+impl fmt::Display for RecordLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Event { stream_id, version } => {
+                write!(f, "stream `{stream_id}` version {version}")
+            }
+            Self::Position(position) => write!(f, "position {position}"),
+            Self::Stream(stream_id) => write!(f, "stream `{stream_id}`"),
+            Self::Key(key) => write!(f, "key {key}"),
+        }
+    }
 }
 
 /// An append-only log of event streams with optimistic concurrency.
@@ -283,203 +361,34 @@ pub trait EventStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<RecordedEvent>, StoreError>> + Send;
 }
 
-impl<S: EventStore + ?Sized> EventStore for Arc<S> {
-    fn append(
-        &self,
-        stream_id: &StreamId,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> impl Future<Output = Result<AppendResult, StoreError>> + Send {
-        (**self).append(stream_id, expected, events)
-    }
-
-    fn read_stream(
-        &self,
-        stream_id: &StreamId,
-        from: Version,
-        limit: usize,
-    ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send {
-        (**self).read_stream(stream_id, from, limit)
-    }
-
-    fn stream_version(
-        &self,
-        stream_id: &StreamId,
-    ) -> impl Future<Output = Result<Version, StoreError>> + Send {
-        (**self).stream_version(stream_id)
-    }
-
-    fn read_all(
-        &self,
-        from: Position,
-        filter: &EventFilter,
-        limit: usize,
-    ) -> impl Future<Output = Result<AllBatch, StoreError>> + Send {
-        (**self).read_all(from, filter, limit)
-    }
-
-    fn head_position(&self) -> impl Future<Output = Result<Position, StoreError>> + Send {
-        (**self).head_position()
-    }
-
-    fn wait_for_append(&self, after: Position) -> impl Future<Output = ()> + Send {
-        (**self).wait_for_append(after)
-    }
-
-    fn find_event(
-        &self,
-        stream_id: &StreamId,
-        event_id: Uuid,
-    ) -> impl Future<Output = Result<Option<RecordedEvent>, StoreError>> + Send {
-        (**self).find_event(stream_id, event_id)
-    }
-}
-
-/// The object-safe form of [`EventStore`], for choosing a store at run time:
-/// `Arc<dyn DynEventStore>` is an [`EventStore`]. Every event store implements it; its
-/// methods box their futures, so generic code should prefer [`EventStore`].
-pub trait DynEventStore: Send + Sync {
-    /// [`EventStore::append`], boxed.
-    fn append_boxed<'a>(
-        &'a self,
-        stream_id: &'a StreamId,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> BoxFuture<'a, Result<AppendResult, StoreError>>;
-
-    /// [`EventStore::read_stream`], boxed.
-    fn read_stream_boxed<'a>(
-        &'a self,
-        stream_id: &'a StreamId,
-        from: Version,
-        limit: usize,
-    ) -> BoxFuture<'a, Result<Vec<RecordedEvent>, StoreError>>;
-
-    /// [`EventStore::stream_version`], boxed.
-    fn stream_version_boxed<'a>(
-        &'a self,
-        stream_id: &'a StreamId,
-    ) -> BoxFuture<'a, Result<Version, StoreError>>;
-
-    /// [`EventStore::read_all`], boxed.
-    fn read_all_boxed<'a>(
-        &'a self,
-        from: Position,
-        filter: &'a EventFilter,
-        limit: usize,
-    ) -> BoxFuture<'a, Result<AllBatch, StoreError>>;
-
-    /// [`EventStore::head_position`], boxed.
-    fn head_position_boxed(&self) -> BoxFuture<'_, Result<Position, StoreError>>;
-
-    /// [`EventStore::wait_for_append`], boxed.
-    fn wait_for_append_boxed(&self, after: Position) -> BoxFuture<'_, ()>;
-
-    /// [`EventStore::find_event`], boxed.
-    fn find_event_boxed<'a>(
-        &'a self,
-        stream_id: &'a StreamId,
-        event_id: Uuid,
-    ) -> BoxFuture<'a, Result<Option<RecordedEvent>, StoreError>>;
-}
-
-impl<S: EventStore> DynEventStore for S {
-    fn append_boxed<'a>(
-        &'a self,
-        stream_id: &'a StreamId,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> BoxFuture<'a, Result<AppendResult, StoreError>> {
-        Box::pin(self.append(stream_id, expected, events))
-    }
-
-    fn read_stream_boxed<'a>(
-        &'a self,
-        stream_id: &'a StreamId,
-        from: Version,
-        limit: usize,
-    ) -> BoxFuture<'a, Result<Vec<RecordedEvent>, StoreError>> {
-        Box::pin(self.read_stream(stream_id, from, limit))
-    }
-
-    fn stream_version_boxed<'a>(
-        &'a self,
-        stream_id: &'a StreamId,
-    ) -> BoxFuture<'a, Result<Version, StoreError>> {
-        Box::pin(self.stream_version(stream_id))
-    }
-
-    fn read_all_boxed<'a>(
-        &'a self,
-        from: Position,
-        filter: &'a EventFilter,
-        limit: usize,
-    ) -> BoxFuture<'a, Result<AllBatch, StoreError>> {
-        Box::pin(self.read_all(from, filter, limit))
-    }
-
-    fn head_position_boxed(&self) -> BoxFuture<'_, Result<Position, StoreError>> {
-        Box::pin(self.head_position())
-    }
-
-    fn wait_for_append_boxed(&self, after: Position) -> BoxFuture<'_, ()> {
-        Box::pin(self.wait_for_append(after))
-    }
-
-    fn find_event_boxed<'a>(
-        &'a self,
-        stream_id: &'a StreamId,
-        event_id: Uuid,
-    ) -> BoxFuture<'a, Result<Option<RecordedEvent>, StoreError>> {
-        Box::pin(self.find_event(stream_id, event_id))
-    }
-}
-
-impl<'s> EventStore for dyn DynEventStore + 's {
-    async fn append(
-        &self,
-        stream_id: &StreamId,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendResult, StoreError> {
-        self.append_boxed(stream_id, expected, events).await
-    }
-
-    async fn read_stream(
-        &self,
-        stream_id: &StreamId,
-        from: Version,
-        limit: usize,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.read_stream_boxed(stream_id, from, limit).await
-    }
-
-    async fn stream_version(&self, stream_id: &StreamId) -> Result<Version, StoreError> {
-        self.stream_version_boxed(stream_id).await
-    }
-
-    async fn read_all(
-        &self,
-        from: Position,
-        filter: &EventFilter,
-        limit: usize,
-    ) -> Result<AllBatch, StoreError> {
-        self.read_all_boxed(from, filter, limit).await
-    }
-
-    async fn head_position(&self) -> Result<Position, StoreError> {
-        self.head_position_boxed().await
-    }
-
-    async fn wait_for_append(&self, after: Position) {
-        self.wait_for_append_boxed(after).await
-    }
-
-    async fn find_event(
-        &self,
-        stream_id: &StreamId,
-        event_id: Uuid,
-    ) -> Result<Option<RecordedEvent>, StoreError> {
-        self.find_event_boxed(stream_id, event_id).await
+crate::dyn_form::object_safe! {
+    /// The object-safe form of [`EventStore`], for choosing a store at run time:
+    /// `Arc<dyn DynEventStore>` is an [`EventStore`]. Every event store implements it; its
+    /// methods box their futures, so generic code should prefer [`EventStore`].
+    ///
+    /// ```
+    /// use eventful_core::{DynEventStore, EventStore, Position};
+    /// use eventful_store_memory::MemoryStore;
+    /// use std::sync::Arc;
+    ///
+    /// # async fn demo() -> Result<(), eventful_core::StoreError> {
+    /// let store: Arc<dyn DynEventStore> = Arc::new(MemoryStore::new());
+    /// assert_eq!(store.head_position().await?, Position::START);
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+    /// ```
+    EventStore => DynEventStore {
+        fn append(&self, stream_id: &StreamId, expected: ExpectedVersion, events: Vec<NewEvent>)
+            -> Result<AppendResult, StoreError> => append_boxed;
+        fn read_stream(&self, stream_id: &StreamId, from: Version, limit: usize)
+            -> Result<Vec<RecordedEvent>, StoreError> => read_stream_boxed;
+        fn stream_version(&self, stream_id: &StreamId) -> Result<Version, StoreError>
+            => stream_version_boxed;
+        fn read_all(&self, from: Position, filter: &EventFilter, limit: usize)
+            -> Result<AllBatch, StoreError> => read_all_boxed;
+        fn head_position(&self) -> Result<Position, StoreError> => head_position_boxed;
+        fn wait_for_append(&self, after: Position) -> () => wait_for_append_boxed;
+        fn find_event(&self, stream_id: &StreamId, event_id: Uuid)
+            -> Result<Option<RecordedEvent>, StoreError> => find_event_boxed;
     }
 }

@@ -122,12 +122,20 @@ async fn a_failing_handler_stops_before_the_event_reports_it_and_resumes_after_r
     bus.subscribe::<PlayerEvent, _, _>("healthy", |_| async { Ok::<(), BoxError>(()) });
     let mut running = bus.start().expect("starts");
     match running.wait_until_caught_up().await {
-        Err(BusError::HandlerFailed(failure)) => {
+        Err(error @ BusError::HandlerFailed(_)) => {
+            let BusError::HandlerFailed(failure) = &error else {
+                unreachable!()
+            };
             assert_eq!(failure.handler, "fragile");
             assert_eq!(failure.version, Version::new(2));
             assert_eq!(failure.event_type, "xp_gained");
             assert_eq!(failure.attempts, 3);
             assert!(failure.to_string().contains("leaderboard service is down"));
+            let source = std::error::Error::source(&error).map(ToString::to_string);
+            assert!(
+                source.is_some_and(|source| source.contains("leaderboard service is down")),
+                "the bus error's source chain reaches the handler's own error"
+            );
         }
         other => panic!("expected the failure to be reported, got {other:?}"),
     }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use common::{Player, PlayerCommand, PlayerError, PlayerEvent};
 use eventful_core::prelude::*;
 use eventful_core::{
-    CommandError, DecodeFailure, NewEvent, Payload, RetryPolicy, SnapshotStore, Upcasters,
+    CommandError, DecodeFailure, NewEvent, Payload, RetryPolicy, Snapshot, SnapshotStore,
+    StoreError, Upcasters,
 };
 use eventful_store_memory::MemoryStore;
 use serde_json::json;
@@ -443,4 +444,104 @@ async fn an_aggregate_id_that_makes_an_invalid_stream_id_is_refused_before_the_s
         ))
     ));
     assert_eq!(store.head_position().await.ok(), Some(Position::START));
+}
+
+#[tokio::test]
+async fn an_empty_or_blank_id_is_refused_and_writes_nothing() {
+    let store = MemoryStore::new();
+    let players = Repository::<Player, _>::new(store.clone());
+    for blank in ["", " ", "\u{3000}"] {
+        match players.execute(PlayerCommand::create(blank)).await {
+            Err(CommandError::InvalidId(eventful_core::NameError::BlankId { aggregate_type })) => {
+                assert_eq!(aggregate_type, "player");
+            }
+            other => panic!("expected InvalidId for {blank:?}, got {other:?}"),
+        }
+        assert!(matches!(
+            players.load(&blank.to_owned()).await,
+            Err(eventful_core::LoadError::InvalidId(
+                eventful_core::NameError::BlankId { .. }
+            ))
+        ));
+    }
+    // Any id type: what counts is what its Display renders.
+    struct Nameless;
+    impl std::fmt::Display for Nameless {
+        fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            Ok(())
+        }
+    }
+    assert!(matches!(
+        StreamId::for_aggregate("clan", &Nameless),
+        Err(eventful_core::NameError::BlankId { .. })
+    ));
+    assert_eq!(store.head_position().await.ok(), Some(Position::START));
+}
+
+/// A snapshot store that refuses every snapshot, as MongoDB refuses a state holding an integer
+/// above `i64::MAX`.
+struct RefusingSnapshots;
+
+impl SnapshotStore for RefusingSnapshots {
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        Err(StoreError::Unstorable {
+            stream_id: snapshot.stream_id,
+            source: "integer above i64::MAX".into(),
+        })
+    }
+
+    async fn load_snapshot(&self, _: &StreamId) -> Result<Option<Snapshot>, StoreError> {
+        Ok(None)
+    }
+}
+
+#[tokio::test]
+async fn snapshots_that_cannot_be_saved_are_counted_not_silent() {
+    let store = MemoryStore::new();
+    let players = Repository::<Player, _>::new(store.clone()).with_snapshots(RefusingSnapshots, 2);
+    let player = id();
+    players
+        .execute(PlayerCommand::create(&player))
+        .await
+        .expect("created");
+    for _ in 0..3 {
+        players
+            .execute(PlayerCommand::gain(&player, 10))
+            .await
+            .expect("a failed snapshot does not fail the command");
+    }
+    let health = players.snapshot_health().expect("snapshots are on");
+    assert_eq!(
+        (health.saved, health.failed),
+        (0, 2),
+        "due at versions 2 and 4"
+    );
+    let failure = health.last_failure.expect("the last failure is kept");
+    assert_eq!(failure.stream_id, stream(&player));
+    assert_eq!(failure.version, Version::new(4));
+    assert!(matches!(
+        *failure.error,
+        eventful_core::repository::SnapshotError::Store(StoreError::Unstorable { .. })
+    ));
+    let working = Repository::<Player, _>::new(store.clone()).with_snapshots(store.clone(), 2);
+    working
+        .execute(PlayerCommand::gain(&player, 10))
+        .await
+        .expect("gained");
+    let health = working.snapshot_health().expect("snapshots are on");
+    assert_eq!(
+        (health.saved, health.failed),
+        (0, 0),
+        "version 5 crosses no multiple of 2"
+    );
+    working
+        .execute(PlayerCommand::gain(&player, 10))
+        .await
+        .expect("gained");
+    assert_eq!(working.snapshot_health().map(|h| h.saved), Some(1));
+    assert!(
+        Repository::<Player, _>::new(store)
+            .snapshot_health()
+            .is_none()
+    );
 }

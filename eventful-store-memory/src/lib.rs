@@ -52,7 +52,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use async_trait::async_trait;
 use eventful_core::{
     AllBatch, AppendResult, CheckpointStore, EventFilter, EventStore, ExpectedVersion, NewEvent,
     Position, RecordedEvent, Snapshot, SnapshotStore, StoreError, StreamId, Version,
@@ -186,7 +185,6 @@ impl Drop for Waiting<'_> {
     }
 }
 
-#[async_trait]
 impl SnapshotStore for MemoryStore {
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         let mut snapshots = self.inner.snapshots.lock();
@@ -204,7 +202,6 @@ impl SnapshotStore for MemoryStore {
     }
 }
 
-#[async_trait]
 impl CheckpointStore for MemoryStore {
     async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>, StoreError> {
         Ok(self.inner.checkpoints.lock().get(name).copied())

@@ -3,15 +3,21 @@
 //!
 //! Positions are dense (event `p` is at index `p - 1`), so a read by position is an index,
 //! a read of a stream follows its own index, and nothing grows with the store but the log.
+//! Event ids are indexed too, by position (4 bytes an event; the id itself is read from the
+//! log), so that finding an event by id, and holding every id once in the store, costs the
+//! same whatever the size of the store.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use std::hash::BuildHasher;
+
 use eventful_core::{
-    AllBatch, AppendResult, EventFilter, ExpectedVersion, Metadata, NewEvent, Payload, Position,
-    RecordedEvent, StoreError, StreamId, TypeName, Version,
+    AllBatch, AppendResult, Duplicate, EventFilter, ExpectedVersion, Metadata, NewEvent, Payload,
+    Position, RecordedEvent, StoreError, StreamId, TypeName, Version,
 };
 use foldhash::fast::RandomState;
+use hashbrown::HashTable;
 use uuid::Uuid;
 
 use crate::chunks::Chunks;
@@ -79,6 +85,9 @@ impl<K: Clone + Eq + std::hash::Hash> Interner<K> {
 
 pub(crate) struct Log {
     events: Chunks<StoredEvent>,
+    /// The position of every event, found by its id.
+    ids: HashTable<u32>,
+    id_hasher: RandomState,
     streams: Vec<StreamEntry>,
     stream_numbers: HashMap<StreamId, u32, RandomState>,
     event_types: Interner<(TypeName, u32)>,
@@ -90,6 +99,8 @@ impl Default for Log {
     fn default() -> Self {
         Self {
             events: Chunks::default(),
+            ids: HashTable::new(),
+            id_hasher: RandomState::default(),
             streams: Vec::new(),
             stream_numbers: HashMap::default(),
             event_types: Interner::default(),
@@ -127,9 +138,7 @@ impl Log {
         let actual = number.map_or(Version::NONE, |number| {
             Version::new(self.streams[number as usize].positions.len() as u64)
         });
-        if let Some(number) = number
-            && let Some(stored) = self.already_stored(number, expected, actual, &events)?
-        {
+        if let Some(stored) = self.already_stored(stream_id, number, expected, &events)? {
             return Ok(stored);
         }
         if !expected.accepts(actual) {
@@ -152,7 +161,8 @@ impl Log {
         let first_position = self.head() + 1;
         if first_position + count > u64::from(u32::MAX) {
             return Err(StoreError::CapacityExceeded {
-                limit: format!("the memory store holds at most {} events", u32::MAX),
+                what: "events",
+                limit: u64::from(u32::MAX),
             });
         }
         self.last_recorded_at = recorded_at;
@@ -175,6 +185,12 @@ impl Log {
     /// Stores one event at the next position.
     fn push(&mut self, stream: u32, version: u32, recorded_at: DateTime<Utc>, event: NewEvent) {
         let position = self.head() + 1;
+        let hash = self.id_hasher.hash_one(event.event_id);
+        let events = &self.events;
+        let id_hasher = &self.id_hasher;
+        self.ids.insert_unique(hash, position as u32, |&p| {
+            id_hasher.hash_one(events[(p - 1) as usize].event_id)
+        });
         let event_type = self
             .event_types
             .number(&(event.event_type, event.schema_version));
@@ -195,8 +211,8 @@ impl Log {
     }
 
     /// Puts back an event read from a saved store, checking that it continues the log: the
-    /// next position, the next version of its stream, a time no earlier than the last. (Ids
-    /// repeated within a stream are the loader's to find: it sees every id once.)
+    /// next position, the next version of its stream, a time no earlier than the last, an id
+    /// not stored yet.
     pub(crate) fn restore(&mut self, event: RecordedEvent) -> Result<(), RestoreRefusal> {
         if event.position.get() != self.head() + 1 {
             return Err(RestoreRefusal::Position {
@@ -216,6 +232,13 @@ impl Log {
         }
         if event.recorded_at < self.last_recorded_at {
             return Err(RestoreRefusal::Time);
+        }
+        if let Some(stored) = self.position_of(event.event_id) {
+            let stored = self.event(stored);
+            return Err(RestoreRefusal::RepeatedId {
+                stream_id: self.streams[stored.stream as usize].id.clone(),
+                version: u64::from(stored.version),
+            });
         }
         self.last_recorded_at = event.recorded_at;
         let stream = match self.stream_numbers.get(event.stream_id.as_str()) {
@@ -251,60 +274,76 @@ impl Log {
         number
     }
 
-    /// An earlier append of exactly these events, if there was one.
-    ///
-    /// When the expected version names a version and the stream is past it, the events would
-    /// be right after it; with `Any` they could be anywhere, so the stream is searched.
+    /// The position of the event with this id, if it is stored.
+    fn position_of(&self, event_id: Uuid) -> Option<u64> {
+        let hash = self.id_hasher.hash_one(event_id);
+        self.ids
+            .find(hash, |&p| self.event(u64::from(p)).event_id == event_id)
+            .map(|&p| u64::from(p))
+    }
+
+    /// An earlier append of exactly these events at the versions this one would give them
+    /// (with `Any`, anywhere in the stream), if there was one; a typed refusal when any of
+    /// their ids is stored anywhere else.
     fn already_stored(
         &self,
-        number: u32,
+        stream_id: &StreamId,
+        number: Option<u32>,
         expected: ExpectedVersion,
-        actual: Version,
         events: &[NewEvent],
     ) -> Result<Option<AppendResult>, StoreError> {
         let Some(first) = events.first() else {
             return Ok(None);
         };
-        let stream = &self.streams[number as usize];
-        let start = match expected.version() {
-            Some(expected) if expected < actual => expected.get() as usize,
-            Some(_) => return Ok(None),
-            None => match stream
-                .positions
+        let Some(first_position) = self.position_of(first.event_id) else {
+            return match events
                 .iter()
-                .rposition(|&p| self.event(u64::from(p)).event_id == first.event_id)
+                .find_map(|event| self.position_of(event.event_id))
             {
-                Some(index) => index,
-                None => return Ok(None),
-            },
+                Some(position) => Err(self.duplicate(stream_id, position)),
+                None => Ok(None),
+            };
         };
-        let stored = &stream.positions[start..];
-        let matching = events
-            .iter()
-            .zip(stored)
-            .take_while(|(event, p)| self.event(u64::from(**p)).event_id == event.event_id)
-            .count();
-        if matching == 0 {
-            return Ok(None);
+        let stored = self.event(first_position);
+        let first_version = u64::from(stored.version);
+        let same_place = Some(stored.stream) == number
+            && expected
+                .version()
+                .is_none_or(|expected| expected.get() + 1 == first_version);
+        if !same_place {
+            return Err(self.duplicate(stream_id, first_position));
         }
-        if matching < events.len() {
-            return Err(StoreError::DuplicateEvent {
-                stream_id: stream.id.clone(),
-                event_id: events[matching - 1].event_id,
-                reason: format!(
-                    "the first {matching} events of the append are stored from version {}, \
-                     but not the rest",
-                    start + 1
-                ),
-            });
+        let positions = &self.streams[stored.stream as usize].positions;
+        for (offset, event) in events.iter().enumerate() {
+            let stored_here = positions
+                .get(first_version as usize - 1 + offset)
+                .is_some_and(|&p| self.event(u64::from(p)).event_id == event.event_id);
+            if !stored_here {
+                return Err(match self.position_of(event.event_id) {
+                    Some(position) => self.duplicate(stream_id, position),
+                    None => self.duplicate(stream_id, first_position),
+                });
+            }
         }
-        let first_position = u64::from(stored[0]);
         Ok(Some(AppendResult {
-            last_version: Version::new((start + matching) as u64),
+            last_version: Version::new(first_version + events.len() as u64 - 1),
             first_position: Position::new(first_position),
-            recorded_at: self.event(first_position).recorded_at,
+            recorded_at: stored.recorded_at,
             already_stored: true,
         }))
+    }
+
+    /// The refusal of an append to `stream_id` of an id already stored at `position`.
+    fn duplicate(&self, stream_id: &StreamId, position: u64) -> StoreError {
+        let stored = self.event(position);
+        StoreError::DuplicateEvent {
+            stream_id: stream_id.clone(),
+            event_id: stored.event_id,
+            duplicate: Duplicate::Stored {
+                stream_id: self.streams[stored.stream as usize].id.clone(),
+                version: Version::new(u64::from(stored.version)),
+            },
+        }
     }
 
     fn event(&self, position: u64) -> &StoredEvent {
@@ -346,14 +385,9 @@ impl Log {
     }
 
     pub(crate) fn find_event(&self, stream_id: &str, event_id: Uuid) -> Option<RecordedEvent> {
-        let stream = self.stream(stream_id)?;
-        stream
-            .positions
-            .iter()
-            .rev()
-            .map(|&p| u64::from(p))
-            .find(|&p| self.event(p).event_id == event_id)
-            .map(|p| self.recorded(p))
+        let number = *self.stream_numbers.get(stream_id)?;
+        let position = self.position_of(event_id)?;
+        (self.event(position).stream == number).then(|| self.recorded(position))
     }
 
     pub(crate) fn read_all(&self, from: Position, filter: &EventFilter, limit: usize) -> AllBatch {
@@ -405,6 +439,8 @@ pub(crate) enum RestoreRefusal {
     Time,
     #[error("more events than the memory store holds")]
     TooMany,
+    #[error("its id is already stored in stream `{stream_id}` at version {version}")]
+    RepeatedId { stream_id: StreamId, version: u64 },
 }
 
 /// A filter's type names resolved to interned numbers once per read.
@@ -471,7 +507,7 @@ fn check_distinct_ids(stream_id: &StreamId, events: &[NewEvent]) -> Result<(), S
         Some(event_id) => Err(StoreError::DuplicateEvent {
             stream_id: stream_id.clone(),
             event_id,
-            reason: "the id appears twice in the append".to_owned(),
+            duplicate: Duplicate::InAppend,
         }),
         None => Ok(()),
     }

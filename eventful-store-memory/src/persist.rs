@@ -188,8 +188,6 @@ impl MemoryStore {
         let store = Self::new();
         let mut log = Log::default();
         let mut header_seen = false;
-        // Every (stream, id) seen so far: an id must not repeat within a stream.
-        let mut ids = std::collections::HashSet::new();
         for (index, line) in BufReader::new(file).lines().enumerate() {
             let corrupt = |reason: String| PersistError::Corrupt {
                 path: path.to_owned(),
@@ -234,12 +232,6 @@ impl MemoryStore {
                         recorded_at: saved.recorded_at,
                         metadata: saved.metadata,
                     };
-                    if !ids.insert((event.stream_id.clone(), event.event_id)) {
-                        return Err(corrupt(format!(
-                            "event {} is already stored in stream `{}`",
-                            event.event_id, event.stream_id
-                        )));
-                    }
                     log.restore(event)
                         .map_err(|refusal| corrupt(format!("event: {refusal}")))?;
                 }

@@ -6,10 +6,10 @@
 
 use std::fmt::Display;
 
-use eventful_core::envelope::new_event_id;
+use eventful_core::repository::{AppendError, append_events};
 use eventful_core::{
-    CommandContext, Event, EventStore, ExpectedVersion, NameError, NewEvent, PayloadError,
-    Position, StoreError, StreamId, TypeName, Uuid, Version,
+    CommandContext, Event, EventStore, ExpectedVersion, NameError, Position, StreamId, TypeName,
+    Uuid, Version,
 };
 
 /// Why events could not be published; nothing was appended.
@@ -27,20 +27,9 @@ pub enum PublishError {
         #[source]
         source: NameError,
     },
-    /// An event could not be serialized.
-    #[error("cannot serialize `{event_type}` for stream `{stream_id}`: {source}")]
-    Encode {
-        /// The topic stream.
-        stream_id: StreamId,
-        /// The event's type.
-        event_type: TypeName,
-        /// The serializer's error.
-        #[source]
-        source: PayloadError,
-    },
-    /// The store failed.
+    /// An event could not be serialized, or the store refused or failed the append.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Append(#[from] AppendError),
 }
 
 /// What a publication appended.
@@ -102,7 +91,7 @@ impl<S: EventStore> Publisher<S> {
     /// events' ids derive from it, so publishing again for the same trigger appends nothing.
     ///
     /// [`Reaction::command_context`]: eventful_core::Reaction::command_context
-    pub async fn publish<E: Event>(
+    pub async fn publish<E: Event + Clone>(
         &self,
         key: &impl Display,
         events: &[E],
@@ -115,40 +104,26 @@ impl<S: EventStore> Publisher<S> {
                 source,
             }
         })?;
-        let mut new_events = Vec::with_capacity(events.len());
-        for (index, event) in events.iter().enumerate() {
-            let event_type = event.event_type();
-            let payload = event.encode().map_err(|source| PublishError::Encode {
-                stream_id: stream_id.clone(),
-                event_type: event_type.name.clone(),
-                source,
-            })?;
-            let event_id = match context.idempotency_key {
-                Some(key) => Uuid::new_v5(&key, format!("{stream_id}#{index}").as_bytes()),
-                None => new_event_id(),
-            };
-            new_events.push(
-                NewEvent::new(
-                    self.topic.clone(),
-                    event_type.name.clone(),
-                    event_type.schema_version,
-                    payload,
-                )
-                .with_event_id(event_id)
-                .with_metadata(context.metadata.clone()),
-            );
-        }
-        let event_ids = new_events.iter().map(|event| event.event_id).collect();
-        let result = self
-            .store
-            .append(&stream_id, ExpectedVersion::Any, new_events)
-            .await?;
+        let committed = append_events(
+            &self.store,
+            &stream_id,
+            &self.topic,
+            ExpectedVersion::Any,
+            events.to_vec(),
+            context,
+        )
+        .await?;
+        let first_position = committed
+            .events
+            .first()
+            .map_or(Position::START, |event| event.position);
+        let event_ids = committed.events.iter().map(|event| event.event_id).collect();
         Ok(Published {
             stream_id,
             event_ids,
-            last_version: result.last_version,
-            first_position: result.first_position,
-            already_published: result.already_stored,
+            last_version: committed.version,
+            first_position,
+            already_published: committed.already_applied,
         })
     }
 }

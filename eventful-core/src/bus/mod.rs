@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 pub use self::status::{BusError, HandlerFailure, HandlerStatus};
 
 use self::runner::Runner;
-use crate::checkpoint::CheckpointStore;
+use crate::checkpoint::{CheckpointStore, DynCheckpointStore};
 use crate::envelope::{Position, RecordedEvent};
 use crate::event::Event;
 use crate::handler::{EventHandler, NamedHandler, TypedHandler};
@@ -51,7 +51,7 @@ use crate::upcast::{BoxError, Upcasters};
 /// ```
 pub struct EventBus<S> {
     store: S,
-    checkpoints: Arc<dyn CheckpointStore>,
+    checkpoints: Arc<dyn DynCheckpointStore>,
     upcasters: Upcasters,
     retry: RetryPolicy,
     handlers: Vec<Arc<dyn EventHandler>>,
@@ -180,7 +180,7 @@ struct Subscriber {
 /// The bus with its handlers running.
 pub struct RunningBus<S> {
     store: S,
-    checkpoints: Arc<dyn CheckpointStore>,
+    checkpoints: Arc<dyn DynCheckpointStore>,
     upcasters: Upcasters,
     retry: RetryPolicy,
     subscribers: Vec<Subscriber>,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use super::status::{HandlerFailure, HandlerStatus};
-use crate::checkpoint::CheckpointStore;
+use crate::checkpoint::{CheckpointStore, DynCheckpointStore};
 use crate::envelope::Position;
 use crate::handler::EventHandler;
 use crate::repository::RetryPolicy;
@@ -19,7 +19,7 @@ const BATCH: usize = 512;
 pub(crate) struct Runner<S> {
     pub(crate) handler: Arc<dyn EventHandler>,
     pub(crate) store: S,
-    pub(crate) checkpoints: Arc<dyn CheckpointStore>,
+    pub(crate) checkpoints: Arc<dyn DynCheckpointStore>,
     pub(crate) upcasters: Upcasters,
     pub(crate) retry: RetryPolicy,
     pub(crate) status: watch::Sender<HandlerStatus>,

@@ -1,6 +1,5 @@
 //! What a running handler reports: how far it got, and why it stopped if it did.
 
-use std::fmt;
 use std::sync::Arc;
 
 use crate::envelope::{Position, Version};
@@ -10,7 +9,11 @@ use crate::upcast::BoxError;
 
 /// A handler gave up on an event after its retries. Its checkpoint stays before the event,
 /// so restarting it (or the program) delivers the event again.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "handler `{handler}` failed on `{event_type}` at version {version} of stream `{stream_id}` \
+     (position {position}) after {attempts} attempts: {error}"
+)]
 pub struct HandlerFailure {
     /// The handler's name.
     pub handler: String,
@@ -25,24 +28,8 @@ pub struct HandlerFailure {
     /// Attempts made.
     pub attempts: u32,
     /// The handler's last error.
+    #[source]
     pub error: BoxError,
-}
-
-impl fmt::Display for HandlerFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "handler `{}` failed on `{}` at version {} of stream `{}` (position {}) after {} \
-             attempts: {}",
-            self.handler,
-            self.event_type,
-            self.version,
-            self.stream_id,
-            self.position,
-            self.attempts,
-            self.error
-        )
-    }
 }
 
 /// Where one handler is.
@@ -75,7 +62,7 @@ pub enum BusError {
         source: NameError,
     },
     /// A handler failed on an event.
-    #[error("{0}")]
+    #[error(transparent)]
     HandlerFailed(Arc<HandlerFailure>),
     /// A handler's task ended without a failure report (the bus was shut down, or the handler
     /// panicked).

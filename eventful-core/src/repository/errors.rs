@@ -1,5 +1,6 @@
 //! What can go wrong loading an aggregate or running a command, each its own variant.
 
+use super::append::AppendError;
 use crate::envelope::{ExpectedVersion, Version};
 use crate::event::DecodeError;
 use crate::names::{NameError, StreamId, TypeName};
@@ -90,6 +91,23 @@ impl<E> From<LoadError> for CommandError<E> {
             LoadError::InvalidId(error) => Self::InvalidId(error),
             LoadError::Decode(error) => Self::Decode(error),
             LoadError::Store(error) => Self::Store(error),
+        }
+    }
+}
+
+impl<E> From<AppendError> for CommandError<E> {
+    fn from(error: AppendError) -> Self {
+        match error {
+            AppendError::Encode {
+                stream_id,
+                event_type,
+                source,
+            } => Self::Encode {
+                stream_id,
+                event_type,
+                source,
+            },
+            AppendError::Store(error) => Self::Store(error),
         }
     }
 }

@@ -2,31 +2,35 @@
 //! decide, append with the loaded version as the expected version, retry on conflict on fresh
 //! state, snapshot every N events, and return what was committed.
 
+mod append;
 mod cache;
 mod context;
 mod errors;
 mod retry;
+mod snapshots;
 
 use std::sync::Arc;
 
+use parking_lot::Mutex;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use uuid::Uuid;
 
+pub use self::append::{AppendError, append_events};
 pub use self::context::{CommandContext, Committed, Loaded};
 pub use self::errors::{CommandError, LoadError};
 pub use self::retry::RetryPolicy;
+pub use self::snapshots::{SnapshotError, SnapshotFailure, SnapshotHealth};
 
 use self::cache::AggregateCache;
 use self::context::derived_event_id;
+use self::snapshots::Snapshots;
 use crate::aggregate::{Aggregate, Command};
-use chrono::{DateTime, Utc};
-
-use crate::envelope::{ExpectedVersion, NewEvent, Position, RecordedEvent, Version};
-use crate::event::Event;
+use crate::envelope::{ExpectedVersion, RecordedEvent, Version};
 use crate::names::StreamId;
-use crate::payload::{Payload, PayloadError};
-use crate::snapshot::{Snapshot, SnapshotStore};
-use crate::store::{AppendResult, EventStore, StoreError};
+use crate::payload::Payload;
+use crate::snapshot::SnapshotStore;
+use crate::store::{EventStore, RecordLocation, StoreError};
 use crate::upcast::Upcasters;
 
 /// How many aggregates a repository keeps in memory by default.
@@ -35,12 +39,9 @@ pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
 /// How many events one read asks for while replaying a stream.
 const REPLAY_BATCH: usize = 4096;
 
-struct Snapshots<A> {
-    store: Arc<dyn SnapshotStore>,
-    every: u64,
-    encode: fn(&A) -> Result<Payload, PayloadError>,
-    decode: fn(&Payload) -> Result<A, PayloadError>,
-}
+/// How many events one read asks for while reading back what an idempotency key recorded: a
+/// command records a few events, and the stream may be long.
+const READ_BACK_BATCH: usize = 16;
 
 /// Runs commands against one aggregate type on one store.
 ///
@@ -91,6 +92,11 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
 
     /// Saves a snapshot of an aggregate each time its stream crosses a multiple of `every`
     /// events, and loads from the latest snapshot. `every` of 0 turns snapshots off.
+    ///
+    /// A snapshot that cannot be saved does not fail the command (its events are committed);
+    /// it is counted in [`Repository::snapshot_health`] and logged. A state the snapshot store
+    /// cannot hold fails every time: MongoDB, for one, holds no integer above `i64::MAX`, so
+    /// a `u64` field past it makes every snapshot of that aggregate fail.
     pub fn with_snapshots(mut self, store: impl SnapshotStore + 'static, every: u64) -> Self
     where
         A: Serialize + DeserializeOwned,
@@ -100,8 +106,17 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             every,
             encode: |state| Payload::encode(state),
             decode: |payload| payload.decode(),
+            health: Mutex::new(SnapshotHealth::default()),
         });
         self
+    }
+
+    /// How snapshots have gone since the repository was made: saved, failed, the latest
+    /// failure. `None` when snapshots are off.
+    pub fn snapshot_health(&self) -> Option<SnapshotHealth> {
+        self.snapshots
+            .as_ref()
+            .map(|snapshots| snapshots.health.lock().clone())
     }
 
     /// The event store.
@@ -119,6 +134,10 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
 
     /// Runs `command`: decide on the aggregate's state, append with optimistic concurrency,
     /// retry on conflict, snapshot when due. Every event gets `context`'s metadata.
+    ///
+    /// With an idempotency key in `context`, the command is applied at most once, however many
+    /// callers run it, at once or one after the other: the others get what it recorded, with
+    /// [`Committed::already_applied`].
     pub async fn execute_with(
         &self,
         command: impl Into<A::Command>,
@@ -126,94 +145,153 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     ) -> Result<Committed<A::Event>, CommandError<A::Error>> {
         let command = command.into();
         let id = command.aggregate_id();
+        let stream_id = A::stream_id(id).map_err(CommandError::InvalidId)?;
         if let Some(key) = context.idempotency_key
-            && let Some(committed) = self.find_applied(id, key).await?
+            && let Some(committed) = self.find_applied(&stream_id, key).await?
         {
             return Ok(committed);
         }
-        let (id, mut loaded) = match self.cache.take(id) {
-            Some(entry) => entry,
-            None => (id.clone(), self.load_latest(id).await?),
+        let (id, mut loaded, cached) = match self.cache.take(id) {
+            Some((id, loaded)) => (id, loaded, true),
+            None => (id.clone(), self.load_stream(stream_id).await?, false),
         };
+        let outcome = self
+            .decide_and_append(&command, &mut loaded, cached, &context)
+            .await;
+        // `loaded` is always the stream's true state at `loaded.version`; after a conflict or
+        // a failure it may be behind, and is better read afresh next time.
+        if matches!(
+            outcome,
+            Ok(_) | Err(CommandError::Rejected { .. } | CommandError::Encode { .. })
+        ) {
+            self.cache.put(id, loaded);
+        }
+        outcome
+    }
+
+    /// The attempts of one command, until it commits, is refused, or runs out of attempts.
+    /// A refusal decided on a cached state is only final once the store says that state is
+    /// current (another process may have moved the stream).
+    async fn decide_and_append(
+        &self,
+        command: &A::Command,
+        loaded: &mut Loaded<A>,
+        cached: bool,
+        context: &CommandContext,
+    ) -> Result<Committed<A::Event>, CommandError<A::Error>> {
         let mut attempt = 1;
+        let mut current = !cached;
         loop {
-            let events = match loaded.state.handle(&command) {
-                Ok(events) => events,
-                Err(source) => {
-                    let stream_id = loaded.stream_id.clone();
-                    self.cache.put(id, loaded);
-                    return Err(CommandError::Rejected { stream_id, source });
+            let events = match loaded.state.handle(command) {
+                Ok(events) => Ok(events),
+                Err(_) if !current => {
+                    current = true;
+                    let version = loaded.version;
+                    self.catch_up(loaded, None).await?;
+                    if loaded.version != version {
+                        continue;
+                    }
+                    loaded.state.handle(command)
                 }
-            };
+                Err(source) => Err(source),
+            }
+            .map_err(|source| CommandError::Rejected {
+                stream_id: loaded.stream_id.clone(),
+                source,
+            })?;
             if events.is_empty() {
-                let committed = Committed {
+                return Ok(Committed {
                     stream_id: loaded.stream_id.clone(),
                     version: loaded.version,
                     events: Vec::new(),
                     already_applied: false,
-                };
-                self.cache.put(id, loaded);
-                return Ok(committed);
+                });
             }
-            let (new_events, pending) = match encode::<A>(&loaded.stream_id, events, &context) {
-                Ok(encoded) => encoded,
-                Err(error) => {
-                    self.cache.put(id, loaded);
-                    return Err(error);
-                }
-            };
             let expected = match loaded.version {
                 Version::NONE => ExpectedVersion::NoStream,
                 version => ExpectedVersion::Exact(version),
             };
-            match self
-                .store
-                .append(&loaded.stream_id, expected, new_events)
-                .await
-            {
-                Ok(result) if result.already_stored => {
-                    // An earlier run of this very command was stored; what it recorded
-                    // may differ from what was decided now, so read it back.
-                    let stream_id = loaded.stream_id.clone();
-                    let first = Version::new(result.last_version.get() + 1 - pending.len() as u64);
-                    return Ok(self.read_back(stream_id, first, pending.len()).await?);
+            let appended = append_events(
+                &self.store,
+                &loaded.stream_id,
+                &A::TYPE,
+                expected,
+                events,
+                context,
+            )
+            .await;
+            let conflict = match appended {
+                Ok(committed) if committed.already_applied => {
+                    // An earlier run of this very command was stored; what it recorded may
+                    // differ from what was decided now, so read it back.
+                    let first = committed.events[0].version;
+                    let count = committed.events.len();
+                    return Ok(self.read_back(&loaded.stream_id, first, count).await?);
                 }
-                Ok(result) => {
-                    let committed = record(&mut loaded, pending, &result);
-                    self.snapshot_if_due(&loaded, committed.events.len() as u64)
-                        .await;
-                    self.cache.put(id, loaded);
+                Ok(committed) => {
+                    for event in &committed.events {
+                        loaded.state.apply(&event.payload);
+                    }
+                    loaded.version = committed.version;
+                    if let Some(snapshots) = &self.snapshots {
+                        snapshots
+                            .save_if_due(loaded, committed.events.len() as u64)
+                            .await;
+                    }
                     return Ok(committed);
                 }
-                Err(StoreError::Conflict {
+                Err(AppendError::Store(StoreError::Conflict {
                     expected, actual, ..
-                }) => {
-                    if attempt >= self.retry.max_attempts {
-                        return Err(CommandError::Conflict {
-                            stream_id: loaded.stream_id,
-                            expected,
-                            actual,
-                            attempts: attempt,
-                        });
+                })) => (expected, actual),
+                Err(AppendError::Store(StoreError::DuplicateEvent {
+                    stream_id,
+                    event_id,
+                    duplicate,
+                })) => {
+                    // A run under the same key, by another caller, stored first and elsewhere
+                    // than this attempt would: that run is the one result.
+                    if let Some(key) = context.idempotency_key
+                        && let Some(committed) = self.find_applied(&loaded.stream_id, key).await?
+                    {
+                        return Ok(committed);
                     }
-                    tracing::debug!(
-                        stream_id = %loaded.stream_id, %expected, %actual, attempt,
-                        "append conflict; retrying on fresh state"
-                    );
-                    let delay = self.retry.delay_before(attempt);
-                    attempt += 1;
-                    tokio::time::sleep(delay).await;
-                    self.catch_up(&mut loaded, None).await?;
+                    return Err(CommandError::Store(StoreError::DuplicateEvent {
+                        stream_id,
+                        event_id,
+                        duplicate,
+                    }));
                 }
-                Err(error) => return Err(CommandError::Store(error)),
+                Err(error) => return Err(error.into()),
+            };
+            // The stream moved: if the mover was a run under the same key, it is the result.
+            if let Some(key) = context.idempotency_key
+                && let Some(committed) = self.find_applied(&loaded.stream_id, key).await?
+            {
+                return Ok(committed);
             }
+            let (expected, actual) = conflict;
+            if attempt >= self.retry.max_attempts {
+                return Err(CommandError::Conflict {
+                    stream_id: loaded.stream_id.clone(),
+                    expected,
+                    actual,
+                    attempts: attempt,
+                });
+            }
+            tracing::debug!(
+                stream_id = %loaded.stream_id, %expected, %actual, attempt,
+                "append conflict; retrying on fresh state"
+            );
+            tokio::time::sleep(self.retry.delay_before(attempt)).await;
+            attempt += 1;
+            self.catch_up(loaded, None).await?;
         }
     }
 
     /// The aggregate's current state, read from the store (latest snapshot, then the events
     /// after it).
     pub async fn load(&self, id: &A::Id) -> Result<Loaded<A>, LoadError> {
-        self.load_latest(id).await
+        self.load_stream(A::stream_id(id)?).await
     }
 
     /// The aggregate's state as of `version` (or its latest, if the stream is shorter): replay
@@ -248,8 +326,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         }
     }
 
-    async fn load_latest(&self, id: &A::Id) -> Result<Loaded<A>, LoadError> {
-        let stream_id = A::stream_id(id)?;
+    async fn load_stream(&self, stream_id: StreamId) -> Result<Loaded<A>, LoadError> {
         let mut loaded = match self.load_snapshot(&stream_id).await? {
             Some(from_snapshot) => from_snapshot,
             None => Loaded::empty(stream_id),
@@ -262,7 +339,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         let Some(snapshots) = &self.snapshots else {
             return Ok(None);
         };
-        let Some(snapshot) = snapshots.store.load_snapshot(stream_id).await? else {
+        let Some(snapshot) = snapshots.store.load_snapshot_boxed(stream_id).await? else {
             return Ok(None);
         };
         if snapshot.revision != A::SNAPSHOT_REVISION || snapshot.aggregate_type != A::TYPE {
@@ -309,7 +386,10 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             for recorded in &batch {
                 if recorded.version != loaded.version.next() {
                     return Err(LoadError::Store(StoreError::Corrupt {
-                        location: format!("stream `{}`", loaded.stream_id),
+                        location: RecordLocation::Event {
+                            stream_id: loaded.stream_id.clone(),
+                            version: recorded.version,
+                        },
                         source: format!(
                             "expected version {} after {}, read version {}",
                             loaded.version.next(),
@@ -329,55 +409,36 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         }
     }
 
-    async fn snapshot_if_due(&self, loaded: &Loaded<A>, appended: u64) {
-        let Some(snapshots) = &self.snapshots else {
-            return;
-        };
-        let now = loaded.version.get();
-        if (now - appended) / snapshots.every == now / snapshots.every {
-            return;
-        }
-        let payload = match (snapshots.encode)(&loaded.state) {
-            Ok(payload) => payload,
-            Err(error) => {
-                tracing::warn!(stream_id = %loaded.stream_id, %error, "cannot serialize a snapshot");
-                return;
-            }
-        };
-        let snapshot = Snapshot {
-            stream_id: loaded.stream_id.clone(),
-            aggregate_type: A::TYPE,
-            version: loaded.version,
-            revision: A::SNAPSHOT_REVISION,
-            taken_at: chrono::Utc::now(),
-            payload,
-        };
-        if let Err(error) = snapshots.store.save_snapshot(snapshot).await {
-            // The events are committed; a missing snapshot only makes the next load longer.
-            tracing::warn!(stream_id = %loaded.stream_id, %error, "cannot save a snapshot");
-        }
-    }
-
-    /// What an earlier run under idempotency `key` recorded in the aggregate's stream, if any.
+    /// What an earlier run under idempotency `key` recorded in the stream, if any: the
+    /// events from the one with the key's first id, for as long as their ids follow the key.
     async fn find_applied(
         &self,
-        id: &A::Id,
-        key: uuid::Uuid,
+        stream_id: &StreamId,
+        key: Uuid,
     ) -> Result<Option<Committed<A::Event>>, LoadError> {
-        let stream_id = A::stream_id(id)?;
-        let first_id = derived_event_id(key, &stream_id, 0);
-        let Some(first) = self.store.find_event(&stream_id, first_id).await? else {
+        let first_id = derived_event_id(key, stream_id, 0);
+        let Some(first) = self.store.find_event(stream_id, first_id).await? else {
             return Ok(None);
         };
-        let following = self
-            .store
-            .read_stream(&stream_id, first.version, REPLAY_BATCH)
-            .await?;
-        let count = following
-            .iter()
-            .enumerate()
-            .take_while(|(i, event)| event.event_id == derived_event_id(key, &stream_id, *i))
-            .count();
+        let mut count = 0;
+        loop {
+            let from = Version::new(first.version.get() + count as u64);
+            let batch = self
+                .store
+                .read_stream(stream_id, from, READ_BACK_BATCH)
+                .await?;
+            let following = batch
+                .iter()
+                .zip(count..)
+                .take_while(|(event, index)| {
+                    event.event_id == derived_event_id(key, stream_id, *index)
+                })
+                .count();
+            count += following;
+            if following < READ_BACK_BATCH {
+                break;
+            }
+        }
         self.read_back(stream_id, first.version, count)
             .await
             .map(Some)
@@ -385,85 +446,21 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
 
     async fn read_back(
         &self,
-        stream_id: StreamId,
+        stream_id: &StreamId,
         first: Version,
         count: usize,
     ) -> Result<Committed<A::Event>, LoadError> {
-        let stored = self.store.read_stream(&stream_id, first, count).await?;
+        let stored = self.store.read_stream(stream_id, first, count).await?;
         let events = stored
             .into_iter()
             .map(|event| self.upcasters.decode_recorded(event))
             .collect::<Result<Vec<_>, _>>()?;
         let version = events.last().map_or(first, |event| event.version);
         Ok(Committed {
-            stream_id,
+            stream_id: stream_id.clone(),
             version,
             events,
             already_applied: true,
         })
-    }
-}
-
-/// Serializes decided events into what the store appends, and keeps them as the caller will
-/// get them back once the store has given them versions, positions and a time.
-#[allow(clippy::type_complexity)]
-fn encode<A: Aggregate>(
-    stream_id: &StreamId,
-    events: Vec<A::Event>,
-    context: &CommandContext,
-) -> Result<(Vec<NewEvent>, Vec<RecordedEvent<A::Event>>), CommandError<A::Error>> {
-    let mut new_events = Vec::with_capacity(events.len());
-    let mut pending = Vec::with_capacity(events.len());
-    for (index, event) in events.into_iter().enumerate() {
-        let event_type = event.event_type();
-        let payload = event.encode().map_err(|source| CommandError::Encode {
-            stream_id: stream_id.clone(),
-            event_type: event_type.name.clone(),
-            source,
-        })?;
-        let event_id = context.event_id(stream_id, index);
-        new_events.push(NewEvent {
-            event_id,
-            aggregate_type: A::TYPE,
-            event_type: event_type.name.clone(),
-            schema_version: event_type.schema_version,
-            metadata: context.metadata.clone(),
-            payload,
-        });
-        pending.push(RecordedEvent {
-            event_id,
-            stream_id: stream_id.clone(),
-            aggregate_type: A::TYPE,
-            event_type: event_type.name.clone(),
-            schema_version: event_type.schema_version,
-            version: Version::NONE,
-            position: Position::START,
-            recorded_at: DateTime::<Utc>::UNIX_EPOCH,
-            metadata: context.metadata.clone(),
-            payload: event,
-        });
-    }
-    Ok((new_events, pending))
-}
-
-/// Completes the pending events with what the store assigned, and applies them.
-fn record<A: Aggregate>(
-    loaded: &mut Loaded<A>,
-    mut pending: Vec<RecordedEvent<A::Event>>,
-    result: &AppendResult,
-) -> Committed<A::Event> {
-    let first_version = loaded.version.get() + 1;
-    for (offset, event) in (0u64..).zip(pending.iter_mut()) {
-        event.version = Version::new(first_version + offset);
-        event.position = Position::new(result.first_position.get() + offset);
-        event.recorded_at = result.recorded_at;
-        loaded.state.apply(&event.payload);
-    }
-    loaded.version = result.last_version;
-    Committed {
-        stream_id: loaded.stream_id.clone(),
-        version: result.last_version,
-        events: pending,
-        already_applied: false,
     }
 }

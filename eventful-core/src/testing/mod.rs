@@ -13,15 +13,18 @@
 //! ```
 //!
 //! The benchmark of `../shared/WORKLOAD.md` lives in [`workload`], so that every store runs
-//! the same code: a store's `benches/game_workload.rs` is one call to [`workload::main`].
+//! the same code: a store's `benches/game_workload.rs` parses [`workload::BenchArgs`], calls
+//! [`workload::run`] and prints the report it returns.
 //!
 //! | module | what lives there |
 //! | --- | --- |
 //! | [`model`] | the workload's `Player` aggregate, written by hand against the core traits |
 //! | [`conformance`] | the checks, one function per guarantee |
-//! | [`workload`] | the game workload: commands, replay, the `RESULT` line |
+//! | [`interleave`] | [`Interleaved`](interleave::Interleaved): a store wrapper that makes concurrent checks really race |
+//! | [`workload`] | the game workload: commands, replay, keyed commands on a long stream, the `RESULT` line |
 
 pub mod conformance;
+pub mod interleave;
 pub mod model;
 pub mod workload;
 
@@ -95,6 +98,9 @@ macro_rules! conformance_tests {
             stale_or_unreadable_snapshot_is_ignored,
             concurrent_commands_are_retried_not_lost,
             idempotent_command_is_applied_once,
+            keyed_command_is_applied_once_under_concurrency,
+            event_id_is_stored_once_in_its_stream,
+            event_id_is_unique_across_streams,
             checkpoint_resumes_after_restart,
             bad_input_is_typed_and_changes_nothing,
         );

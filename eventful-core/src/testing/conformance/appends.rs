@@ -6,8 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{fresh_stream, numbered, numbers, whole_log, whole_stream};
 use crate::envelope::{ExpectedVersion, Position, Version};
-use crate::store::{EventFilter, StoreError};
+use crate::store::{EventFilter, EventStore, StoreError};
 use crate::testing::ConformanceStore;
+use crate::testing::interleave::Interleaved;
 
 /// An append of no events succeeds or fails on the expected version alone, and writes
 /// nothing.
@@ -150,12 +151,16 @@ pub async fn conflicting_multi_event_append_writes_nothing<S: ConformanceStore>(
 pub async fn concurrent_exact_appends_have_one_winner_per_version<S: ConformanceStore>(store: S) {
     const TASKS: u64 = 8;
     const TARGET: u64 = 200;
+    let store = Interleaved::new(store);
     let stream = fresh_stream("race");
     let mut tasks = Vec::new();
+    let barrier = Arc::new(tokio::sync::Barrier::new(TASKS as usize));
     for task in 0..TASKS {
         let store = store.clone();
         let stream = stream.clone();
+        let barrier = barrier.clone();
         tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
             let mut won = Vec::new();
             let mut attempt = 0;
             loop {
@@ -206,6 +211,10 @@ pub async fn concurrent_exact_appends_have_one_winner_per_version<S: Conformance
     assert_eq!(versions, expected, "the stream has gaps or duplicates");
     let distinct: HashSet<_> = numbers(&stored).into_iter().collect();
     assert_eq!(distinct.len() as u64, TARGET, "an event was stored twice");
+    assert!(
+        store.seen().conflicts > 0,
+        "no append met a conflict: the writers did not race, and the check proved nothing"
+    );
 }
 
 /// An append retried with the same event ids (a lost reply, a retried network call) is

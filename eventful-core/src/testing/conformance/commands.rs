@@ -13,6 +13,7 @@ use crate::payload::{Payload, PayloadError};
 use crate::repository::{CommandContext, CommandError, Repository, RetryPolicy};
 use crate::snapshot::Snapshot;
 use crate::testing::ConformanceStore;
+use crate::testing::interleave::Interleaved;
 use crate::testing::model::{Player, PlayerAction, PlayerCommand, PlayerError};
 
 fn player_id() -> u64 {
@@ -170,6 +171,7 @@ pub async fn stale_or_unreadable_snapshot_is_ignored<S: ConformanceStore>(store:
 pub async fn concurrent_commands_are_retried_not_lost<S: ConformanceStore>(store: S) {
     const TASKS: u64 = 6;
     const EACH: u64 = 8;
+    let store = Interleaved::new(store);
     let id = player_id();
     let retry = RetryPolicy::default()
         .with_max_attempts(100)
@@ -181,13 +183,16 @@ pub async fn concurrent_commands_are_retried_not_lost<S: ConformanceStore>(store
         .await
         .unwrap_or_else(|error| panic!("{error}"));
     let mut tasks = Vec::new();
+    let barrier = Arc::new(tokio::sync::Barrier::new(TASKS as usize));
     for task in 0..TASKS {
         let repository = if task % 2 == 0 {
             shared.clone()
         } else {
             Arc::new(Repository::<Player, _>::new(store.clone()).with_retry(retry))
         };
+        let barrier = barrier.clone();
         tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
             for _ in 0..EACH {
                 repository
                     .execute(gain(id, 100))
@@ -205,6 +210,10 @@ pub async fn concurrent_commands_are_retried_not_lost<S: ConformanceStore>(store
         .await
         .unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(player.state.xp, TASKS * EACH * 100, "an update was lost");
+    assert!(
+        store.seen().conflicts > 0,
+        "no command met a conflict: the writers did not race, and the check proved nothing"
+    );
     assert_eq!(
         player.state.level,
         crate::testing::model::level_of(TASKS * EACH * 100)
@@ -274,6 +283,83 @@ pub async fn idempotent_command_is_applied_once<S: ConformanceStore>(store: S) {
         .await
         .unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(player.state.xp, 1_200, "the xp was awarded more than once");
+}
+
+/// The same keyed command run by two repositories at the same moment (a policy event
+/// redelivered while its first delivery is still running, two instances of one service) is
+/// applied once: one run records its events, the other gets that run's result
+/// (`already_applied`, the same events at the same versions), and the xp is awarded once.
+///
+/// The calls interleave through [`Interleaved`]; the check fails if no round raced (the
+/// second run never reached an append), since it would then have proved nothing.
+pub async fn keyed_command_is_applied_once_under_concurrency<S: ConformanceStore>(store: S) {
+    const ROUNDS: u64 = 40;
+    let store = Interleaved::new(store);
+    let repositories = [
+        Arc::new(Repository::<Player, _>::new(store.clone())),
+        Arc::new(Repository::<Player, _>::new(store.clone())),
+    ];
+    let mut raced = 0;
+    for round in 0..ROUNDS {
+        let id = player_id();
+        repositories[(round % 2) as usize]
+            .execute(create(id))
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        let context = CommandContext::default().with_idempotency_key(Uuid::new_v4());
+        let appends_before = store.seen().appends;
+        let barrier = Arc::new(tokio::sync::Barrier::new(2));
+        let runs = repositories.clone().map(|repository| {
+            let (barrier, context) = (barrier.clone(), context.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                repository.execute_with(gain(id, 150), context).await
+            })
+        });
+        let mut results = Vec::new();
+        for run in runs {
+            let result = run
+                .await
+                .unwrap_or_else(|error| panic!("a run panicked: {error}"))
+                .unwrap_or_else(|error| panic!("a keyed command failed: {error}"));
+            results.push(result);
+        }
+        if store.seen().appends - appends_before > 1 {
+            raced += 1;
+        }
+        let fresh = results
+            .iter()
+            .filter(|result| !result.already_applied)
+            .count();
+        assert_eq!(
+            fresh, 1,
+            "round {round}: {fresh} of 2 concurrent runs of one keyed command say they applied it"
+        );
+        let placed = |result: &crate::repository::Committed<crate::testing::model::PlayerEvent>| {
+            result
+                .events
+                .iter()
+                .map(|event| (event.event_id, event.version))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            placed(&results[0]),
+            placed(&results[1]),
+            "round {round}: the two runs report different events"
+        );
+        let player = Repository::<Player, _>::new(store.clone())
+            .load(&id)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(
+            player.state.xp, 150,
+            "round {round}: the xp was awarded more than once"
+        );
+    }
+    assert!(
+        raced > 0,
+        "no round of {ROUNDS} raced (the second run never reached an append): the check proved nothing"
+    );
 }
 
 /// Bad input is a typed error that names what was wrong, and leaves the store as it was:

@@ -7,6 +7,8 @@
 //! | 1. atomic appends | [`conflicting_multi_event_append_writes_nothing`], [`appends_are_atomic_to_readers`] |
 //! | 2. expected version | [`expected_version_is_checked`], [`empty_append_checks_the_version_only`], [`concurrent_exact_appends_have_one_winner_per_version`] |
 //! | 3. idempotent appends | [`retried_append_is_stored_once`], [`idempotent_command_is_applied_once`] |
+//! | 10. one event id, one place | [`event_id_is_stored_once_in_its_stream`], [`event_id_is_unique_across_streams`] |
+//! | 11. a keyed command is applied once | [`keyed_command_is_applied_once_under_concurrency`] |
 //! | 4. versions and positions | [`versions_and_positions_are_ordered`], [`subscriber_sees_every_event_once_across_handover`] |
 //! | 5. reads | [`append_and_read_back`], [`read_stream_from_a_version`], [`read_all_in_batches`], [`read_a_time_range`], [`filter_by_event_and_aggregate_type`], [`find_an_event_by_id`], [`wait_for_append_wakes_on_append`] |
 //! | 6. snapshots | [`snapshot_and_tail_equal_full_replay`], [`stale_or_unreadable_snapshot_is_ignored`] |
@@ -17,6 +19,7 @@
 
 mod appends;
 mod commands;
+mod ids;
 mod live;
 mod reads;
 
@@ -27,9 +30,10 @@ pub use self::appends::{
 };
 pub use self::commands::{
     bad_input_is_typed_and_changes_nothing, concurrent_commands_are_retried_not_lost,
-    idempotent_command_is_applied_once, snapshot_and_tail_equal_full_replay,
-    stale_or_unreadable_snapshot_is_ignored,
+    idempotent_command_is_applied_once, keyed_command_is_applied_once_under_concurrency,
+    snapshot_and_tail_equal_full_replay, stale_or_unreadable_snapshot_is_ignored,
 };
+pub use self::ids::{event_id_is_stored_once_in_its_stream, event_id_is_unique_across_streams};
 pub use self::live::{
     checkpoint_resumes_after_restart, subscriber_sees_every_event_once_across_handover,
     wait_for_append_wakes_on_append,

@@ -1,0 +1,60 @@
+//! One macro that writes, for each store trait, its object-safe form and the impls that join
+//! the two, so that the delegation is written once for all three traits rather than by hand
+//! for each.
+//!
+//! The store traits ([`EventStore`](crate::EventStore), [`SnapshotStore`](crate::SnapshotStore),
+//! [`CheckpointStore`](crate::CheckpointStore)) declare their methods as `async fn` (returning
+//! `impl Future + Send`): a generic caller such as `Repository<A, S>` then awaits the store's
+//! own future, with no allocation per call, which measured 6% fewer instructions per command
+//! than boxed futures (docs/performance.md). Such traits cannot be `dyn`, so each gets a
+//! `Dyn…` twin whose methods box their futures (through `async_trait`), implemented for every
+//! store, and the original trait is implemented for `dyn Dyn…` and for `Arc<S>`: a store
+//! chosen at run time is an `Arc<dyn Dyn…>`, and still a store.
+
+/// `object_safe!(Trait => DynTrait { fn method(&self, arg: Type) -> Output => method_boxed; })`
+macro_rules! object_safe {
+    (
+        $(#[$doc:meta])*
+        $base:ident => $dyn:ident {
+            $(
+                fn $name:ident(&self $(, $arg:ident : $ty:ty)* $(,)?) -> $ret:ty => $boxed:ident;
+            )*
+        }
+    ) => {
+        $(#[$doc])*
+        #[async_trait::async_trait]
+        pub trait $dyn: Send + Sync {
+            $(
+                #[doc = concat!("[`", stringify!($base), "::", stringify!($name), "`], with its future boxed.")]
+                async fn $boxed(&self $(, $arg: $ty)*) -> $ret;
+            )*
+        }
+
+        #[async_trait::async_trait]
+        impl<S: $base> $dyn for S {
+            $(
+                async fn $boxed(&self $(, $arg: $ty)*) -> $ret {
+                    <S as $base>::$name(self $(, $arg)*).await
+                }
+            )*
+        }
+
+        impl<'s> $base for dyn $dyn + 's {
+            $(
+                async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    self.$boxed($($arg),*).await
+                }
+            )*
+        }
+
+        impl<S: $base + ?Sized> $base for std::sync::Arc<S> {
+            $(
+                async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    (**self).$name($($arg),*).await
+                }
+            )*
+        }
+    };
+}
+
+pub(crate) use object_safe;

@@ -1,0 +1,144 @@
+//! [`append_events`]: typed events into a stream under a [`CommandContext`], the one path by
+//! which the repository and any other writer (an integration-event publisher, an importer)
+//! turn domain events into stored ones.
+
+use chrono::{DateTime, Utc};
+
+use super::context::{CommandContext, Committed};
+use crate::envelope::{ExpectedVersion, NewEvent, Position, RecordedEvent, Version};
+use crate::event::Event;
+use crate::names::{StreamId, TypeName};
+use crate::payload::PayloadError;
+use crate::store::{AppendResult, EventStore, StoreError};
+
+/// Why [`append_events`] appended nothing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppendError {
+    /// An event could not be serialized; nothing was appended.
+    #[error("cannot serialize event `{event_type}` for stream `{stream_id}`: {source}")]
+    Encode {
+        /// The stream appended to.
+        stream_id: StreamId,
+        /// The event's type.
+        event_type: TypeName,
+        /// The serializer's error.
+        #[source]
+        source: PayloadError,
+    },
+    /// The store refused or failed the append.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Appends typed `events` to `stream_id`, all or none, as events of `aggregate_type`.
+///
+/// Each event gets `context`'s metadata (correlation, causation, entries) and an id derived
+/// from `context`'s idempotency key when it has one (the same key, stream and index always give
+/// the same id, so running the same append again stores nothing new and reports
+/// `already_applied`), a fresh time-ordered id otherwise. The store checks `expected`.
+///
+/// With `already_applied`, the returned events are those given, at the versions and positions
+/// where the earlier append stored them; re-read them from the store if what was decided then
+/// may differ from what was decided now.
+///
+/// ```
+/// use eventful_core::repository::append_events;
+/// use eventful_core::{CommandContext, Event, ExpectedVersion, StreamId, TypeName, Uuid};
+/// use eventful_store_memory::MemoryStore;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// enum LeaderboardEvent {
+///     ScoreSubmitted { player_id: u64, score: u32 },
+/// }
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = MemoryStore::new();
+/// let stream = StreamId::new("leaderboard-weekly")?;
+/// let context = CommandContext::default().with_idempotency_key(Uuid::new_v4());
+/// let events = vec![LeaderboardEvent::ScoreSubmitted { player_id: 7, score: 1_200 }];
+/// let topic = TypeName::from_static("leaderboard");
+/// let first = append_events(&store, &stream, &topic, ExpectedVersion::Any, events.clone(), &context).await?;
+/// let again = append_events(&store, &stream, &topic, ExpectedVersion::Any, events, &context).await?;
+/// assert!(!first.already_applied && again.already_applied);
+/// assert_eq!(again.events[0].position, first.events[0].position);
+/// # Ok(()) }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+/// ```
+pub async fn append_events<E: Event>(
+    store: &impl EventStore,
+    stream_id: &StreamId,
+    aggregate_type: &TypeName,
+    expected: ExpectedVersion,
+    events: Vec<E>,
+    context: &CommandContext,
+) -> Result<Committed<E>, AppendError> {
+    let (new_events, pending) = encode(stream_id, aggregate_type, events, context)?;
+    let result = store.append(stream_id, expected, new_events).await?;
+    Ok(stamp(stream_id, pending, &result))
+}
+
+/// Serializes events into what the store appends, and keeps them as the caller gets them back
+/// once the store has given them versions, positions and a time.
+#[allow(clippy::type_complexity)]
+fn encode<E: Event>(
+    stream_id: &StreamId,
+    aggregate_type: &TypeName,
+    events: Vec<E>,
+    context: &CommandContext,
+) -> Result<(Vec<NewEvent>, Vec<RecordedEvent<E>>), AppendError> {
+    let mut new_events = Vec::with_capacity(events.len());
+    let mut pending = Vec::with_capacity(events.len());
+    for (index, event) in events.into_iter().enumerate() {
+        let event_type = event.event_type();
+        let payload = event.encode().map_err(|source| AppendError::Encode {
+            stream_id: stream_id.clone(),
+            event_type: event_type.name.clone(),
+            source,
+        })?;
+        let event_id = context.event_id(stream_id, index);
+        new_events.push(NewEvent {
+            event_id,
+            aggregate_type: aggregate_type.clone(),
+            event_type: event_type.name.clone(),
+            schema_version: event_type.schema_version,
+            metadata: context.metadata.clone(),
+            payload,
+        });
+        pending.push(RecordedEvent {
+            event_id,
+            stream_id: stream_id.clone(),
+            aggregate_type: aggregate_type.clone(),
+            event_type: event_type.name.clone(),
+            schema_version: event_type.schema_version,
+            version: Version::NONE,
+            position: Position::START,
+            recorded_at: DateTime::<Utc>::UNIX_EPOCH,
+            metadata: context.metadata.clone(),
+            payload: event,
+        });
+    }
+    Ok((new_events, pending))
+}
+
+/// The pending events with what the store assigned them.
+fn stamp<E>(
+    stream_id: &StreamId,
+    mut events: Vec<RecordedEvent<E>>,
+    result: &AppendResult,
+) -> Committed<E> {
+    let count = events.len() as u64;
+    let first_version = (result.last_version.get() + 1).saturating_sub(count);
+    for (offset, event) in (0u64..).zip(events.iter_mut()) {
+        event.version = Version::new(first_version + offset);
+        event.position = Position::new(result.first_position.get() + offset);
+        event.recorded_at = result.recorded_at;
+    }
+    Committed {
+        stream_id: stream_id.clone(),
+        version: result.last_version,
+        events,
+        already_applied: result.already_stored,
+    }
+}
