@@ -198,6 +198,11 @@ impl Metadata {
 /// assert_ne!(a, eventful_core::envelope::new_event_id());
 /// ```
 pub fn new_event_id() -> Uuid {
+    // Not `Uuid::now_v7()`: it keeps ids strictly increasing within the process behind one
+    // process-wide lock and draws its bits from `rand`'s ChaCha, and measured half as slow
+    // again on every event (10M calls in release: 62 ns a call against 40 ns here; on two
+    // threads, 40 ns against 21 ns of wall time). Ids need only sort roughly by time: a
+    // stream's order is its versions, the log's its positions.
     let millis = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |since| {

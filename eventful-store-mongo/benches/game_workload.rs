@@ -6,62 +6,73 @@
 //! store's own connection pool and write concern: an append is one such insert in the
 //! common case, so commands/s over that ceiling says how close the store comes to the server.
 
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use eventful_core::testing::workload::{
-    self, WorkloadArgs, WorkloadError, peak_memory_bytes, result_line,
-};
-use eventful_core::{EventStore, ExpectedVersion, NewEvent, Payload, StreamId, TypeName};
-use eventful_store_mongo::{MongoSettings, MongoStore};
+use clap::Parser;
+use eventful_core::testing::workload::{self, BenchArgs, WorkloadArgs, WorkloadReport};
+use eventful_core::{BoxError, EventStore, ExpectedVersion, NewEvent, Payload, StreamId, TypeName};
+use eventful_store_mongo::{MongoSettings, MongoStore, MongoStoreError};
 use mongodb::bson::{Document, doc};
+use parking_lot::Mutex;
 
 /// Inserts per ceiling round, and rounds (the median is reported).
 const CEILING_INSERTS: u32 = 1_000;
 const CEILING_ROUNDS: usize = 3;
 
-fn main() {
-    let args = match WorkloadArgs::parse(std::env::args().skip(1)) {
-        Ok(args) => args,
-        Err(error) => {
-            eprintln!("{error}");
-            std::process::exit(2);
-        }
-    };
+fn main() -> ExitCode {
+    let args = BenchArgs::parse().workload;
     let Ok(uri) = std::env::var("EVENTFUL_MONGO_URI") else {
         eprintln!(
             "skipped: set EVENTFUL_MONGO_URI (e.g. mongodb://127.0.0.1:27017/?directConnection=true) to run the workload on MongoDB"
         );
-        return;
+        return ExitCode::SUCCESS;
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(usize::try_from(args.tasks).unwrap_or(1).clamp(1, 64))
-        .enable_all()
-        .build();
-    let outcome = runtime
-        .map_err(|error| error.to_string())
-        .and_then(|runtime| runtime.block_on(run(&uri, &args)));
-    if let Err(error) = outcome {
-        eprintln!("workload failed: {error}");
-        std::process::exit(1);
+    let outcome = match args.runtime() {
+        Ok(runtime) => runtime.block_on(run(&uri, &args)),
+        Err(error) => Err(error.into()),
+    };
+    match outcome {
+        Ok(report) => {
+            print!("{}", report.with_peak_memory(workload::peak_memory_bytes()));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("workload failed: {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 
-async fn connect(uri: &str) -> Result<MongoStore, String> {
+async fn connect(uri: &str) -> Result<MongoStore, MongoStoreError> {
     let database = format!("eventful_bench_{}", uuid::Uuid::new_v4().simple());
-    MongoStore::connect(MongoSettings::new(uri).with_database(database))
-        .await
-        .map_err(|error| error.to_string())
+    MongoStore::connect(MongoSettings::new(uri).with_database(database)).await
 }
 
-async fn run(uri: &str, args: &WorkloadArgs) -> Result<(), String> {
+/// The server's ceiling on a store of its own, then the workload on a database per run,
+/// each dropped afterwards.
+async fn run(uri: &str, args: &WorkloadArgs) -> Result<WorkloadReport, BoxError> {
     let store = connect(uri).await?;
-    let ceiling = insert_ceiling(&store).await?;
-    let appends = append_rate(&store).await?;
-    let commands = workload::run_commands(store.clone(), args.players, args.tasks)
+    let ceiling = insert_ceiling(&store).await;
+    let appends = append_rate(&store).await;
+    drop_database(&store).await;
+    let (ceiling, appends) = (ceiling?, appends?);
+
+    let made = Mutex::new(Vec::new());
+    let report = {
+        let made = &made;
+        workload::run("mongo", args, move || async move {
+            let store = connect(uri).await?;
+            made.lock().push(store.clone());
+            Ok::<_, MongoStoreError>(store)
+        })
         .await
-        .map_err(|error| error.to_string())?;
-    println!("commands: {commands}");
-    let ratio = commands.commands_per_s() / ceiling;
+    };
+    for store in made.into_inner() {
+        drop_database(&store).await;
+    }
+    let report = report?;
+    let ratio = report.commands.commands_per_s() / ceiling;
     println!(
         "server ceiling: {ceiling:.0} insert_one calls/s on the same connection (median of \
          {CEILING_ROUNDS} x {CEILING_INSERTS}); commands/s is {:.0}% of it",
@@ -72,32 +83,14 @@ async fn run(uri: &str, args: &WorkloadArgs) -> Result<(), String> {
          ({:.0}% of the ceiling)",
         appends / ceiling * 100.0
     );
-    if let Some(peak) = peak_memory_bytes() {
-        println!("peak memory: {:.1} MB", peak as f64 / 1e6);
-    }
-    drop_database(&store).await;
-
-    let replay_store = connect(uri).await?;
-    let replay = workload::run_replay(
-        replay_store.clone(),
-        args.replay_events,
-        args.snapshot_every,
-        args.replay_runs,
-    )
-    .await
-    .map_err(|error: WorkloadError| error.to_string())?;
-    println!("replay: {replay}");
-    drop_database(&replay_store).await;
-    println!(
-        "{} insert_one_per_s={ceiling:.0} ratio={ratio:.2}",
-        result_line("mongo", args, &commands, &replay)
-    );
-    Ok(())
+    Ok(report
+        .with_result_field("insert_one_per_s", format_args!("{ceiling:.0}"))
+        .with_result_field("ratio", format_args!("{ratio:.2}")))
 }
 
 /// Sequential single-document inserts per second through the store's client, with its write
 /// concern: the median of a few rounds.
-async fn insert_ceiling(store: &MongoStore) -> Result<f64, String> {
+async fn insert_ceiling(store: &MongoStore) -> Result<f64, mongodb::error::Error> {
     let collection = store.database().collection_with_options::<Document>(
         "insert_ceiling",
         mongodb::options::CollectionOptions::builder()
@@ -112,8 +105,7 @@ async fn insert_ceiling(store: &MongoStore) -> Result<f64, String> {
             next_id += 1;
             collection
                 .insert_one(doc! { "_id": next_id, "stream_id": "ceiling", "n": next_id })
-                .await
-                .map_err(|error| error.to_string())?;
+                .await?;
         }
         let elapsed = started.elapsed().max(Duration::from_nanos(1));
         rates.push(f64::from(CEILING_INSERTS) / elapsed.as_secs_f64());
@@ -124,21 +116,19 @@ async fn insert_ceiling(store: &MongoStore) -> Result<f64, String> {
 
 /// Single-event appends per second to fresh streams, straight to the store: what one append
 /// costs on the server, without the repository around it.
-async fn append_rate(store: &MongoStore) -> Result<f64, String> {
+async fn append_rate(store: &MongoStore) -> Result<f64, BoxError> {
     let started = Instant::now();
     for n in 0..CEILING_INSERTS {
-        let stream =
-            StreamId::new(format!("append-rate-{n}")).map_err(|error| error.to_string())?;
+        let stream = StreamId::new(format!("append-rate-{n}"))?;
         let event = NewEvent::new(
             TypeName::from_static("player"),
             TypeName::from_static("xp_gained"),
             1,
-            Payload::from_json_slice(br#"{"amount":100}"#).map_err(|error| error.to_string())?,
+            Payload::from_json_slice(br#"{"amount":100}"#)?,
         );
         store
             .append(&stream, ExpectedVersion::NoStream, vec![event])
-            .await
-            .map_err(|error| error.to_string())?;
+            .await?;
     }
     Ok(f64::from(CEILING_INSERTS) / started.elapsed().as_secs_f64())
 }

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::process::ExitCode;
 
 use crate::error::Error;
-use crate::options::{Invocation, Options};
+use crate::options::Options;
 
 /// Runs `program`: logs warnings (a handler that fails, say) to stderr, parses the command
 /// line, calls `run` and prints what it returns.
@@ -20,16 +20,14 @@ where
         .with_writer(std::io::stderr)
         .with_max_level(tracing::Level::WARN)
         .try_init();
-    let args = std::env::args().skip(1);
-    let options = match Options::parse(args, std::env::var("EVENTFUL_MONGO_URI").ok()) {
-        Ok(Invocation::Run(options)) => options,
-        Ok(Invocation::Help) => {
-            print!("{}", Options::usage(program));
-            return ExitCode::SUCCESS;
-        }
+    let args = std::env::args_os().skip(1);
+    let mongo_uri = std::env::var("EVENTFUL_MONGO_URI").ok();
+    let options = match Options::parse_from(program, args, mongo_uri) {
+        Ok(options) => options,
         Err(error) => {
-            eprintln!("{program}: {error}");
-            return ExitCode::from(2);
+            // clap's own way: the help on stdout with status 0, a mistake on stderr with 2.
+            let _ = error.print();
+            return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2));
         }
     };
     match run(options).await {

@@ -5,7 +5,6 @@ use eventful_core::{BoxError, BusError, CommandError, LoadError, StoreError};
 
 use crate::game_session::GameSessionError;
 use crate::ids::SessionId;
-use crate::options::OptionsError;
 use crate::player::PlayerError;
 use crate::publish::PublishError;
 
@@ -15,7 +14,7 @@ use crate::publish::PublishError;
 pub enum Error {
     /// The command line was not understood.
     #[error(transparent)]
-    Options(#[from] OptionsError),
+    Options(#[from] clap::Error),
     /// MongoDB could not be reached or set up.
     #[error(transparent)]
     Mongo(#[from] eventful_store_mongo::MongoStoreError),

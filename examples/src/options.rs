@@ -1,6 +1,9 @@
-//! The command line the example programs share.
+//! The command line the example programs share, read by `clap`.
 
-use std::fmt;
+use std::ffi::OsString;
+
+use clap::error::ErrorKind;
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 
 /// What to simulate, and on which store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,36 +43,11 @@ pub enum StoreChoice {
     },
 }
 
-/// What the command line asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Invocation {
-    /// A run.
-    Run(Options),
-    /// The usage text.
-    Help,
-}
-
-/// A command line that cannot be understood.
+/// A command line that clap reads but the programs cannot run; it reaches the caller as the
+/// message of a [`clap::Error`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum OptionsError {
-    /// An option this program does not have.
-    #[error("unknown option `{0}` (try --help)")]
-    Unknown(String),
-    /// An option without its value.
-    #[error("`{0}` needs a value (try --help)")]
-    MissingValue(&'static str),
-    /// A value that is not a number.
-    #[error("`{option}` takes a number, not `{value}`")]
-    NotANumber {
-        /// The option.
-        option: &'static str,
-        /// What was given.
-        value: String,
-    },
-    /// A store this program does not know.
-    #[error("unknown store `{0}`: choose `memory` or `mongo`")]
-    UnknownStore(String),
     /// `--store mongo` without a URI.
     #[error("`--store mongo` needs `--mongo-uri URI` (or EVENTFUL_MONGO_URI)")]
     MissingMongoUri,
@@ -81,83 +59,102 @@ pub enum OptionsError {
     UriWithoutMongo,
 }
 
-impl Options {
-    /// Reads the arguments after the program's name. `mongo_uri_env` is the value of
-    /// `EVENTFUL_MONGO_URI`, used when `--store mongo` comes without `--mongo-uri`.
-    ///
-    /// ```
-    /// use eventful_examples::options::{Invocation, Options, StoreChoice};
-    ///
-    /// let args = ["--players", "4", "--store", "mongo", "--mongo-uri", "mongodb://db:27017"];
-    /// let Invocation::Run(options) = Options::parse(args.map(String::from), None)? else { panic!() };
-    /// assert_eq!(options.players, 4);
-    /// assert_eq!(options.store, StoreChoice::Mongo { uri: "mongodb://db:27017".into() });
-    /// # Ok::<(), eventful_examples::options::OptionsError>(())
-    /// ```
-    pub fn parse(
-        args: impl IntoIterator<Item = String>,
-        mongo_uri_env: Option<String>,
-    ) -> Result<Invocation, OptionsError> {
-        let mut options = Self::default();
-        let mut store = "memory".to_owned();
-        let mut uri = None;
-        let mut args = args.into_iter();
-        while let Some(arg) = args.next() {
-            let mut value = |option| args.next().ok_or(OptionsError::MissingValue(option));
-            match arg.as_str() {
-                "-h" | "--help" => return Ok(Invocation::Help),
-                "--players" => options.players = number("--players", value("--players")?)?,
-                "--matches" => options.matches = number("--matches", value("--matches")?)?,
-                "--seed" => options.seed = number("--seed", value("--seed")?)?,
-                "--store" => store = value("--store")?,
-                "--mongo-uri" => uri = Some(value("--mongo-uri")?),
-                _ => return Err(OptionsError::Unknown(arg)),
-            }
+impl OptionsError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            Self::MissingMongoUri => ErrorKind::MissingRequiredArgument,
+            Self::NoPlayers => ErrorKind::ValueValidation,
+            Self::UriWithoutMongo => ErrorKind::ArgumentConflict,
         }
-        if options.players == 0 {
+    }
+}
+
+/// What to simulate, and on which store.
+#[derive(Debug, Parser)]
+struct CommandLine {
+    /// Players who sign up
+    #[arg(long, value_name = "N", default_value_t = Options::default().players)]
+    players: usize,
+    /// Matches played
+    #[arg(long, value_name = "N", default_value_t = Options::default().matches)]
+    matches: usize,
+    /// Seeds who plays, the scores and who disconnects
+    #[arg(long, value_name = "N", default_value_t = Options::default().seed)]
+    seed: u64,
+    /// Where the events go
+    #[arg(long, value_enum, default_value_t = StoreKind::Memory)]
+    store: StoreKind,
+    /// MongoDB's connection string, for --store mongo (or EVENTFUL_MONGO_URI)
+    #[arg(long, value_name = "URI")]
+    mongo_uri: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum StoreKind {
+    /// The in-memory store (nothing to set up)
+    Memory,
+    /// MongoDB, at --mongo-uri URI or EVENTFUL_MONGO_URI
+    Mongo,
+}
+
+impl CommandLine {
+    fn into_options(self, mongo_uri_env: Option<String>) -> Result<Options, OptionsError> {
+        if self.players == 0 {
             return Err(OptionsError::NoPlayers);
         }
-        options.store = match store.as_str() {
-            "memory" if uri.is_some() => return Err(OptionsError::UriWithoutMongo),
-            "memory" => StoreChoice::Memory,
-            "mongo" => StoreChoice::Mongo {
+        let store = match (self.store, self.mongo_uri) {
+            (StoreKind::Memory, Some(_)) => return Err(OptionsError::UriWithoutMongo),
+            (StoreKind::Memory, None) => StoreChoice::Memory,
+            (StoreKind::Mongo, uri) => StoreChoice::Mongo {
                 uri: uri.or(mongo_uri_env).ok_or(OptionsError::MissingMongoUri)?,
             },
-            _ => return Err(OptionsError::UnknownStore(store)),
         };
-        Ok(Invocation::Run(options))
-    }
-
-    /// The usage text of `program`.
-    pub fn usage(program: &str) -> impl fmt::Display + '_ {
-        Usage(program)
+        Ok(Options {
+            players: self.players,
+            matches: self.matches,
+            seed: self.seed,
+            store,
+        })
     }
 }
 
-fn number<T: std::str::FromStr>(option: &'static str, value: String) -> Result<T, OptionsError> {
-    value
-        .parse()
-        .map_err(|_| OptionsError::NotANumber { option, value })
-}
-
-struct Usage<'a>(&'a str);
-
-impl fmt::Display for Usage<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let defaults = Options::default();
-        write!(
-            f,
-            "usage: cargo run --example {} -- [options]
-
-  --players N          players who sign up (default {})
-  --matches N          matches played (default {})
-  --seed N             seeds who plays, the scores and who disconnects (default {})
-  --store memory       the in-memory store (the default)
-  --store mongo        MongoDB, at --mongo-uri URI or EVENTFUL_MONGO_URI
-  -h, --help           this text
-",
-            self.0, defaults.players, defaults.matches, defaults.seed
-        )
+impl Options {
+    /// Reads the arguments after the name of `program`. `mongo_uri_env` is the value of
+    /// `EVENTFUL_MONGO_URI`, used when `--store mongo` comes without `--mongo-uri`.
+    ///
+    /// A mistake is an error to print as it is (status 2); so is `--help`, clap's way, which
+    /// prints the usage text (status 0): see [`clap::Error::print`] and
+    /// [`clap::Error::exit_code`].
+    ///
+    /// ```
+    /// use eventful_examples::options::{Options, StoreChoice};
+    ///
+    /// let args = ["--players", "4", "--store", "mongo", "--mongo-uri", "mongodb://db:27017"];
+    /// let options = Options::parse_from("game_backend", args, None)?;
+    /// assert_eq!(options.players, 4);
+    /// assert_eq!(options.store, StoreChoice::Mongo { uri: "mongodb://db:27017".into() });
+    ///
+    /// let refused = Options::parse_from("game_backend", ["--players", "0"], None).unwrap_err();
+    /// assert_eq!(refused.exit_code(), 2);
+    /// assert!(refused.to_string().contains("`--players` needs at least 1"), "{refused}");
+    /// # Ok::<(), clap::Error>(())
+    /// ```
+    pub fn parse_from<I, T>(
+        program: &str,
+        args: I,
+        mongo_uri_env: Option<String>,
+    ) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let mut command = CommandLine::command()
+            .no_binary_name(true)
+            .override_usage(format!("cargo run --example {program} -- [OPTIONS]"));
+        let matches = command.try_get_matches_from_mut(args)?;
+        let line = CommandLine::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
+        line.into_options(mongo_uri_env)
+            .map_err(|refusal| command.error(refusal.kind(), refusal))
     }
 }
 
@@ -165,49 +162,73 @@ impl fmt::Display for Usage<'_> {
 mod tests {
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<Invocation, OptionsError> {
-        Options::parse(args.iter().map(|arg| (*arg).to_owned()), None)
+    fn parse(args: &[&str]) -> Result<Options, clap::Error> {
+        Options::parse_from("test", args, None)
     }
 
     #[test]
     fn no_arguments_is_the_default_run_on_memory() {
-        assert_eq!(parse(&[]), Ok(Invocation::Run(Options::default())));
+        assert_eq!(parse(&[]).expect("valid"), Options::default());
     }
 
     #[test]
     fn mistakes_are_named() {
-        assert_eq!(
-            parse(&["--players"]),
-            Err(OptionsError::MissingValue("--players"))
-        );
-        assert_eq!(
-            parse(&["--matches", "many"]),
-            Err(OptionsError::NotANumber {
-                option: "--matches",
-                value: "many".into()
-            })
-        );
-        assert_eq!(
-            parse(&["--store", "mongo"]),
-            Err(OptionsError::MissingMongoUri)
-        );
-        assert_eq!(
-            parse(&["--store", "redis"]),
-            Err(OptionsError::UnknownStore("redis".into()))
-        );
-        assert_eq!(
-            parse(&["--fast"]),
-            Err(OptionsError::Unknown("--fast".into()))
-        );
+        for (args, kind, named) in [
+            (&["--players"][..], ErrorKind::InvalidValue, "--players"),
+            (&["--matches", "many"], ErrorKind::ValueValidation, "'many'"),
+            (
+                &["--players", "0"],
+                ErrorKind::ValueValidation,
+                "at least 1",
+            ),
+            (
+                &["--store", "mongo"],
+                ErrorKind::MissingRequiredArgument,
+                "--mongo-uri",
+            ),
+            (&["--store", "redis"], ErrorKind::InvalidValue, "'redis'"),
+            (
+                &["--mongo-uri", "mongodb://db"],
+                ErrorKind::ArgumentConflict,
+                "--store mongo",
+            ),
+            (&["--fast"], ErrorKind::UnknownArgument, "--fast"),
+        ] {
+            let error = parse(args).expect_err("refused");
+            assert_eq!(error.kind(), kind, "{args:?}: {error}");
+            assert_eq!(error.exit_code(), 2, "{args:?}");
+            assert!(error.to_string().contains(named), "{args:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn help_shows_every_option_and_its_default() {
+        let help = parse(&["--help"]).expect_err("help stops the run");
+        assert_eq!((help.kind(), help.exit_code()), (ErrorKind::DisplayHelp, 0));
+        let text = help.to_string();
+        for part in [
+            "cargo run --example test -- [OPTIONS]",
+            "--players <N>",
+            "[default: 6]",
+            "--matches <N>",
+            "--seed <N>",
+            "--store <STORE>",
+            "mongo",
+            "--mongo-uri <URI>",
+            "EVENTFUL_MONGO_URI",
+        ] {
+            assert!(text.contains(part), "no `{part}` in:\n{text}");
+        }
     }
 
     #[test]
     fn the_environment_gives_the_mongo_uri() {
-        let args = ["--store", "mongo"].map(String::from);
-        let parsed = Options::parse(args, Some("mongodb://localhost".into()));
-        let Ok(Invocation::Run(options)) = parsed else {
-            panic!("{parsed:?}")
-        };
+        let options = Options::parse_from(
+            "test",
+            ["--store", "mongo"],
+            Some("mongodb://localhost".into()),
+        )
+        .expect("valid");
         assert_eq!(
             options.store,
             StoreChoice::Mongo {

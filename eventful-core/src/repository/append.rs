@@ -16,19 +16,25 @@ use crate::store::{AppendResult, EventStore, StoreError};
 #[non_exhaustive]
 pub enum AppendError {
     /// An event could not be serialized; nothing was appended.
-    #[error("cannot serialize event `{event_type}` for stream `{stream_id}`: {source}")]
-    Encode {
-        /// The stream appended to.
-        stream_id: StreamId,
-        /// The event's type.
-        event_type: TypeName,
-        /// The serializer's error.
-        #[source]
-        source: PayloadError,
-    },
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
     /// The store refused or failed the append.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// An event that could not be serialized, and where it was going.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot serialize event `{event_type}` for stream `{stream_id}`: {source}")]
+#[non_exhaustive]
+pub struct EncodeError {
+    /// The stream appended to.
+    pub stream_id: StreamId,
+    /// The event's type.
+    pub event_type: TypeName,
+    /// The serializer's error.
+    #[source]
+    pub source: PayloadError,
 }
 
 /// Appends typed `events` to `stream_id`, all or none, as events of `aggregate_type`.
@@ -92,7 +98,7 @@ fn encode<E: Event>(
     let mut pending = Vec::with_capacity(events.len());
     for (index, event) in events.into_iter().enumerate() {
         let event_type = event.event_type();
-        let payload = event.encode().map_err(|source| AppendError::Encode {
+        let payload = event.encode().map_err(|source| EncodeError {
             stream_id: stream_id.clone(),
             event_type: event_type.name.clone(),
             source,

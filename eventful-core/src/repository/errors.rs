@@ -1,10 +1,9 @@
 //! What can go wrong loading an aggregate or running a command, each its own variant.
 
-use super::append::AppendError;
+use super::append::{AppendError, EncodeError};
 use crate::envelope::{ExpectedVersion, Version};
 use crate::event::DecodeError;
-use crate::names::{NameError, StreamId, TypeName};
-use crate::payload::PayloadError;
+use crate::names::{NameError, StreamId};
 use crate::store::StoreError;
 
 /// Why an aggregate could not be loaded.
@@ -69,16 +68,8 @@ pub enum CommandError<E> {
     #[error(transparent)]
     Decode(DecodeError),
     /// An event the aggregate decided on could not be serialized; nothing was written.
-    #[error("cannot serialize event `{event_type}` for stream `{stream_id}`: {source}")]
-    Encode {
-        /// The aggregate's stream.
-        stream_id: StreamId,
-        /// The event's type.
-        event_type: TypeName,
-        /// The serializer's error.
-        #[source]
-        source: PayloadError,
-    },
+    #[error(transparent)]
+    Encode(EncodeError),
     /// The store failed; the command may or may not have committed if the failure came
     /// during the append (running it again with the same idempotency key is safe).
     #[error(transparent)]
@@ -98,15 +89,7 @@ impl<E> From<LoadError> for CommandError<E> {
 impl<E> From<AppendError> for CommandError<E> {
     fn from(error: AppendError) -> Self {
         match error {
-            AppendError::Encode {
-                stream_id,
-                event_type,
-                source,
-            } => Self::Encode {
-                stream_id,
-                event_type,
-                source,
-            },
+            AppendError::Encode(error) => Self::Encode(error),
             AppendError::Store(error) => Self::Store(error),
         }
     }

@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-pub use self::append::{AppendError, append_events};
+pub use self::append::{AppendError, EncodeError, append_events};
 pub use self::context::{CommandContext, Committed, Loaded};
 pub use self::errors::{CommandError, LoadError};
 pub use self::retry::RetryPolicy;
@@ -162,7 +162,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         // a failure it may be behind, and is better read afresh next time.
         if matches!(
             outcome,
-            Ok(_) | Err(CommandError::Rejected { .. } | CommandError::Encode { .. })
+            Ok(_) | Err(CommandError::Rejected { .. } | CommandError::Encode(_))
         ) {
             self.cache.put(id, loaded);
         }

@@ -5,49 +5,115 @@
 //!   with the expected version); 22 events per player, counted and checked.
 //! - **replay**: one player with 10,000 events, loaded without a snapshot (every payload
 //!   decoded) and with snapshots every 100 events.
+//! - **keyed commands on a long stream** (only with `--keyed-long-stream`): commands with a
+//!   fresh idempotency key each, as a policy sends them, on a player whose stream holds 100
+//!   events, then on one whose stream holds 1,000,000; see [`keyed`].
 //!
-//! A store's bench is one call:
+//! [`run`] runs them on stores from a factory and returns a [`WorkloadReport`], which prints
+//! the figures and the lines scripts read. The process around it (the command line, the
+//! runtime, the exit status) belongs to the bench binary; [`BenchArgs`] is the command line
+//! they share. A store's `benches/game_workload.rs`, with `harness = false`:
 //!
 //! ```no_run
-//! // benches/game_workload.rs, with `harness = false`:
-//! eventful_core::testing::workload::main("memory", || async {
-//!     eventful_store_memory::MemoryStore::new()
-//! });
+//! use std::convert::Infallible;
+//! use std::process::ExitCode;
+//!
+//! use clap::Parser;
+//! use eventful_core::testing::workload::{self, BenchArgs, peak_memory_bytes};
+//! use eventful_store_memory::MemoryStore;
+//!
+//! fn main() -> ExitCode {
+//!     let args = BenchArgs::parse().workload;
+//!     let make_store = || async { Ok::<_, Infallible>(MemoryStore::new()) };
+//!     let outcome = match args.runtime() {
+//!         Ok(runtime) => runtime.block_on(workload::run("memory", &args, make_store)),
+//!         Err(error) => Err(error.into()),
+//!     };
+//!     match outcome {
+//!         Ok(report) => {
+//!             print!("{}", report.with_peak_memory(peak_memory_bytes()));
+//!             ExitCode::SUCCESS
+//!         }
+//!         Err(error) => {
+//!             eprintln!("workload failed: {error}");
+//!             ExitCode::FAILURE
+//!         }
+//!     }
+//! }
 //! ```
 //!
-//! It prints the figures, then the line scripts read:
-//! `RESULT name=<impl> players=<P> tasks=<T> commands_per_s=<x> events_per_s=<y> replay_events_per_s=<z>`.
+//! The last line it prints is the one scripts read:
+//! `RESULT name=<impl> players=<P> tasks=<T> commands_per_s=<x> events_per_s=<y> replay_events_per_s=<z>`;
+//! with `--keyed-long-stream`, a `RESULT_KEYED` line comes before it
+//! (see [`WorkloadReport::keyed_result_line`]).
+
+pub mod keyed;
+mod report;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use self::keyed::KeyedReport;
+pub use self::report::WorkloadReport;
 use crate::aggregate::Aggregate;
 use crate::envelope::Version;
+use crate::payload::PayloadError;
 use crate::repository::{CommandError, LoadError, Repository};
 use crate::snapshot::SnapshotStore;
 use crate::store::{EventStore, StoreError};
 use crate::testing::model::{Player, PlayerAction, PlayerCommand, PlayerError};
+use crate::upcast::BoxError;
 
 /// Further commands per player after `CreatePlayer`.
 pub const COMMANDS_PER_PLAYER: u64 = 20;
 /// Events each player ends with.
 pub const EVENTS_PER_PLAYER: u64 = 22;
 
-/// What the benchmark is asked to run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the benchmark is asked to run; its options on a bench's command line (see
+/// [`BenchArgs`]).
+///
+/// ```
+/// use eventful_core::testing::workload::WorkloadArgs;
+///
+/// let mut args = WorkloadArgs::default();
+/// args.players = 1_000;
+/// assert!(!args.keyed_long_stream, "the keyed case is opt-in");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 #[non_exhaustive]
 pub struct WorkloadArgs {
-    /// Players (`--players`, default 10,000).
+    /// Players in the commands run
+    #[arg(long, value_name = "N", value_parser = positive::<u64>)]
+    #[arg(default_value_t = Self::default().players)]
     pub players: u64,
-    /// Concurrent tasks, each on its share of the players (`--tasks`, default 1).
+    /// Concurrent tasks, each on its share of the players
+    #[arg(long, value_name = "N", value_parser = positive::<u64>)]
+    #[arg(default_value_t = Self::default().tasks)]
     pub tasks: u64,
-    /// Events in the replayed stream (`--replay-events`, default 10,000).
+    /// Events in the replayed stream
+    #[arg(long, value_name = "N", value_parser = positive::<u64>)]
+    #[arg(default_value_t = Self::default().replay_events)]
     pub replay_events: u64,
-    /// Snapshot interval for the second replay (`--snapshot-every`, default 100).
+    /// Snapshot interval of the second replay
+    #[arg(long, value_name = "N", value_parser = positive::<u64>)]
+    #[arg(default_value_t = Self::default().snapshot_every)]
     pub snapshot_every: u64,
-    /// Loads timed per replay figure; the median is reported (`--replay-runs`, default 5).
+    /// Loads timed per replay figure; the median is reported
+    #[arg(long, value_name = "N", value_parser = positive::<usize>)]
+    #[arg(default_value_t = Self::default().replay_runs)]
     pub replay_runs: usize,
+    /// Also time commands with fresh idempotency keys on a short and a long stream
+    #[arg(long)]
+    pub keyed_long_stream: bool,
+    /// Events in the long stream of the keyed case
+    #[arg(long, value_name = "N", value_parser = positive::<u64>)]
+    #[arg(default_value_t = Self::default().long_stream_events)]
+    pub long_stream_events: u64,
+    /// Keyed commands timed on each stream
+    #[arg(long, value_name = "N", value_parser = positive::<u64>)]
+    #[arg(default_value_t = Self::default().keyed_commands)]
+    pub keyed_commands: u64,
 }
 
 impl Default for WorkloadArgs {
@@ -58,67 +124,76 @@ impl Default for WorkloadArgs {
             replay_events: 10_000,
             snapshot_every: 100,
             replay_runs: 5,
+            keyed_long_stream: false,
+            long_stream_events: 1_000_000,
+            keyed_commands: 100,
         }
     }
-}
-
-/// Why the arguments were refused.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ArgsError {
-    /// An option this benchmark does not know.
-    #[error(
-        "unknown option `{0}` (known: --players N, --tasks N, --replay-events N, --snapshot-every N, --replay-runs N)"
-    )]
-    Unknown(String),
-    /// An option without a positive whole number after it.
-    #[error("`{option}` needs a positive whole number, got `{value}`")]
-    BadNumber {
-        /// The option.
-        option: String,
-        /// What followed it.
-        value: String,
-    },
 }
 
 impl WorkloadArgs {
-    /// Parses `--players N --tasks N --replay-events N --snapshot-every N --replay-runs N`,
-    /// ignoring the `--bench` flag that `cargo bench` passes.
-    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, ArgsError> {
-        let mut parsed = Self::default();
-        let mut args = args.into_iter();
-        while let Some(option) = args.next() {
-            if option == "--bench" {
-                continue;
-            }
-            let value = args.next().unwrap_or_default();
-            let number = value
-                .parse::<u64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| ArgsError::BadNumber {
-                    option: option.clone(),
-                    value: value.clone(),
-                })?;
-            match option.as_str() {
-                "--players" => parsed.players = number,
-                "--tasks" => parsed.tasks = number,
-                "--replay-events" => parsed.replay_events = number,
-                "--snapshot-every" => parsed.snapshot_every = number,
-                "--replay-runs" => {
-                    parsed.replay_runs = usize::try_from(number).unwrap_or(usize::MAX)
-                }
-                _ => return Err(ArgsError::Unknown(option)),
-            }
-        }
-        Ok(parsed)
+    /// A multi-threaded runtime with a worker per task (at most 64), timers and I/O on.
+    pub fn runtime(&self) -> std::io::Result<tokio::runtime::Runtime> {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(usize::try_from(self.tasks).unwrap_or(1).clamp(1, 64))
+            .enable_all()
+            .build()
     }
+}
+
+/// A whole number from 1 up, for clap.
+fn positive<T: TryFrom<u64>>(value: &str) -> Result<T, NotPositive> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|number| *number > 0)
+        .and_then(|number| T::try_from(number).ok())
+        .ok_or(NotPositive)
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("needs a whole number from 1 up")]
+struct NotPositive;
+
+/// The command line of a store's `benches/game_workload.rs`: the [`WorkloadArgs`], and the
+/// `--bench` flag that `cargo bench` passes on, which means nothing here.
+///
+/// ```
+/// use clap::Parser;
+/// use eventful_core::testing::workload::BenchArgs;
+///
+/// let args = BenchArgs::try_parse_from(["game_workload", "--players", "50", "--bench"])?.workload;
+/// assert_eq!((args.players, args.tasks), (50, 1));
+/// let refused = BenchArgs::try_parse_from(["game_workload", "--players", "0"]).unwrap_err();
+/// assert!(refused.to_string().contains("--players"), "{refused}");
+/// # Ok::<(), clap::Error>(())
+/// ```
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "game_workload",
+    about = "The game workload of WORKLOAD.md on one store",
+    long_about = None,
+    override_usage = "cargo bench -p <store crate> --bench game_workload -- [OPTIONS]"
+)]
+#[non_exhaustive]
+pub struct BenchArgs {
+    /// What to run.
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 /// Why a run failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WorkloadError {
+    /// The runtime could not start.
+    #[error("cannot start the runtime: {0}")]
+    Runtime(#[from] std::io::Error),
+    /// The factory could not make a store.
+    #[error("cannot make a store: {0}")]
+    MakeStore(#[source] BoxError),
     /// A command failed.
     #[error("command failed: {0}")]
     Command(#[from] CommandError<PlayerError>),
@@ -128,6 +203,9 @@ pub enum WorkloadError {
     /// The store failed outside a command.
     #[error("store failed: {0}")]
     Store(#[from] StoreError),
+    /// An event appended outside the repository could not be encoded.
+    #[error("cannot encode an event: {0}")]
+    Encode(#[from] PayloadError),
     /// What was stored is not what the workload appended.
     #[error("{what}: expected {expected}, found {found}")]
     Miscount {
@@ -141,6 +219,61 @@ pub enum WorkloadError {
     /// A task panicked.
     #[error("a workload task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+}
+
+/// Runs the workload on stores from `make_store`: the commands on one, the replay on a
+/// fresh one, and the keyed case (when `args` ask for it) on a third. `name` names the store
+/// in the report's `RESULT` line.
+///
+/// ```
+/// use std::convert::Infallible;
+///
+/// use eventful_core::testing::workload::{self, WorkloadArgs};
+/// use eventful_store_memory::MemoryStore;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), workload::WorkloadError> {
+/// let mut args = WorkloadArgs::default();
+/// (args.players, args.replay_events) = (10, 200);
+/// let report = workload::run("memory", &args, || async { Ok::<_, Infallible>(MemoryStore::new()) })
+///     .await?;
+/// assert_eq!(report.commands.events, 10 * workload::EVENTS_PER_PLAYER);
+/// assert!(report.to_string().ends_with(&format!("{}\n", report.result_line())));
+/// assert!(report.result_line().starts_with("RESULT name=memory players=10 tasks=1 "));
+/// # Ok(())
+/// # }
+/// ```
+pub async fn run<S, Make, Made, E>(
+    name: &str,
+    args: &WorkloadArgs,
+    make_store: Make,
+) -> Result<WorkloadReport, WorkloadError>
+where
+    S: EventStore + SnapshotStore + Clone + 'static,
+    Make: Fn() -> Made,
+    Made: Future<Output = Result<S, E>>,
+    E: Into<BoxError>,
+{
+    let make_store = || async {
+        make_store()
+            .await
+            .map_err(|e| WorkloadError::MakeStore(e.into()))
+    };
+    let commands = run_commands(make_store().await?, args.players, args.tasks).await?;
+    let replay = run_replay(
+        make_store().await?,
+        args.replay_events,
+        args.snapshot_every,
+        args.replay_runs,
+    )
+    .await?;
+    let keyed = if args.keyed_long_stream {
+        let store = make_store().await?;
+        Some(keyed::run_keyed(store, args.long_stream_events, args.keyed_commands).await?)
+    } else {
+        None
+    };
+    Ok(WorkloadReport::new(name, commands, replay, keyed))
 }
 
 /// Figures of the commands run.
@@ -283,42 +416,6 @@ impl ReplayReport {
     }
 }
 
-impl std::fmt::Display for CommandsReport {
-    /// `10000 players, 1 task(s): 210000 commands and 220000 events in 0.210 s = …`
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} players, {} task(s): {} commands and {} events in {:.3} s = {:.0} commands/s, \
-             {:.0} events/s ({:.0} ns/command)",
-            self.players,
-            self.tasks,
-            self.commands,
-            self.events,
-            self.elapsed.as_secs_f64(),
-            self.commands_per_s(),
-            self.events_per_s(),
-            self.elapsed.as_nanos() as f64 / self.commands as f64,
-        )
-    }
-}
-
-impl std::fmt::Display for ReplayReport {
-    /// `10000 events: … events/s without snapshots (… ms), … with snapshots every 100 (… ms)`
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} events: {:.0} events/s without snapshots ({:.2} ms), {:.0} events/s with \
-             snapshots every {} ({:.3} ms)",
-            self.events,
-            self.events_per_s(),
-            self.without_snapshots.as_secs_f64() * 1e3,
-            self.events_per_s_with_snapshots(),
-            self.snapshot_every,
-            self.with_snapshots.as_secs_f64() * 1e3,
-        )
-    }
-}
-
 /// Builds one player with `events` events (snapshotting every `snapshot_every`), then times
 /// loading it `runs` times each way; reports the medians.
 pub async fn run_replay<S>(
@@ -379,7 +476,9 @@ async fn median_load<S: EventStore>(
     Ok(times[times.len() / 2])
 }
 
-/// The process's peak resident memory in bytes, where the system tells it (Linux).
+/// The process's peak resident memory in bytes, where the system tells it (`VmHWM` of
+/// `/proc/self/status` on Linux); `None` elsewhere. A bench reads it after the run, for
+/// [`WorkloadReport::with_peak_memory`].
 pub fn peak_memory_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
@@ -387,85 +486,10 @@ pub fn peak_memory_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// The `RESULT` line of one run.
-pub fn result_line(
-    name: &str,
-    args: &WorkloadArgs,
-    commands: &CommandsReport,
-    replay: &ReplayReport,
-) -> String {
-    format!(
-        "RESULT name={name} players={} tasks={} commands_per_s={:.0} events_per_s={:.0} replay_events_per_s={:.0}",
-        args.players,
-        args.tasks,
-        commands.commands_per_s(),
-        commands.events_per_s(),
-        replay.events_per_s(),
-    )
-}
-
-/// Runs the whole workload on stores from `make_store` (one for the commands, a fresh one
-/// for the replay) with the process's arguments, and prints the figures and the `RESULT`
-/// line. Exits with status 2 on bad arguments and 1 on a failed run.
-pub fn main<S, Make, Made>(name: &str, make_store: Make)
-where
-    S: EventStore + SnapshotStore + Clone + 'static,
-    Make: Fn() -> Made,
-    Made: Future<Output = S>,
-{
-    let args = match WorkloadArgs::parse(std::env::args().skip(1)) {
-        Ok(args) => args,
-        Err(error) => {
-            eprintln!("{error}");
-            std::process::exit(2);
-        }
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(usize::try_from(args.tasks).unwrap_or(1).clamp(1, 64))
-        .enable_all()
-        .build();
-    let outcome = runtime
-        .map_err(|error| error.to_string())
-        .and_then(|runtime| {
-            runtime
-                .block_on(run_and_print(name, &args, make_store))
-                .map_err(|error| error.to_string())
-        });
-    if let Err(error) = outcome {
-        eprintln!("workload failed: {error}");
-        std::process::exit(1);
-    }
-}
-
-async fn run_and_print<S, Make, Made>(
-    name: &str,
-    args: &WorkloadArgs,
-    make_store: Make,
-) -> Result<(), WorkloadError>
-where
-    S: EventStore + SnapshotStore + Clone + 'static,
-    Make: Fn() -> Made,
-    Made: Future<Output = S>,
-{
-    let commands = run_commands(make_store().await, args.players, args.tasks).await?;
-    println!("commands: {commands}");
-    if let Some(peak) = peak_memory_bytes() {
-        println!("peak memory: {:.1} MB", peak as f64 / 1e6);
-    }
-    let replay = run_replay(
-        make_store().await,
-        args.replay_events,
-        args.snapshot_every,
-        args.replay_runs,
-    )
-    .await?;
-    println!("replay: {replay}");
-    println!("{}", result_line(name, args, &commands, &replay));
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
+    use clap::Parser;
+
     use super::*;
 
     #[test]
@@ -487,15 +511,43 @@ mod tests {
         assert_eq!((player.xp, player.level), (1800, 2));
     }
 
+    fn parse(args: &[&str]) -> Result<WorkloadArgs, clap::Error> {
+        let program = std::iter::once("game_workload");
+        BenchArgs::try_parse_from(program.chain(args.iter().copied())).map(|args| args.workload)
+    }
+
+    #[test]
+    fn no_arguments_are_the_defaults() {
+        assert_eq!(parse(&["--bench"]).expect("valid"), WorkloadArgs::default());
+    }
+
     #[test]
     fn arguments_parse_and_refuse_clearly() {
-        let parsed =
-            WorkloadArgs::parse(["--bench", "--players", "50", "--tasks", "2"].map(String::from))
-                .expect("valid");
+        let parsed = parse(&[
+            "--bench",
+            "--players",
+            "50",
+            "--tasks",
+            "2",
+            "--keyed-long-stream",
+        ])
+        .expect("valid");
         assert_eq!((parsed.players, parsed.tasks), (50, 2));
-        let err =
-            WorkloadArgs::parse(["--players", "many"].map(String::from)).expect_err("bad number");
-        assert!(err.to_string().contains("--players"), "{err}");
-        assert!(WorkloadArgs::parse(["--wat", "1"].map(String::from)).is_err());
+        assert!(parsed.keyed_long_stream);
+        for (args, kind) in [
+            (
+                &["--players", "many"][..],
+                clap::error::ErrorKind::ValueValidation,
+            ),
+            (
+                &["--replay-runs", "0"],
+                clap::error::ErrorKind::ValueValidation,
+            ),
+            (&["--wat", "1"], clap::error::ErrorKind::UnknownArgument),
+        ] {
+            let error = parse(args).expect_err("refused");
+            assert_eq!(error.kind(), kind, "{error}");
+            assert!(error.to_string().contains(args[0]), "{error}");
+        }
     }
 }
