@@ -5,7 +5,7 @@
 //! a redelivered event does not apply it twice; the repository first asks the store whether
 //! the stream already holds the command's events ([`EventStore::find_event`]). A store that
 //! answers by scanning the stream makes every keyed command cost as much as the stream is
-//! long. The case times `--keyed-commands` such commands (100 by default), each with a fresh
+//! long. The case times `--keyed-commands` such commands (10,000 by default), each with a fresh
 //! key, on a player whose stream holds [`SHORT_STREAM_EVENTS`] events, then on one whose
 //! stream holds `--long-stream-events` (a million by default), and reports the cost of one
 //! command on each and the ratio: a store that finds events by id in constant time keeps it
@@ -88,8 +88,10 @@ impl Display for KeyedReport {
     }
 }
 
-/// Times `commands` keyed commands on a player with [`SHORT_STREAM_EVENTS`] events, then on
-/// one with `long_stream_events`, both on `store`.
+/// Times `commands` keyed commands on a player with [`SHORT_STREAM_EVENTS`] events and on
+/// one with `long_stream_events`, both on `store`. Both streams are written before either is
+/// timed, so that both are timed on a store of the same size: the figure compares stream
+/// lengths, not the caches of a small store and a large one.
 pub async fn run_keyed<S>(
     store: S,
     long_stream_events: u64,
@@ -98,20 +100,20 @@ pub async fn run_keyed<S>(
 where
     S: EventStore + Clone + 'static,
 {
-    let short = time_keyed_commands(&store, u64::MAX - 1, SHORT_STREAM_EVENTS, commands).await?;
-    let long = time_keyed_commands(&store, u64::MAX - 2, long_stream_events, commands).await?;
+    let (short_id, long_id) = (u64::MAX - 1, u64::MAX - 2);
+    write_life(&store, long_id, long_stream_events).await?;
+    write_life(&store, short_id, SHORT_STREAM_EVENTS).await?;
+    let short = time_keyed_commands(&store, short_id, SHORT_STREAM_EVENTS, commands).await?;
+    let long = time_keyed_commands(&store, long_id, long_stream_events, commands).await?;
     Ok(KeyedReport { short, long })
 }
 
-async fn time_keyed_commands<S>(
+/// Writes the first `stream_events` events of player `id`'s life straight to the store.
+async fn write_life<S: EventStore>(
     store: &S,
     id: u64,
     stream_events: u64,
-    commands: u64,
-) -> Result<KeyedTiming, WorkloadError>
-where
-    S: EventStore + Clone + 'static,
-{
+) -> Result<(), WorkloadError> {
     let stream_id = Player::stream_id(&id).map_err(LoadError::from)?;
     let mut version = Version::NONE;
     let mut batch = Vec::with_capacity(APPEND_BATCH);
@@ -132,8 +134,19 @@ where
             .await?
             .last_version;
     }
-    check_count("events written", stream_events, version.get())?;
+    check_count("events written", stream_events, version.get())
+}
 
+async fn time_keyed_commands<S>(
+    store: &S,
+    id: u64,
+    stream_events: u64,
+    commands: u64,
+) -> Result<KeyedTiming, WorkloadError>
+where
+    S: EventStore + Clone + 'static,
+{
+    let stream_id = Player::stream_id(&id).map_err(LoadError::from)?;
     let repository = Repository::<Player, _>::new(store.clone());
     let mut appended = keyed_command(&repository, id).await?;
     let started = Instant::now();

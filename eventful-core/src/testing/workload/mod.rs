@@ -126,7 +126,7 @@ impl Default for WorkloadArgs {
             replay_runs: 5,
             keyed_long_stream: false,
             long_stream_events: 1_000_000,
-            keyed_commands: 100,
+            keyed_commands: 10_000,
         }
     }
 }
