@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::bus::HandlerSettings;
 use crate::envelope::RecordedEvent;
 use crate::event::Event;
 use crate::names::TypeName;
@@ -15,7 +16,8 @@ use crate::upcast::{BoxError, Upcasters};
 
 /// A named consumer of recorded events.
 ///
-/// Its name keys its checkpoint, so it must be unique on a bus and stable across restarts.
+/// Its name keys its progress, so it must be unique on a bus and stable across restarts (and
+/// the same in every instance of a service).
 /// Delivery is at least once: after a crash, the events since the last saved checkpoint are
 /// delivered again, so a handler either is idempotent or remembers `event.position`.
 ///
@@ -51,6 +53,13 @@ pub trait EventHandler: Send + Sync + 'static {
     /// does nothing, for handlers with nothing to rebuild.
     async fn reset(&self) -> Result<(), BoxError> {
         Ok(())
+    }
+
+    /// How the bus runs it unless told otherwise ([`EventBus::configure`](crate::EventBus::configure)):
+    /// by default durable progress in one segment, stopping on an event it keeps failing on.
+    /// Projections default to volatile progress, policies to parking what they cannot handle.
+    fn settings(&self) -> HandlerSettings {
+        HandlerSettings::durable()
     }
 }
 
@@ -149,5 +158,9 @@ impl<H: EventHandler + ?Sized> EventHandler for Arc<H> {
 
     async fn reset(&self) -> Result<(), BoxError> {
         (**self).reset().await
+    }
+
+    fn settings(&self) -> HandlerSettings {
+        (**self).settings()
     }
 }

@@ -75,6 +75,7 @@
 //! | [`store`] | the [`EventStore`] trait, [`EventFilter`], [`StoreError`] |
 //! | [`streams`] | [`EventStoreExt`]: streaming reads and live subscriptions for every store |
 //! | [`snapshot`], [`checkpoint`] | the [`SnapshotStore`] and [`CheckpointStore`] traits |
+//! | [`progress`] | what a handler shared by several processes keeps: segments, claims, parked events |
 //! | [`repository`] | the command path: [`Repository`], retries, snapshots, the aggregate cache |
 //! | [`handler`], [`projection`], [`policy`] | consumers of the log: [`EventHandler`], [`Projection`], [`Policy`] |
 //! | [`bus`] | the [`EventBus`] running handlers from their checkpoints |
@@ -99,6 +100,7 @@ pub mod names;
 pub mod payload;
 pub mod policy;
 pub mod prelude;
+pub mod progress;
 pub mod projection;
 pub mod registration;
 pub mod repository;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use async_trait::async_trait;
 use uuid::Uuid;
 
+use crate::bus::{HandlerSettings, OnFailure};
 use crate::envelope::RecordedEvent;
 use crate::event::Event;
 use crate::handler::{EventHandler, filter_for};
@@ -110,5 +111,11 @@ impl<P: Policy> EventHandler for PolicyHandler<P> {
         let decoded = upcasters.decode_recorded::<P::Event>(event.clone())?;
         let reaction = Reaction::new(self.0.name(), &decoded);
         self.0.react(&decoded, &reaction).await
+    }
+
+    /// A policy's commands outlive the process, and one event it cannot act on must not hold
+    /// back the others: durable progress, parking.
+    fn settings(&self) -> HandlerSettings {
+        HandlerSettings::durable().with_on_failure(OnFailure::Park)
     }
 }

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use futures::TryStreamExt;
 
+use crate::bus::HandlerSettings;
 use crate::envelope::{Position, RecordedEvent};
 use crate::event::Event;
 use crate::handler::{EventHandler, filter_for};
@@ -104,6 +105,14 @@ impl<P: Projection> EventHandler for ProjectionHandler<P> {
 
     async fn reset(&self) -> Result<(), BoxError> {
         self.0.reset().await
+    }
+
+    /// A read model is most often kept in memory, empty at every start: volatile progress,
+    /// so that it is rebuilt from the first event rather than resumed from a checkpoint that
+    /// outlived it. Give a durable read model durable progress with
+    /// [`EventBus::configure`](crate::EventBus::configure).
+    fn settings(&self) -> HandlerSettings {
+        HandlerSettings::volatile()
     }
 }
 

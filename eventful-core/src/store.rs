@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::envelope::{ExpectedVersion, NewEvent, Position, RecordedEvent, Version};
 use crate::names::{StreamId, TypeName};
+use crate::progress::Segment;
 use crate::upcast::BoxError;
 
 /// What a store reports about a successful append.
@@ -199,6 +200,23 @@ pub enum StoreError {
         what: &'static str,
         /// How many it holds at most.
         limit: u64,
+    },
+    /// A save of a handler's progress by an instance that no longer holds the segment's
+    /// claim (its lease ran out and another instance took it). Nothing was saved; the
+    /// instance stops working on the segment.
+    #[error(
+        "instance `{owner}` no longer holds segment {segment} of handler `{handler}`{}",
+        holder.as_ref().map(|holder| format!(" (`{holder}` does)")).unwrap_or_default()
+    )]
+    ClaimLost {
+        /// The handler.
+        handler: String,
+        /// The segment.
+        segment: Segment,
+        /// The instance that tried to save.
+        owner: String,
+        /// Who holds the claim now, if anyone.
+        holder: Option<String>,
     },
     /// Any other failure of the backend.
     #[error("event store failure: {source}")]

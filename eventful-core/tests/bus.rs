@@ -142,12 +142,14 @@ async fn a_failing_handler_stops_before_the_event_reports_it_and_resumes_after_r
     assert_eq!(attempts.load(Ordering::SeqCst), 3);
     assert_eq!(*seen.lock(), [1]);
     assert_eq!(
-        store.load_checkpoint("fragile").await.expect("reads"),
-        Some(Position::new(1)),
-        "the checkpoint stays before the failed event"
+        store.segments("fragile").await.expect("reads")[0].position,
+        Position::new(1),
+        "the saved position stays before the failed event"
     );
     let healthy = running
         .status()
+        .await
+        .expect("status")
         .into_iter()
         .find(|s| s.name == "healthy")
         .expect("listed");
@@ -324,7 +326,10 @@ async fn a_policy_carries_correlation_and_causation_and_runs_once_per_event() {
     }
 
     // A crash lost the checkpoint: the event is delivered again, and nothing is awarded twice.
-    store.delete_checkpoint("award_xp").await.expect("deleted");
+    store
+        .put_segments("award_xp", Vec::new())
+        .await
+        .expect("forgotten");
     let running = start_policy();
     running.wait_until_caught_up().await.expect("caught up");
     running.shutdown().await;

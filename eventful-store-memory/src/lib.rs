@@ -31,6 +31,7 @@
 //! | --- | --- |
 //! | `log` | the log: events in position order, a position index per stream, interned type names |
 //! | `chunks` | the chunked vector the log grows in, without copying |
+//! | `shared` | shared handlers' progress: segments with their claims, parked events |
 //! | `persist` | [`MemoryStore::save_to`] and [`MemoryStore::load_from`]: the whole store in a file |
 //! | this file | [`MemoryStore`]: the lock around the log, live-append wake-ups, snapshots, checkpoints |
 //!
@@ -47,11 +48,13 @@
 mod chunks;
 mod log;
 mod persist;
+mod shared;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
+use eventful_core::progress::{Claim, ClaimOutcome, ParkedEvent, SegmentProgress};
 use eventful_core::{
     AllBatch, AppendResult, CheckpointStore, EventFilter, EventStore, ExpectedVersion, NewEvent,
     Position, RecordedEvent, Snapshot, SnapshotStore, StoreError, StreamId, Version,
@@ -62,6 +65,7 @@ use uuid::Uuid;
 
 use crate::log::Log;
 pub use crate::persist::PersistError;
+use crate::shared::Shared;
 
 /// The in-memory event, snapshot and checkpoint store. Clones share the same store.
 #[derive(Clone, Default)]
@@ -80,6 +84,7 @@ struct Inner {
     waiting: AtomicUsize,
     snapshots: Mutex<HashMap<StreamId, Snapshot>>,
     checkpoints: Mutex<HashMap<String, Position>>,
+    shared: Shared,
 }
 
 impl MemoryStore {
@@ -218,5 +223,44 @@ impl CheckpointStore for MemoryStore {
     async fn delete_checkpoint(&self, name: &str) -> Result<(), StoreError> {
         self.inner.checkpoints.lock().remove(name);
         Ok(())
+    }
+
+    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        Ok(self.inner.shared.claim(claim))
+    }
+
+    async fn save_claimed(&self, claim: &Claim, position: Position) -> Result<(), StoreError> {
+        self.inner.shared.save_claimed(claim, position)
+    }
+
+    async fn release(&self, claim: &Claim) -> Result<(), StoreError> {
+        self.inner.shared.release(claim);
+        Ok(())
+    }
+
+    async fn segments(&self, handler: &str) -> Result<Vec<SegmentProgress>, StoreError> {
+        Ok(self.inner.shared.segments(handler))
+    }
+
+    async fn put_segments(
+        &self,
+        handler: &str,
+        segments: Vec<SegmentProgress>,
+    ) -> Result<(), StoreError> {
+        self.inner.shared.put_segments(handler, segments);
+        Ok(())
+    }
+
+    async fn park(&self, parked: ParkedEvent) -> Result<(), StoreError> {
+        self.inner.shared.park(parked);
+        Ok(())
+    }
+
+    async fn parked(&self, handler: &str) -> Result<Vec<ParkedEvent>, StoreError> {
+        Ok(self.inner.shared.parked(handler))
+    }
+
+    async fn unpark(&self, handler: &str, event_id: Uuid) -> Result<bool, StoreError> {
+        Ok(self.inner.shared.unpark(handler, event_id))
     }
 }

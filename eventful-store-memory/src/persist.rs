@@ -11,6 +11,7 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use eventful_core::progress::{ParkedEvent, Segment, SegmentProgress};
 use eventful_core::{
     Metadata, Payload, Position, RecordedEvent, Snapshot, StreamId, TypeName, Version,
 };
@@ -55,10 +56,22 @@ pub enum PersistError {
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Line<P> {
-    Header { eventful_memory_store: u32 },
+    Header {
+        eventful_memory_store: u32,
+    },
     Event(SavedEvent<P>),
     Snapshot(SavedSnapshot<P>),
-    Checkpoint { name: String, position: Position },
+    Checkpoint {
+        name: String,
+        position: Position,
+    },
+    /// A shared handler's segment; its claim is not saved (no owner survives a restart).
+    Segment {
+        handler: String,
+        segment: Segment,
+        position: Position,
+    },
+    Parked(ParkedEvent),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -171,6 +184,18 @@ impl MemoryStore {
         for (name, position) in checkpoints {
             write(&Line::Checkpoint { name, position })?;
         }
+        for (handler, segments) in self.inner.shared.all_segments() {
+            for progress in segments {
+                write(&Line::Segment {
+                    handler: handler.clone(),
+                    segment: progress.segment,
+                    position: progress.position,
+                })?;
+            }
+        }
+        for parked in self.inner.shared.all_parked() {
+            write(&Line::Parked(parked))?;
+        }
         out.into_inner()
             .map_err(|error| io(error.into_error()))?
             .sync_all()
@@ -188,6 +213,8 @@ impl MemoryStore {
         let store = Self::new();
         let mut log = Log::default();
         let mut header_seen = false;
+        let mut segments: std::collections::HashMap<String, Vec<(Segment, Position)>> =
+            std::collections::HashMap::new();
         for (index, line) in BufReader::new(file).lines().enumerate() {
             let corrupt = |reason: String| PersistError::Corrupt {
                 path: path.to_owned(),
@@ -253,7 +280,44 @@ impl MemoryStore {
                 Line::Checkpoint { name, position } => {
                     store.inner.checkpoints.lock().insert(name, position);
                 }
+                Line::Segment {
+                    handler,
+                    segment,
+                    position,
+                } => {
+                    segments
+                        .entry(handler)
+                        .or_default()
+                        .push((segment, position));
+                }
+                Line::Parked(parked) => store.inner.shared.park(parked),
             }
+        }
+        for (handler, mut saved) in segments {
+            saved.sort();
+            let count = saved.len() as u32;
+            let whole = saved.iter().enumerate().all(|(index, (segment, _))| {
+                segment.count == count && segment.index == index as u32
+            });
+            if !whole {
+                return Err(PersistError::Corrupt {
+                    path: path.to_owned(),
+                    line: 0,
+                    reason: format!(
+                        "handler `{handler}` has segments that are not 0 to {} of {count}",
+                        count.saturating_sub(1)
+                    ),
+                });
+            }
+            let progress = saved
+                .into_iter()
+                .map(|(segment, position)| {
+                    let mut progress = SegmentProgress::new(segment);
+                    progress.position = position;
+                    progress
+                })
+                .collect();
+            store.inner.shared.put_segments(&handler, progress);
         }
         if !header_seen {
             return Err(PersistError::Corrupt {

@@ -1,34 +1,58 @@
-//! The event bus: in-process publish/subscribe over the store's log.
+//! The event bus: publish/subscribe over the store's log, in one process or shared by many.
 //!
 //! Publishing is appending: a handler sees an event only once the store has committed it, and
-//! each handler follows the log from its own checkpoint, so a handler that failed or a program
+//! each handler follows the log from its own progress, so a handler that failed or a program
 //! that restarted resumes where it stopped and loses nothing. Handlers subscribe by Rust type
 //! ([`EventBus::subscribe`]) or by stored type name ([`EventBus::subscribe_named`]);
 //! projections and policies are handlers too.
+//!
+//! Where a handler's progress lives is its own setting ([`HandlerSettings`]): volatile
+//! (in this process; an in-memory read model starts from the first event at every start) or
+//! durable (in the checkpoint store, split into segments that the instances sharing the
+//! store claim one at a time, so each event is handled once in total). docs/scaling.md tells
+//! how several instances share handlers.
+//!
+//! | module | what lives there |
+//! | --- | --- |
+//! | this file | [`EventBus`] (the handlers before they start), [`RunningBus`], [`reshape_segments`] |
+//! | `settings` | [`HandlerSettings`], [`Progress`], [`OnFailure`] |
+//! | `runner` | one segment of one handler on its task: claim, read, handle, park, save |
+//! | `status` | [`HandlerStatus`], [`SegmentStatus`], [`HandlerFailure`], [`BusError`] |
 
 mod runner;
+mod settings;
 mod status;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use uuid::Uuid;
 
-pub use self::status::{BusError, HandlerFailure, HandlerStatus};
-
-use self::runner::Runner;
+use self::runner::{Runner, SegmentState};
+pub use self::settings::{HandlerSettings, OnFailure, Progress};
+pub use self::status::{BusError, HandlerFailure, HandlerStatus, SegmentStatus};
 use crate::checkpoint::{CheckpointStore, DynCheckpointStore};
 use crate::envelope::{Position, RecordedEvent};
 use crate::event::Event;
 use crate::handler::{EventHandler, NamedHandler, TypedHandler};
 use crate::names::TypeName;
 use crate::policy::{Policy, PolicyHandler};
+use crate::progress::{ParkedEvent, Segment, SegmentProgress};
 use crate::projection::{Projection, ProjectionHandler};
 use crate::repository::RetryPolicy;
-use crate::store::{EventFilter, EventStore};
+use crate::store::{EventFilter, EventStore, RecordLocation, StoreError};
 use crate::upcast::{BoxError, Upcasters};
+
+/// How long a claim on a segment holds unrenewed, by default: an instance that dies is
+/// replaced within this time.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(5);
+
+/// How often a wait on the bus looks at the progress of segments other instances hold.
+const PROGRESS_POLL: Duration = Duration::from_millis(10);
 
 /// Handlers waiting to be started, on one store and one checkpoint store.
 ///
@@ -54,24 +78,59 @@ pub struct EventBus<S> {
     checkpoints: Arc<dyn DynCheckpointStore>,
     upcasters: Upcasters,
     retry: RetryPolicy,
+    instance: String,
+    lease: Duration,
     handlers: Vec<Arc<dyn EventHandler>>,
+    settings: HashMap<String, HandlerSettings>,
     invalid: Vec<BusError>,
 }
 
 impl<S: EventStore + Clone + 'static> EventBus<S> {
-    /// A bus reading `store` and keeping its handlers' checkpoints in `checkpoints`.
+    /// A bus reading `store` and keeping its durable handlers' progress, claims and parked
+    /// events in `checkpoints` (volatile handlers keep theirs in this process).
     ///
-    /// Keep checkpoints where the read models are: in memory for in-memory read models (they
-    /// are rebuilt at each start), durable for durable ones.
+    /// Every bus on the same checkpoint store is an instance of the same service: durable
+    /// handlers of the same name share their progress, each segment handled by one of them.
     pub fn new(store: S, checkpoints: impl CheckpointStore + 'static) -> Self {
         Self {
             store,
             checkpoints: Arc::new(checkpoints),
             upcasters: Upcasters::new(),
             retry: RetryPolicy::default(),
+            instance: Uuid::new_v4().simple().to_string(),
+            lease: DEFAULT_LEASE,
             handlers: Vec::new(),
+            settings: HashMap::new(),
             invalid: Vec::new(),
         }
+    }
+
+    /// Names this instance in the claims it holds (a random id by default); unique among the
+    /// instances sharing a checkpoint store.
+    pub fn with_instance_id(mut self, instance: impl Into<String>) -> Self {
+        self.instance = instance.into();
+        self
+    }
+
+    /// Sets how long a claim holds unrenewed ([`DEFAULT_LEASE`] by default): the time an
+    /// instance that died keeps its segments from the others. Claims are renewed a few times
+    /// a lease; a single event that takes longer than the lease to handle may be handled
+    /// again by the instance that takes the segment over.
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_millis(10));
+        self
+    }
+
+    /// This instance's id, as it appears in claims.
+    pub fn instance_id(&self) -> &str {
+        &self.instance
+    }
+
+    /// Runs handler `name` with `settings` instead of its own defaults
+    /// ([`EventHandler::settings`]). A name no handler has is an error at [`EventBus::start`].
+    pub fn configure(&mut self, name: impl Into<String>, settings: HandlerSettings) -> &mut Self {
+        self.settings.insert(name.into(), settings);
+        self
     }
 
     /// Sets the upcasters used to decode events for typed handlers.
@@ -144,7 +203,7 @@ impl<S: EventStore + Clone + 'static> EventBus<S> {
             .map(|handler| (handler.name(), handler.filter()))
     }
 
-    /// Starts every handler on its own task, each from its checkpoint.
+    /// Starts every handler on tasks of its own (one per segment), each from its progress.
     pub fn start(self) -> Result<RunningBus<S>, BusError> {
         if let Some(invalid) = self.invalid.into_iter().next() {
             return Err(invalid);
@@ -155,15 +214,28 @@ impl<S: EventStore + Clone + 'static> EventBus<S> {
                 return Err(BusError::DuplicateName(handler.name().to_owned()));
             }
         }
+        if let Some(unknown) = self
+            .settings
+            .keys()
+            .find(|name| !names.contains(name.as_str()))
+        {
+            return Err(BusError::UnknownHandler(unknown.clone()));
+        }
+        let mut settings = self.settings;
         let mut running = RunningBus {
             store: self.store,
             checkpoints: self.checkpoints,
             upcasters: self.upcasters,
             retry: self.retry,
+            instance: self.instance,
+            lease: self.lease,
             subscribers: Vec::new(),
         };
         for handler in self.handlers {
-            let subscriber = running.spawn(handler);
+            let settings = settings
+                .remove(handler.name())
+                .unwrap_or_else(|| handler.settings());
+            let subscriber = running.spawn(handler, settings);
             running.subscribers.push(subscriber);
         }
         Ok(running)
@@ -172,7 +244,13 @@ impl<S: EventStore + Clone + 'static> EventBus<S> {
 
 struct Subscriber {
     handler: Arc<dyn EventHandler>,
-    status: watch::Receiver<HandlerStatus>,
+    settings: HandlerSettings,
+    segments: Vec<SegmentRunner>,
+}
+
+struct SegmentRunner {
+    segment: Segment,
+    state: watch::Receiver<SegmentState>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -183,55 +261,109 @@ pub struct RunningBus<S> {
     checkpoints: Arc<dyn DynCheckpointStore>,
     upcasters: Upcasters,
     retry: RetryPolicy,
+    instance: String,
+    lease: Duration,
     subscribers: Vec<Subscriber>,
 }
 
 impl<S: EventStore + Clone + 'static> RunningBus<S> {
-    fn spawn(&self, handler: Arc<dyn EventHandler>) -> Subscriber {
-        let (status_tx, status) = watch::channel(HandlerStatus {
-            name: handler.name().to_owned(),
-            processed: Position::START,
-            failure: None,
-        });
-        let (stop, stop_rx) = watch::channel(false);
-        let runner = Runner {
-            handler: handler.clone(),
-            store: self.store.clone(),
-            checkpoints: self.checkpoints.clone(),
-            upcasters: self.upcasters.clone(),
-            retry: self.retry,
-            status: status_tx,
-            stop: stop_rx,
-        };
+    fn spawn(&self, handler: Arc<dyn EventHandler>, settings: HandlerSettings) -> Subscriber {
+        let segments = Segment::all(settings.segment_count())
+            .into_iter()
+            .map(|segment| {
+                let (state_tx, state) = watch::channel(SegmentState::default());
+                let (stop, stop_rx) = watch::channel(false);
+                let runner = Runner {
+                    handler: handler.clone(),
+                    progress: settings.progress,
+                    on_failure: settings.on_failure,
+                    segment,
+                    owner: self.instance.clone(),
+                    lease: self.lease,
+                    store: self.store.clone(),
+                    checkpoints: self.checkpoints.clone(),
+                    upcasters: self.upcasters.clone(),
+                    retry: self.retry,
+                    state: state_tx,
+                    stop: stop_rx,
+                };
+                SegmentRunner {
+                    segment,
+                    state,
+                    stop,
+                    task: tokio::spawn(runner.run()),
+                }
+            })
+            .collect();
         Subscriber {
             handler,
-            status,
-            stop,
-            task: tokio::spawn(runner.run()),
+            settings,
+            segments,
         }
     }
 
-    /// Waits until every handler has handled every event up to `position`; fails as soon as
-    /// one of them has stopped short of it.
+    /// This instance's id, as it appears in claims.
+    pub fn instance_id(&self) -> &str {
+        &self.instance
+    }
+
+    /// Waits until every handler has handled every event up to `position` (durable ones in
+    /// whichever instance holds their segments); fails as soon as one of them has stopped
+    /// short of it in this instance.
     pub async fn wait_until(&self, position: Position) -> Result<(), BusError> {
         for subscriber in &self.subscribers {
-            let mut status = subscriber.status.clone();
-            loop {
-                {
-                    let current = status.borrow_and_update();
-                    if current.processed >= position {
-                        break;
-                    }
-                    if let Some(failure) = &current.failure {
+            self.wait_for(subscriber, position).await?;
+        }
+        Ok(())
+    }
+
+    async fn wait_for(&self, subscriber: &Subscriber, position: Position) -> Result<(), BusError> {
+        let name = subscriber.handler.name();
+        let mut states: Vec<_> = subscriber
+            .segments
+            .iter()
+            .map(|runner| runner.state.clone())
+            .collect();
+        loop {
+            for state in &mut states {
+                let current = state.borrow_and_update();
+                if let Some(failure) = &current.failure {
+                    if current.processed < position {
                         return Err(BusError::HandlerFailed(failure.clone()));
                     }
                 }
-                if status.changed().await.is_err() {
-                    return Err(BusError::Stopped(subscriber.handler.name().to_owned()));
+                if let Some(halted) = &current.halted {
+                    return Err(BusError::Halted {
+                        handler: name.to_owned(),
+                        reason: halted.clone(),
+                    });
                 }
             }
+            let reached = match subscriber.settings.progress {
+                Progress::Volatile => states
+                    .iter()
+                    .all(|state| state.borrow().processed >= position),
+                Progress::Durable => {
+                    let stored = self.checkpoints.segments(name).await?;
+                    stored.len() == subscriber.segments.len()
+                        && stored.iter().all(|segment| segment.position >= position)
+                }
+            };
+            if reached {
+                return Ok(());
+            }
+            let changed = futures::future::select_all(
+                states.iter_mut().map(|state| Box::pin(state.changed())),
+            );
+            tokio::select! {
+                (changed, _, _) = changed => {
+                    if changed.is_err() {
+                        return Err(BusError::Stopped(name.to_owned()));
+                    }
+                }
+                () = tokio::time::sleep(PROGRESS_POLL) => {}
+            }
         }
-        Ok(())
     }
 
     /// Waits until every handler has handled every event stored now.
@@ -258,34 +390,175 @@ impl<S: EventStore + Clone + 'static> RunningBus<S> {
         }
     }
 
-    /// Where each handler is.
-    pub fn status(&self) -> Vec<HandlerStatus> {
-        self.subscribers
-            .iter()
-            .map(|subscriber| subscriber.status.borrow().clone())
-            .collect()
+    /// Where each handler is: per segment, who holds it (this instance or another), its
+    /// position and lag behind the head of the log; and how many events it parked.
+    pub async fn status(&self) -> Result<Vec<HandlerStatus>, BusError> {
+        let head = self.store.head_position().await?;
+        let lag = |processed: Position| head.get().saturating_sub(processed.get());
+        let mut statuses = Vec::with_capacity(self.subscribers.len());
+        for subscriber in &self.subscribers {
+            let name = subscriber.handler.name();
+            let local: Vec<SegmentState> = subscriber
+                .segments
+                .iter()
+                .map(|runner| runner.state.borrow().clone())
+                .collect();
+            let stored = match subscriber.settings.progress {
+                Progress::Volatile => Vec::new(),
+                Progress::Durable => self.checkpoints.segments(name).await?,
+            };
+            let segments: Vec<SegmentStatus> = subscriber
+                .segments
+                .iter()
+                .zip(&local)
+                .map(|(runner, state)| {
+                    let record = stored
+                        .iter()
+                        .find(|record| record.segment == runner.segment);
+                    let (owner, processed) = match (subscriber.settings.progress, record) {
+                        (Progress::Volatile, _) => (Some(self.instance.clone()), state.processed),
+                        (Progress::Durable, Some(record)) => {
+                            (record.owner.clone(), record.position)
+                        }
+                        (Progress::Durable, None) => (None, Position::START),
+                    };
+                    SegmentStatus {
+                        segment: runner.segment,
+                        mine: state.holding,
+                        owner,
+                        processed,
+                        lag: lag(processed),
+                    }
+                })
+                .collect();
+            let processed = segments
+                .iter()
+                .map(|segment| segment.processed)
+                .min()
+                .unwrap_or(Position::START);
+            statuses.push(HandlerStatus {
+                name: name.to_owned(),
+                settings: subscriber.settings,
+                processed,
+                lag: lag(processed),
+                parked: self.checkpoints.parked(name).await?.len(),
+                failure: local.iter().find_map(|state| state.failure.clone()),
+                halted: local.iter().find_map(|state| state.halted.clone()),
+                segments,
+            });
+        }
+        Ok(statuses)
     }
 
-    /// Restarts handler `name` from its checkpoint (after a failure was fixed, say).
+    /// Restarts handler `name` in this instance from its progress (after a failure was fixed,
+    /// say).
     pub async fn restart(&mut self, name: &str) -> Result<(), BusError> {
         let index = self.stop_one(name).await?;
-        let handler = self.subscribers[index].handler.clone();
-        self.subscribers[index] = self.spawn(handler);
+        let (handler, settings) = {
+            let subscriber = &self.subscribers[index];
+            (subscriber.handler.clone(), subscriber.settings)
+        };
+        self.subscribers[index] = self.spawn(handler, settings);
         Ok(())
     }
 
     /// Rebuilds handler `name` from the first event: stops it, resets its read model, forgets
-    /// its checkpoint and starts it again.
+    /// its progress and starts it again. For a durable handler, stop every other instance
+    /// running it first: its progress is shared.
     pub async fn rebuild(&mut self, name: &str) -> Result<(), BusError> {
         let index = self.stop_one(name).await?;
-        let handler = self.subscribers[index].handler.clone();
+        let (handler, settings) = {
+            let subscriber = &self.subscribers[index];
+            (subscriber.handler.clone(), subscriber.settings)
+        };
         handler.reset().await.map_err(|source| BusError::Reset {
             handler: name.to_owned(),
             source,
         })?;
-        self.checkpoints.delete_checkpoint(name).await?;
-        self.subscribers[index] = self.spawn(handler);
+        if settings.progress == Progress::Durable {
+            self.checkpoints.put_segments(name, Vec::new()).await?;
+        }
+        self.subscribers[index] = self.spawn(handler, settings);
         Ok(())
+    }
+
+    /// The events handler `name` parked, in log order.
+    pub async fn parked(&self, name: &str) -> Result<Vec<ParkedEvent>, BusError> {
+        self.subscriber(name)?;
+        Ok(self.checkpoints.parked(name).await?)
+    }
+
+    /// Hands a parked event to handler `name` once more (once the cause was fixed): handled,
+    /// it is no longer parked; failed again, it stays parked with the new error and attempt
+    /// count, and the failure is returned.
+    pub async fn replay_parked(&self, name: &str, event_id: Uuid) -> Result<(), BusError> {
+        let subscriber = self.subscriber(name)?;
+        let mut parked = self.find_parked(name, event_id).await?;
+        let batch = self
+            .store
+            .read_all(parked.position, &EventFilter::all(), 1)
+            .await?;
+        let event = batch
+            .events
+            .into_iter()
+            .find(|event| event.event_id == event_id)
+            .ok_or_else(|| StoreError::Corrupt {
+                location: RecordLocation::Position(parked.position),
+                source: format!("parked event {event_id} is not stored there").into(),
+            })?;
+        match subscriber.handler.handle(&event, &self.upcasters).await {
+            Ok(()) => {
+                self.checkpoints.unpark(name, event_id).await?;
+                Ok(())
+            }
+            Err(error) => {
+                parked.attempts += 1;
+                parked.error = error.to_string();
+                parked.parked_at = chrono::Utc::now();
+                self.checkpoints.park(parked.clone()).await?;
+                Err(BusError::HandlerFailed(Arc::new(HandlerFailure {
+                    handler: name.to_owned(),
+                    stream_id: event.stream_id,
+                    version: event.version,
+                    position: event.position,
+                    event_type: event.event_type,
+                    attempts: parked.attempts,
+                    error,
+                })))
+            }
+        }
+    }
+
+    /// Forgets a parked event without handling it.
+    pub async fn dismiss_parked(&self, name: &str, event_id: Uuid) -> Result<(), BusError> {
+        self.subscriber(name)?;
+        if self.checkpoints.unpark(name, event_id).await? {
+            Ok(())
+        } else {
+            Err(BusError::NotParked {
+                handler: name.to_owned(),
+                event_id,
+            })
+        }
+    }
+
+    async fn find_parked(&self, name: &str, event_id: Uuid) -> Result<ParkedEvent, BusError> {
+        self.checkpoints
+            .parked(name)
+            .await?
+            .into_iter()
+            .find(|parked| parked.event_id == event_id)
+            .ok_or_else(|| BusError::NotParked {
+                handler: name.to_owned(),
+                event_id,
+            })
+    }
+
+    fn subscriber(&self, name: &str) -> Result<&Subscriber, BusError> {
+        self.subscribers
+            .iter()
+            .find(|subscriber| subscriber.handler.name() == name)
+            .ok_or_else(|| BusError::UnknownHandler(name.to_owned()))
     }
 
     async fn stop_one(&mut self, name: &str) -> Result<usize, BusError> {
@@ -294,21 +567,118 @@ impl<S: EventStore + Clone + 'static> RunningBus<S> {
             .iter()
             .position(|subscriber| subscriber.handler.name() == name)
             .ok_or_else(|| BusError::UnknownHandler(name.to_owned()))?;
-        let subscriber = &mut self.subscribers[index];
-        subscriber.stop.send_replace(true);
-        // A panicked handler task has nothing left to stop.
-        let _ = (&mut subscriber.task).await;
+        for runner in &mut self.subscribers[index].segments {
+            runner.stop.send_replace(true);
+            // A panicked handler task has nothing left to stop.
+            let _ = (&mut runner.task).await;
+        }
         Ok(index)
     }
 
-    /// Stops every handler after the event it is on, and waits for them.
+    /// Stops every handler after the event it is on, gives its claims up, and waits for them.
     pub async fn shutdown(self) {
-        for subscriber in &self.subscribers {
-            subscriber.stop.send_replace(true);
+        let runners: Vec<SegmentRunner> = self
+            .subscribers
+            .into_iter()
+            .flat_map(|subscriber| subscriber.segments)
+            .collect();
+        for runner in &runners {
+            runner.stop.send_replace(true);
         }
-        for subscriber in self.subscribers {
+        for runner in runners {
             // A panicked handler task has nothing left to stop.
-            let _ = subscriber.task.await;
+            let _ = runner.task.await;
         }
     }
+}
+
+/// Splits or merges the stored progress of durable handler `handler` into `count` segments,
+/// while no instance runs it, so that a bus configured with `count` segments takes over with
+/// no event lost or handled twice.
+///
+/// - A multiple of the current count splits each segment: every new segment starts where the
+///   segment holding its streams was (a stream's new segment is always under its old one).
+/// - A divisor merges segments: allowed only when the segments merged into one are at the same
+///   position (run the handler until it has caught up, stop it, then merge), since a merged
+///   segment has one position.
+/// - Any other count is refused ([`BusError::SegmentCount`]): go through a multiple or a
+///   divisor. A segment still claimed by a live instance refuses the whole operation
+///   ([`BusError::SegmentInUse`]); nothing is changed by a refusal.
+///
+/// ```
+/// use eventful_core::bus::reshape_segments;
+/// use eventful_core::progress::{Claim, Segment};
+/// use eventful_core::CheckpointStore;
+/// use eventful_store_memory::MemoryStore;
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = MemoryStore::new();
+/// let claim = Claim { handler: "xp".into(), segment: Segment::WHOLE, owner: "a".into(), lease: std::time::Duration::from_secs(5) };
+/// store.claim(&claim).await?;
+/// store.release(&claim).await?;
+/// reshape_segments(&store, "xp", 4).await?;
+/// assert_eq!(store.segments("xp").await?.len(), 4);
+/// # Ok(()) }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+/// ```
+pub async fn reshape_segments(
+    checkpoints: &impl CheckpointStore,
+    handler: &str,
+    count: u32,
+) -> Result<(), BusError> {
+    let count = count.max(1);
+    let current = checkpoints.segments(handler).await?;
+    if current.is_empty() {
+        return Ok(());
+    }
+    let now = chrono::Utc::now();
+    if let Some(held) = current
+        .iter()
+        .find(|segment| segment.owner.is_some() && !segment.claimable_by("", now))
+    {
+        return Err(BusError::SegmentInUse {
+            handler: handler.to_owned(),
+            segment: held.segment,
+            owner: held.owner.clone().unwrap_or_default(),
+        });
+    }
+    let from = current.len() as u32;
+    let position_of = |index: u32| current[index as usize].position;
+    let reshaped: Vec<SegmentProgress> = if count % from == 0 {
+        Segment::all(count)
+            .into_iter()
+            .map(|segment| {
+                let mut progress = SegmentProgress::new(segment);
+                progress.position = position_of(segment.index % from);
+                progress
+            })
+            .collect()
+    } else if from % count == 0 {
+        let mut merged = Vec::with_capacity(count as usize);
+        for segment in Segment::all(count) {
+            let mut parts = (segment.index..from).step_by(count as usize);
+            let first = parts.next().unwrap_or(segment.index);
+            if let Some(apart) = parts.find(|&part| position_of(part) != position_of(first)) {
+                return Err(BusError::SegmentsApart {
+                    handler: handler.to_owned(),
+                    first: current[first as usize].segment,
+                    first_position: position_of(first),
+                    second: current[apart as usize].segment,
+                    second_position: position_of(apart),
+                });
+            }
+            let mut progress = SegmentProgress::new(segment);
+            progress.position = position_of(first);
+            merged.push(progress);
+        }
+        merged
+    } else {
+        return Err(BusError::SegmentCount {
+            handler: handler.to_owned(),
+            from,
+            to: count,
+        });
+    };
+    checkpoints.put_segments(handler, reshaped).await?;
+    Ok(())
 }

@@ -1,29 +1,62 @@
-//! One handler's task: resume from its checkpoint, read the log in batches, handle each
-//! event with retries, save the checkpoint after each batch, then wait for appends.
+//! One segment of one handler, on its own task: for durable progress, claim the segment (or
+//! wait while another instance holds it), resume from its saved position, read the log in
+//! batches, handle the segment's events with retries, park or stop on an event that keeps
+//! failing, save the position under the claim after each batch, and give the claim up when
+//! it is lost or the bus stops. Volatile progress skips the claim and the saves.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::status::{HandlerFailure, HandlerStatus};
+use super::settings::{OnFailure, Progress};
+use super::status::{BusError, HandlerFailure};
 use crate::checkpoint::{CheckpointStore, DynCheckpointStore};
-use crate::envelope::Position;
+use crate::envelope::{Position, RecordedEvent};
 use crate::handler::EventHandler;
+use crate::progress::{Claim, ClaimOutcome, ParkedEvent, Segment};
 use crate::repository::RetryPolicy;
-use crate::store::EventStore;
-use crate::upcast::Upcasters;
+use crate::store::{EventStore, StoreError};
+use crate::upcast::{BoxError, Upcasters};
 
 /// How many events the runner reads at a time.
 const BATCH: usize = 512;
 
+/// What one segment's runner reports.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SegmentState {
+    /// Every event of the segment up to here is handled (and saved, for durable progress), as
+    /// far as this instance knows.
+    pub(crate) processed: Position,
+    /// This instance holds the segment's claim (always, for volatile progress).
+    pub(crate) holding: bool,
+    pub(crate) failure: Option<Arc<HandlerFailure>>,
+    pub(crate) halted: Option<Arc<BusError>>,
+}
+
 pub(crate) struct Runner<S> {
     pub(crate) handler: Arc<dyn EventHandler>,
+    pub(crate) progress: Progress,
+    pub(crate) on_failure: OnFailure,
+    pub(crate) segment: Segment,
+    pub(crate) owner: String,
+    pub(crate) lease: Duration,
     pub(crate) store: S,
     pub(crate) checkpoints: Arc<dyn DynCheckpointStore>,
     pub(crate) upcasters: Upcasters,
     pub(crate) retry: RetryPolicy,
-    pub(crate) status: watch::Sender<HandlerStatus>,
+    pub(crate) state: watch::Sender<SegmentState>,
     pub(crate) stop: watch::Receiver<bool>,
+}
+
+/// Why work on a segment ended.
+enum Ended {
+    /// The bus is stopping.
+    Stopped,
+    /// Another instance took the claim.
+    Lost,
+    /// The handler stopped on an event.
+    Failed,
 }
 
 /// Resolves when `stop` turns true (or its sender is gone).
@@ -33,21 +66,90 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
 }
 
 impl<S: EventStore> Runner<S> {
+    fn claim(&self) -> Claim {
+        Claim {
+            handler: self.handler.name().to_owned(),
+            segment: self.segment,
+            owner: self.owner.clone(),
+            lease: self.lease,
+        }
+    }
+
     pub(crate) async fn run(mut self) {
-        let name = self.handler.name().to_owned();
-        let Some(mut next) = self.resume_point(&name).await else {
+        if self.progress == Progress::Volatile {
+            self.state.send_modify(|state| state.holding = true);
+            self.work(Position::START, None).await;
             return;
-        };
-        let filter = self.handler.filter();
-        let mut saved = Position::new(next.get().saturating_sub(1));
-        let mut store_failures = 0;
+        }
+        let claim = self.claim();
+        let mut failures = 0;
         loop {
             if *self.stop.borrow() {
                 return;
             }
+            match self.checkpoints.claim(&claim).await {
+                Ok(ClaimOutcome::Held { position, .. }) => {
+                    failures = 0;
+                    self.state.send_modify(|state| {
+                        state.holding = true;
+                        state.processed = position;
+                    });
+                    tracing::info!(handler = %claim.handler, segment = %claim.segment, owner = %claim.owner, %position, "claimed");
+                    let ended = self.work(position, Some(&claim)).await;
+                    self.state.send_modify(|state| state.holding = false);
+                    if let Err(error) = self.checkpoints.release(&claim).await {
+                        tracing::warn!(handler = %claim.handler, segment = %claim.segment, %error, "cannot release the claim; it runs out with its lease");
+                    }
+                    match ended {
+                        Ended::Lost => continue,
+                        Ended::Stopped | Ended::Failed => return,
+                    }
+                }
+                Ok(ClaimOutcome::HeldBy { .. }) => {
+                    failures = 0;
+                    // The holder's lease runs out unrenewed only if it died: look again a few
+                    // times a lease.
+                    if !self.wait(self.lease / 4).await {
+                        return;
+                    }
+                }
+                Ok(ClaimOutcome::OtherSegments { count }) => {
+                    let error = BusError::SegmentsChanged {
+                        handler: claim.handler.clone(),
+                        stored: count,
+                        configured: claim.segment.count,
+                    };
+                    tracing::error!(handler = %claim.handler, %error, "the handler cannot run");
+                    self.state
+                        .send_modify(|state| state.halted = Some(Arc::new(error)));
+                    return;
+                }
+                Err(error) => {
+                    failures += 1;
+                    tracing::warn!(handler = %claim.handler, segment = %claim.segment, %error, "cannot claim; retrying");
+                    if !self.pause(failures).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Works on the segment from after `processed` until the bus stops, the claim is lost or
+    /// the handler stops on an event.
+    async fn work(&mut self, processed: Position, claim: Option<&Claim>) -> Ended {
+        let name = self.handler.name().to_owned();
+        let filter = self.handler.filter();
+        let mut next = processed.next();
+        let mut saved = processed;
+        let mut store_failures = 0;
+        loop {
+            if *self.stop.borrow() {
+                return Ended::Stopped;
+            }
             let batch = tokio::select! {
                 batch = self.store.read_all(next, &filter, BATCH) => batch,
-                () = stopped(&mut self.stop) => return,
+                () = stopped(&mut self.stop) => return Ended::Stopped,
             };
             let batch = match batch {
                 Ok(batch) => {
@@ -58,66 +160,57 @@ impl<S: EventStore> Runner<S> {
                     store_failures += 1;
                     tracing::warn!(handler = %name, %error, "cannot read the log; retrying");
                     if !self.pause(store_failures).await {
-                        return;
+                        return Ended::Stopped;
                     }
                     continue;
                 }
             };
             for event in &batch.events {
+                if !self.segment.holds(&event.stream_id) {
+                    continue;
+                }
                 if let Err(failure) = self.handle(&name, event).await {
-                    self.checkpoint(&name, &mut saved, Position::new(event.position.get() - 1))
-                        .await;
-                    self.status.send_modify(|status| {
-                        status.processed = saved;
-                        status.failure = Some(Arc::new(failure));
+                    if self.on_failure == OnFailure::Park && self.park(&failure, event).await {
+                        continue;
+                    }
+                    let before = Position::new(event.position.get() - 1);
+                    if let Err(ended) = self.save(claim, &mut saved, before).await {
+                        return ended;
+                    }
+                    self.state.send_modify(|state| {
+                        state.processed = saved;
+                        state.failure = Some(Arc::new(failure));
                     });
-                    return;
+                    return Ended::Failed;
                 }
                 next = event.position.next();
             }
             next = next.max(batch.next);
             let processed = Position::new(next.get().saturating_sub(1));
-            self.checkpoint(&name, &mut saved, processed).await;
-            self.status
-                .send_modify(|status| status.processed = processed);
+            if let Err(ended) = self.save(claim, &mut saved, processed).await {
+                return ended;
+            }
+            self.state.send_modify(|state| state.processed = processed);
             if batch.end_of_log {
+                // A claim is renewed at least a few times a lease, appends or not.
+                let renew = claim.map_or(Duration::MAX, |_| self.lease / 3);
                 tokio::select! {
                     () = self.store.wait_for_append(processed) => {}
-                    () = stopped(&mut self.stop) => return,
-                }
-            }
-        }
-    }
-
-    /// Where to start: after the saved checkpoint. Retries a failing checkpoint store until
-    /// it answers or the bus stops.
-    async fn resume_point(&mut self, name: &str) -> Option<Position> {
-        let mut failures = 0;
-        loop {
-            match self.checkpoints.load_checkpoint(name).await {
-                Ok(saved) => {
-                    let processed = saved.unwrap_or(Position::START);
-                    self.status
-                        .send_modify(|status| status.processed = processed);
-                    return Some(processed.next());
-                }
-                Err(error) => {
-                    failures += 1;
-                    tracing::warn!(handler = %name, %error, "cannot load the checkpoint; retrying");
-                    if !self.pause(failures).await {
-                        return None;
+                    () = tokio::time::sleep(renew) => {
+                        if let Some(claim) = claim {
+                            if let Err(ended) = self.renew(claim, saved).await {
+                                return ended;
+                            }
+                        }
                     }
+                    () = stopped(&mut self.stop) => return Ended::Stopped,
                 }
             }
         }
     }
 
     /// Handles one event, retrying as the policy allows.
-    async fn handle(
-        &mut self,
-        name: &str,
-        event: &crate::envelope::RecordedEvent,
-    ) -> Result<(), HandlerFailure> {
+    async fn handle(&mut self, name: &str, event: &RecordedEvent) -> Result<(), HandlerFailure> {
         let mut attempt = 1;
         loop {
             match self.handler.handle(event, &self.upcasters).await {
@@ -137,7 +230,7 @@ impl<S: EventStore> Runner<S> {
                     tracing::error!(
                         handler = %name, stream_id = %event.stream_id, version = %event.version,
                         position = %event.position, event_type = %event.event_type, attempt,
-                        %error, "handler failed; it stops before this event"
+                        %error, "handler failed after its retries"
                     );
                     return Err(failure(name, event, attempt, error));
                 }
@@ -145,35 +238,94 @@ impl<S: EventStore> Runner<S> {
         }
     }
 
-    /// Saves `processed` as the checkpoint if it moved. A failed save is logged and tried
-    /// again after the next batch: the events since stay unacknowledged, never lost.
-    async fn checkpoint(&self, name: &str, saved: &mut Position, processed: Position) {
-        if processed == *saved {
-            return;
-        }
-        match self.checkpoints.save_checkpoint(name, processed).await {
-            Ok(()) => *saved = processed,
-            Err(error) => {
-                tracing::warn!(handler = %name, %error, position = %processed, "cannot save the checkpoint");
+    /// Parks the event the handler gave up on, retrying a failing store; false if the bus
+    /// stopped first (the event is then not parked, and is delivered again).
+    async fn park(&mut self, failure: &HandlerFailure, event: &RecordedEvent) -> bool {
+        let parked = ParkedEvent::new(
+            &failure.handler,
+            event,
+            failure.attempts,
+            failure.error.as_ref(),
+        );
+        let mut failures = 0;
+        loop {
+            match self.checkpoints.park(parked.clone()).await {
+                Ok(()) => {
+                    tracing::warn!(
+                        handler = %failure.handler, stream_id = %event.stream_id,
+                        position = %event.position, error = %failure.error,
+                        "parked an event the handler keeps failing on; going on"
+                    );
+                    return true;
+                }
+                Err(error) => {
+                    failures += 1;
+                    tracing::warn!(handler = %failure.handler, %error, "cannot park an event; retrying");
+                    if !self.pause(failures).await {
+                        return false;
+                    }
+                }
             }
         }
     }
 
+    /// Saves `processed` if it moved: under the claim for durable progress, nowhere for
+    /// volatile. A failed save is logged and tried again after the next batch (the events since
+    /// stay unacknowledged, never lost); a lost claim ends the work.
+    async fn save(
+        &self,
+        claim: Option<&Claim>,
+        saved: &mut Position,
+        processed: Position,
+    ) -> Result<(), Ended> {
+        if processed == *saved {
+            return Ok(());
+        }
+        let Some(claim) = claim else {
+            *saved = processed;
+            return Ok(());
+        };
+        match self.checkpoints.save_claimed(claim, processed).await {
+            Ok(()) => {
+                *saved = processed;
+                Ok(())
+            }
+            Err(error) => self.save_failed(claim, error),
+        }
+    }
+
+    /// Renews the claim while there is nothing to do.
+    async fn renew(&self, claim: &Claim, saved: Position) -> Result<(), Ended> {
+        match self.checkpoints.save_claimed(claim, saved).await {
+            Ok(()) => Ok(()),
+            Err(error) => self.save_failed(claim, error),
+        }
+    }
+
+    fn save_failed(&self, claim: &Claim, error: StoreError) -> Result<(), Ended> {
+        if let StoreError::ClaimLost { .. } = error {
+            tracing::warn!(handler = %claim.handler, segment = %claim.segment, %error, "lost the claim; stopping work on the segment");
+            return Err(Ended::Lost);
+        }
+        tracing::warn!(handler = %claim.handler, segment = %claim.segment, %error, "cannot save the position");
+        Ok(())
+    }
+
     /// Waits before retry number `retry`; false if the bus stopped meanwhile.
     async fn pause(&mut self, retry: u32) -> bool {
+        self.wait(self.retry.delay_before(retry)).await
+    }
+
+    /// Waits `delay`; false if the bus stopped meanwhile.
+    async fn wait(&mut self, delay: Duration) -> bool {
         tokio::select! {
-            () = tokio::time::sleep(self.retry.delay_before(retry)) => true,
+            () = tokio::time::sleep(delay) => true,
             () = stopped(&mut self.stop) => false,
         }
     }
 }
 
-fn failure(
-    name: &str,
-    event: &crate::envelope::RecordedEvent,
-    attempts: u32,
-    error: crate::upcast::BoxError,
-) -> HandlerFailure {
+fn failure(name: &str, event: &RecordedEvent, attempts: u32, error: BoxError) -> HandlerFailure {
     HandlerFailure {
         handler: name.to_owned(),
         stream_id: event.stream_id.clone(),

@@ -2,6 +2,11 @@
 
 use std::sync::Arc;
 
+use uuid::Uuid;
+
+use super::settings::HandlerSettings;
+use crate::progress::Segment;
+
 use crate::envelope::{Position, Version};
 use crate::names::{NameError, StreamId, TypeName};
 use crate::store::StoreError;
@@ -32,17 +37,45 @@ pub struct HandlerFailure {
     pub error: BoxError,
 }
 
-/// Where one handler is.
+/// Where one handler is, across every instance running it on this store.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct HandlerStatus {
     /// The handler's name.
     pub name: String,
-    /// Every event up to here has been handled, and its checkpoint saved (unless the
-    /// checkpoint store failed: then the save is tried again after the next batch, and a
-    /// restart in between delivers those events again).
+    /// How it runs.
+    pub settings: HandlerSettings,
+    /// Every event up to here has been handled (the least of its segments' positions), and,
+    /// for durable progress, saved: a restart in between delivers the events after the last
+    /// save again.
     pub processed: Position,
-    /// Why it stopped, if it failed.
+    /// Events after `processed` stored now: how far behind the head of the log it is.
+    pub lag: u64,
+    /// Each segment: who works on it and where it is.
+    pub segments: Vec<SegmentStatus>,
+    /// Events it parked, waiting to be replayed or dismissed.
+    pub parked: usize,
+    /// Why it stopped in this instance, if it did: the event it failed on.
     pub failure: Option<Arc<HandlerFailure>>,
+    /// Why it cannot run at all in this instance, if it cannot (its progress was split in
+    /// another number of segments).
+    pub halted: Option<Arc<BusError>>,
+}
+
+/// One segment of a handler.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SegmentStatus {
+    /// The segment.
+    pub segment: Segment,
+    /// The instance holding it, if one does.
+    pub owner: Option<String>,
+    /// That instance is this one.
+    pub mine: bool,
+    /// Every event of the segment up to here has been handled.
+    pub processed: Position,
+    /// Events after `processed` stored now.
+    pub lag: u64,
 }
 
 /// Why the bus could not start, or why waiting on it failed.
@@ -79,6 +112,80 @@ pub enum BusError {
         /// Its error.
         #[source]
         source: BoxError,
+    },
+    /// The store holds the handler's progress in another number of segments than it is
+    /// configured with: reshape it first ([`reshape_segments`](crate::bus::reshape_segments)).
+    #[error(
+        "handler `{handler}` is configured with {configured} segments, but its progress is \
+         stored in {stored}; reshape it with `eventful_core::bus::reshape_segments` first"
+    )]
+    SegmentsChanged {
+        /// The handler's name.
+        handler: String,
+        /// Segments in the store.
+        stored: u32,
+        /// Segments configured.
+        configured: u32,
+    },
+    /// A segment is still claimed by a live instance: stop every instance running the handler
+    /// first.
+    #[error("segment {segment} of handler `{handler}` is held by `{owner}`; stop it first")]
+    SegmentInUse {
+        /// The handler's name.
+        handler: String,
+        /// The segment.
+        segment: Segment,
+        /// Its owner.
+        owner: String,
+    },
+    /// Segments cannot be merged while they are at different positions (each would then
+    /// skip or repeat events of the others): let the handler catch up first.
+    #[error(
+        "handler `{handler}`: segments {first} and {second} are at positions {first_position} \
+         and {second_position}; merge them once the handler has caught up"
+    )]
+    SegmentsApart {
+        /// The handler's name.
+        handler: String,
+        /// One segment.
+        first: Segment,
+        /// Its position.
+        first_position: Position,
+        /// Another, to be merged with it.
+        second: Segment,
+        /// Its position.
+        second_position: Position,
+    },
+    /// A number of segments that is neither a multiple nor a divisor of the current one:
+    /// reshape in steps that are.
+    #[error(
+        "handler `{handler}` cannot go from {from} to {to} segments in one step: the new \
+         number must be a multiple or a divisor of the old"
+    )]
+    SegmentCount {
+        /// The handler's name.
+        handler: String,
+        /// Segments now.
+        from: u32,
+        /// Segments asked for.
+        to: u32,
+    },
+    /// A handler cannot run in this instance.
+    #[error("handler `{handler}` cannot run: {reason}")]
+    Halted {
+        /// The handler's name.
+        handler: String,
+        /// Why.
+        #[source]
+        reason: Arc<BusError>,
+    },
+    /// No such event is parked by the handler.
+    #[error("handler `{handler}` has no parked event {event_id}")]
+    NotParked {
+        /// The handler's name.
+        handler: String,
+        /// The event asked for.
+        event_id: Uuid,
     },
     /// The store failed.
     #[error(transparent)]

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::checkpoint::CheckpointStore;
 use crate::envelope::{ExpectedVersion, NewEvent, Position, RecordedEvent, Version};
 use crate::names::StreamId;
+use crate::progress::{Claim, ClaimOutcome, ParkedEvent, SegmentProgress};
 use crate::snapshot::{Snapshot, SnapshotStore};
 use crate::store::{AllBatch, AppendResult, EventFilter, EventStore, StoreError};
 
@@ -181,5 +182,49 @@ impl<S: CheckpointStore> CheckpointStore for Interleaved<S> {
     async fn delete_checkpoint(&self, name: &str) -> Result<(), StoreError> {
         tokio::task::yield_now().await;
         self.inner.delete_checkpoint(name).await
+    }
+
+    async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
+        tokio::task::yield_now().await;
+        self.inner.claim(claim).await
+    }
+
+    async fn save_claimed(&self, claim: &Claim, position: Position) -> Result<(), StoreError> {
+        tokio::task::yield_now().await;
+        self.inner.save_claimed(claim, position).await
+    }
+
+    async fn release(&self, claim: &Claim) -> Result<(), StoreError> {
+        tokio::task::yield_now().await;
+        self.inner.release(claim).await
+    }
+
+    async fn segments(&self, handler: &str) -> Result<Vec<SegmentProgress>, StoreError> {
+        tokio::task::yield_now().await;
+        self.inner.segments(handler).await
+    }
+
+    async fn put_segments(
+        &self,
+        handler: &str,
+        segments: Vec<SegmentProgress>,
+    ) -> Result<(), StoreError> {
+        tokio::task::yield_now().await;
+        self.inner.put_segments(handler, segments).await
+    }
+
+    async fn park(&self, parked: ParkedEvent) -> Result<(), StoreError> {
+        tokio::task::yield_now().await;
+        self.inner.park(parked).await
+    }
+
+    async fn parked(&self, handler: &str) -> Result<Vec<ParkedEvent>, StoreError> {
+        tokio::task::yield_now().await;
+        self.inner.parked(handler).await
+    }
+
+    async fn unpark(&self, handler: &str, event_id: Uuid) -> Result<bool, StoreError> {
+        tokio::task::yield_now().await;
+        self.inner.unpark(handler, event_id).await
     }
 }

@@ -139,38 +139,108 @@ async fn a_game_result_for_an_unknown_player_is_refused_by_the_player_service() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_published_game_result_for_an_unknown_player_stops_the_policy_with_a_clear_error() {
+async fn a_game_result_for_an_unknown_player_is_parked_and_replayed_once_fixed() {
     let backend = backend(2).await;
     let store = &backend.store;
     let before = versions(store).await;
     let results = Publisher::new(shared(store.clone()), topics::GAME_RESULTS);
-    let stray = GameCompletedEvent {
-        player_id: PlayerId(99),
-        session_id: SessionId(5),
+    let result = |player: u64, session: u64| GameCompletedEvent {
+        player_id: PlayerId(player),
+        session_id: SessionId(session),
         mode: GameMode::Casual,
         score: 10,
         placement: 2,
     };
+    let stray = results
+        .publish(&SessionId(5), &[result(99, 5)], &CommandContext::default())
+        .await
+        .expect("published");
     results
-        .publish(&SessionId(5), &[stray], &CommandContext::default())
+        .publish(&SessionId(6), &[result(1, 6)], &CommandContext::default())
         .await
         .expect("published");
 
-    let error = backend.bus.wait_until_settled().await.expect_err("refused");
-    let BusError::HandlerFailed(failure) = &error else {
-        panic!("{error:?}")
-    };
-    assert_eq!(failure.handler, "award_game_results");
-    assert_eq!(failure.event_type, "game_completed");
-    assert_eq!(failure.stream_id.as_str(), "game_results-5");
-    assert_eq!(failure.version.get(), 1);
-    let message = error.to_string();
+    // The poison result is parked with its error; the one after it is handled.
+    backend
+        .bus
+        .wait_until_settled()
+        .await
+        .expect("the policy goes on");
+    let parked = backend
+        .bus
+        .parked("award_game_results")
+        .await
+        .expect("listed");
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    assert_eq!(parked[0].event_id, stray.event_ids[0]);
+    assert_eq!(parked[0].event_type, "game_completed");
+    assert_eq!(parked[0].stream_id.as_str(), "game_results-5");
     assert!(
-        message.contains("stream `player-99` rejected the command: there is no player 99"),
-        "{message}"
+        parked[0]
+            .error
+            .contains("stream `player-99` rejected the command: there is no player 99"),
+        "{}",
+        parked[0].error
     );
-
     let mut after = versions(store).await;
     assert_eq!(after.remove("game_results-5"), Some(1));
-    assert_eq!(after, before, "no player stream was created or changed");
+    assert_eq!(after.remove("game_results-6"), Some(1));
+    assert!(
+        after.get("player-1") > before.get("player-1"),
+        "the result after the poison one was handled"
+    );
+    after.remove("player-1");
+    let mut unchanged = before.clone();
+    unchanged.remove("player-1");
+    assert_eq!(after, unchanged, "no player stream was created or changed");
+
+    // A replay before the cause is fixed fails again and keeps it parked.
+    let again = backend
+        .bus
+        .replay_parked("award_game_results", stray.event_ids[0])
+        .await
+        .expect_err("still no player 99");
+    assert!(matches!(again, BusError::HandlerFailed(_)), "{again:?}");
+    let parked = backend
+        .bus
+        .parked("award_game_results")
+        .await
+        .expect("listed");
+    assert_eq!(parked[0].attempts, 4, "three attempts, then the replay");
+
+    // Fixed (player 99 signs up), the replay awards the result once.
+    backend
+        .players
+        .sign_up(
+            PlayerId(99),
+            "Late",
+            "late@example.com",
+            CommandContext::default(),
+        )
+        .await
+        .expect("signed up");
+    backend
+        .bus
+        .replay_parked("award_game_results", stray.event_ids[0])
+        .await
+        .expect("replayed");
+    assert!(
+        backend
+            .bus
+            .parked("award_game_results")
+            .await
+            .expect("listed")
+            .is_empty()
+    );
+    let version = versions(store).await["player-99"];
+    assert!(version > 1, "the result was recorded");
+    assert!(matches!(
+        backend
+            .bus
+            .replay_parked("award_game_results", stray.event_ids[0])
+            .await,
+        Err(BusError::NotParked { .. })
+    ));
+    backend.bus.wait_until_settled().await.expect("settled");
+    assert_eq!(versions(store).await["player-99"], version, "replayed once");
 }
