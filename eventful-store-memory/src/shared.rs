@@ -9,12 +9,15 @@ use eventful_core::{Position, StoreError};
 use parking_lot::Mutex;
 use uuid::Uuid;
 
+/// One handler's parked events, in log order.
+type Parked = BTreeMap<(Position, Uuid), ParkedEvent>;
+
 #[derive(Default)]
 pub(crate) struct Shared {
     /// Per handler, its segments in index order.
     segments: Mutex<HashMap<String, Vec<SegmentProgress>>>,
     /// Per handler, its parked events by position.
-    parked: Mutex<HashMap<String, BTreeMap<(Position, Uuid), ParkedEvent>>>,
+    parked: Mutex<HashMap<String, Parked>>,
 }
 
 impl Shared {

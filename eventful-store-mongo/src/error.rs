@@ -5,9 +5,13 @@
 //! text: messages differ between server versions (and between MongoDB and wire-compatible
 //! servers), codes do not.
 
-use eventful_core::{StoreError, StreamId, TypeName, Version};
+use std::fmt;
+
+use eventful_core::{RecordLocation, StoreError, StreamId, TypeName, Version};
 use mongodb::error::{Error as DriverError, ErrorKind, WriteFailure};
 use uuid::Uuid;
+
+use crate::problem::{BsonProblem, DecodeProblem, IndexProblem, SettingsProblem};
 
 /// The server's code for a duplicate key in a unique index.
 pub(crate) const DUPLICATE_KEY: i32 = 11000;
@@ -48,14 +52,21 @@ const UNAVAILABLE_CODES: [i32; 10] = [
 /// to decide what to do, and downcast the source to this type for the MongoDB details.
 /// [`MongoStore::connect`](crate::MongoStore::connect) returns this type directly.
 ///
+/// Each variant carries what went wrong as data (the `problem` fields, see
+/// [`crate::problem`]), and its message says the same in words:
+///
 /// ```
 /// use eventful_core::StoreError;
-/// use eventful_store_mongo::MongoStoreError;
+/// use eventful_store_mongo::{MongoStoreError, SettingsProblem};
 ///
 /// let error = MongoStoreError::InvalidSettings {
 ///     setting: "database",
-///     reason: "a database name cannot contain `.`".to_owned(),
+///     problem: SettingsProblem::ForbiddenCharacter { name: "game.events".to_owned(), character: '.' },
 /// };
+/// assert_eq!(
+///     error.to_string(),
+///     "invalid setting `database`: the name `game.events` contains '.', which MongoDB refuses there"
+/// );
 /// assert!(matches!(StoreError::from(error), StoreError::Backend { .. }));
 /// ```
 #[derive(Debug, thiserror::Error)]
@@ -63,12 +74,12 @@ const UNAVAILABLE_CODES: [i32; 10] = [
 pub enum MongoStoreError {
     /// A setting cannot work: a URI that does not parse, a database or collection name MongoDB
     /// refuses. Found before any I/O.
-    #[error("invalid setting `{setting}`: {reason}")]
+    #[error("invalid setting `{setting}`: {problem}")]
     InvalidSettings {
-        /// Which setting.
+        /// Which setting (`"uri"`, `"database"`, `"events collection"`, …).
         setting: &'static str,
         /// What is wrong with it.
-        reason: String,
+        problem: SettingsProblem,
     },
     /// No server could be reached, or none can serve now (no primary, shutting down).
     #[error("MongoDB is unreachable ({operation}): {source}")]
@@ -102,14 +113,14 @@ pub enum MongoStoreError {
         source: DriverError,
     },
     /// An index the store relies on could not be made as it must be.
-    #[error("index {keys} of collection `{collection}`: {reason}")]
+    #[error("index {} of collection `{collection}`: {problem}", IndexKeys(.keys))]
     Index {
         /// The collection.
         collection: String,
-        /// The index's keys, as `{field: 1, ...}`.
-        keys: String,
+        /// The index's keys, in order, all ascending.
+        keys: &'static [&'static str],
         /// What is wrong.
-        reason: String,
+        problem: IndexProblem,
     },
     /// Any other failure reported by the server or the driver.
     #[error("MongoDB failed ({operation}): {source}")]
@@ -124,7 +135,7 @@ pub enum MongoStoreError {
     /// `i64::MAX` in its payload, or a key containing a NUL character. Nothing was written.
     #[error(
         "event {event_id} (type `{event_type}`) for stream `{stream_id}` cannot be stored \
-         in MongoDB: {reason}; nothing was written"
+         in MongoDB: {problem}; nothing was written"
     )]
     Unrepresentable {
         /// The stream appended to.
@@ -134,12 +145,13 @@ pub enum MongoStoreError {
         /// Its type.
         event_type: TypeName,
         /// What cannot be represented, and where.
-        reason: String,
+        problem: BsonProblem,
     },
     /// A snapshot's state cannot be stored as BSON without losing something. Nothing was
     /// written.
     #[error(
-        "the snapshot of stream `{stream_id}` at version {version} cannot be stored in MongoDB: {reason}"
+        "the snapshot of stream `{stream_id}` at version {version} cannot be stored in \
+         MongoDB: {problem}"
     )]
     UnrepresentableSnapshot {
         /// The snapshot's stream.
@@ -147,9 +159,10 @@ pub enum MongoStoreError {
         /// The version it covers.
         version: Version,
         /// What cannot be represented, and where.
-        reason: String,
+        problem: BsonProblem,
     },
-    /// An append's document would exceed MongoDB's document size limit.
+    /// An append's document would exceed MongoDB's document size limit. Nothing was written;
+    /// split the append.
     #[error(
         "the append of {events} events to stream `{stream_id}` is {bytes} bytes of BSON, \
          over MongoDB's limit of {limit} bytes per document; nothing was written"
@@ -165,14 +178,16 @@ pub enum MongoStoreError {
         limit: usize,
     },
     /// A stored document does not decode as what the store wrote.
-    #[error("{location} in collection `{collection}` does not decode: {reason}")]
+    #[error("{location} in collection `{collection}` does not decode: {problem}")]
     Undecodable {
         /// The collection.
         collection: String,
-        /// Which document: its stream and version where they are readable, else its `_id`.
-        location: String,
+        /// Which record: an event's stream and version where they are readable, else the
+        /// append's position, else its stream; a checkpoint by its name
+        /// ([`RecordLocation::Key`]).
+        location: RecordLocation,
         /// What is wrong with it.
-        reason: String,
+        problem: DecodeProblem,
     },
     /// Other writers took every global position this append tried to claim.
     #[error(
@@ -230,24 +245,34 @@ impl From<MongoStoreError> for StoreError {
                 location: location.clone(),
                 source: Box::new(error),
             },
-            MongoStoreError::AppendTooLarge { limit, .. } => StoreError::CapacityExceeded {
-                limit: format!(
-                    "{limit} bytes of BSON per append (MongoDB's document limit): {error}"
-                ),
-            },
             MongoStoreError::Unrepresentable { ref stream_id, .. }
-            | MongoStoreError::UnrepresentableSnapshot { ref stream_id, .. } => {
-                StoreError::Unstorable {
-                    stream_id: stream_id.clone(),
-                    source: Box::new(error),
-                }
-            }
+            | MongoStoreError::UnrepresentableSnapshot { ref stream_id, .. }
+            | MongoStoreError::AppendTooLarge { ref stream_id, .. } => StoreError::Unstorable {
+                stream_id: stream_id.clone(),
+                source: Box::new(error),
+            },
             MongoStoreError::InvalidSettings { .. }
             | MongoStoreError::Index { .. }
             | MongoStoreError::Server { .. } => StoreError::Backend {
                 source: Box::new(error),
             },
         }
+    }
+}
+
+/// An index's keys as `{field: 1, ...}`.
+struct IndexKeys<'a>(&'a [&'a str]);
+
+impl fmt::Display for IndexKeys<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("{")?;
+        for (i, key) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{key}: 1")?;
+        }
+        f.write_str("}")
     }
 }
 
@@ -422,13 +447,35 @@ mod tests {
         let stream_id = StreamId::new("player-1").expect("valid");
         let undecodable = MongoStoreError::Undecodable {
             collection: "events".to_owned(),
-            location: "stream `player-1` version 3".to_owned(),
-            reason: "missing field `events`".to_owned(),
+            location: RecordLocation::Event {
+                stream_id: stream_id.clone(),
+                version: Version::new(3),
+            },
+            problem: DecodeProblem::MissingField {
+                field: "events".to_owned(),
+            },
         };
+        assert_eq!(
+            undecodable.to_string(),
+            "stream `player-1` version 3 in collection `events` does not decode: the field \
+             `events` is missing"
+        );
         match StoreError::from(undecodable) {
             StoreError::Corrupt { location, source } => {
-                assert_eq!(location, "stream `player-1` version 3");
-                assert!(source.to_string().contains("missing field `events`"));
+                assert_eq!(
+                    location,
+                    RecordLocation::Event {
+                        stream_id: stream_id.clone(),
+                        version: Version::new(3)
+                    }
+                );
+                match source.downcast_ref::<MongoStoreError>() {
+                    Some(MongoStoreError::Undecodable {
+                        problem: DecodeProblem::MissingField { field },
+                        ..
+                    }) => assert_eq!(field, "events"),
+                    other => panic!("expected the MongoDB details, got {other:?}"),
+                }
             }
             other => panic!("expected Corrupt, got {other}"),
         }
@@ -447,18 +494,48 @@ mod tests {
             bytes: 17_000_000,
             limit: 16_777_216,
         };
-        assert!(matches!(
-            StoreError::from(too_large),
-            StoreError::CapacityExceeded { .. }
-        ));
+        match StoreError::from(too_large) {
+            StoreError::Unstorable {
+                stream_id: s,
+                source,
+            } => {
+                assert_eq!(s, stream_id);
+                assert!(source.to_string().contains("16777216"), "{source}");
+            }
+            other => panic!("expected Unstorable, got {other}"),
+        }
         let unrepresentable = MongoStoreError::Unrepresentable {
             stream_id,
             event_id: Uuid::nil(),
             event_type: TypeName::from_static("big"),
-            reason: "integer 18446744073709551615 at `/n` is above i64::MAX".to_owned(),
+            problem: BsonProblem::IntegerAboveI64 {
+                path: "/n".to_owned(),
+                value: u64::MAX,
+            },
         };
+        assert_eq!(
+            unrepresentable.to_string(),
+            "event 00000000-0000-0000-0000-000000000000 (type `big`) for stream `player-1` \
+             cannot be stored in MongoDB: the integer 18446744073709551615 at `/n` of the \
+             payload is above i64::MAX, the largest BSON integer; nothing was written"
+        );
         let error = StoreError::from(unrepresentable);
         assert!(matches!(error, StoreError::Unstorable { .. }));
         assert!(error.to_string().contains("player-1"), "{error}");
+    }
+
+    #[test]
+    fn index_errors_name_their_keys() {
+        let error = MongoStoreError::Index {
+            collection: "events".to_owned(),
+            keys: &["stream_id", "first_version"],
+            problem: IndexProblem::NotUnique,
+        };
+        assert!(
+            error
+                .to_string()
+                .starts_with("index {stream_id: 1, first_version: 1} of collection `events`: it exists but is not unique"),
+            "{error}"
+        );
     }
 }

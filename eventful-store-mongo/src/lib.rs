@@ -32,7 +32,7 @@
 //!
 //! One document per append, in the events collection, holding the append's events as an
 //! array: one `insert_one`, atomic on every deployment. Its `_id` is the append's first
-//! global position. Two unique indexes decide every append:
+//! global position. Unique indexes decide every append:
 //!
 //! - `(stream_id, first_version)`: two appends from the same stream version collide, so an
 //!   append expecting version `v` is only attempted when the stream is known to have been at
@@ -42,6 +42,17 @@
 //!   serialized. Every committed append therefore sits directly above committed appends:
 //!   the log never has a hole, and a reader that has seen position `p` never later sees a new
 //!   event below `p` — with no counter document, no gap timeout, one round trip per append.
+//! - `event_ids`, store-wide: an event id is stored at most once in the store. The same ids
+//!   at the same versions of the same stream are a retry, reported as
+//!   [`AppendResult::already_stored`](eventful_core::AppendResult::already_stored) with what
+//!   was stored then; anywhere else (another version, another stream, only some of them)
+//!   they are [`StoreError::DuplicateEvent`](eventful_core::StoreError::DuplicateEvent)
+//!   naming where an offending id is, and nothing is written. MongoDB enforces this unique
+//!   multikey index across documents, so it costs nothing until an insert is refused. Some
+//!   wire-compatible servers do not (nx-27017, the CI server); `connect` finds out
+//!   ([`MongoStore::server_enforces_unique_event_ids`]), and on those the store checks each
+//!   append against the ids of every append below the position it claims, kept in memory:
+//!   the claim rule above makes that exact across processes too.
 //!
 //! The whole argument, the schema, the indexes, the settings and what to watch in
 //! production are in `docs/stores/mongodb.md`.
@@ -51,16 +62,18 @@
 //! | module | what lives there |
 //! | --- | --- |
 //! | `store` | [`MongoStore`]: connecting, the shared state, the `EventStore` implementation |
-//! | `append` | the expected-version rules, idempotent retries, claiming positions |
+//! | `append` | the expected-version rules, claiming positions, what a refused insert means |
+//! | `ids` | one event id, one place: the rule, the lookup, the probe, the known ids |
 //! | `reads` | streams, the log, heads and events by id, each on an index; waiting for appends |
 //! | `schema` | the append document: its fields, building it from an append |
 //! | `stored` | an append document read back: checked, decoded, errors naming stream and version |
 //! | `payload` | JSON payloads as real BSON values, and back |
-//! | `indexes` | the indexes, created and checked at start-up |
+//! | `indexes` | the indexes, created, checked and migrated at start-up |
 //! | `heads` | the bounded cache of stream versions seen |
 //! | `snapshots`, `checkpoints` | the other two stores, one collection each |
 //! | `put` | keeping one document per `_id` with whole-document writes |
 //! | `settings`, `error` | [`MongoSettings`] and [`MongoStoreError`] |
+//! | [`problem`] | what exactly is wrong, as data: the `problem` fields of the errors |
 
 #![warn(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -69,8 +82,11 @@ mod append;
 mod checkpoints;
 mod error;
 mod heads;
+mod ids;
 mod indexes;
 mod payload;
+pub mod problem;
+mod progress;
 mod put;
 mod reads;
 mod schema;
@@ -80,6 +96,7 @@ mod store;
 mod stored;
 
 pub use crate::error::MongoStoreError;
+pub use crate::problem::{BsonProblem, DecodeProblem, IndexProblem, SettingsProblem};
 pub use crate::settings::{DEFAULT_DATABASE, MongoSettings};
 pub use crate::store::MongoStore;
 

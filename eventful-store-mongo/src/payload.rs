@@ -12,50 +12,45 @@
 //! | `null` | null | `null` |
 //! | integer in `i32` | int32 | integer |
 //! | other integer up to `i64::MAX` | int64 | integer |
-//! | integer above `i64::MAX` | refused: [`PayloadMappingError`] (BSON has no larger integer, and a double would lose digits) | |
+//! | integer above `i64::MAX` | refused: [`BsonProblem::IntegerAboveI64`] (BSON has no larger integer, and a double would lose digits) | |
 //! | number with a fraction or exponent | double | number (`1e2` reads back as `100.0`) |
 //!
 //! Integers are stored in the smallest of int32 and int64 that holds them, which is also what
 //! wire-compatible test servers return, so documents look the same on both. A key containing
-//! a NUL character cannot be a BSON key and is refused. Reading back, a value of any other
-//! BSON type (a date, an ObjectId, written by hand in the shell) has no JSON form and is an
-//! error, as are non-finite doubles: the store never guesses.
+//! a NUL character cannot be a BSON key and is refused ([`BsonProblem::NulInKey`]). Reading
+//! back, a value of any other BSON type (a date, an ObjectId, written by hand in the shell)
+//! has no JSON form and is an error ([`DecodeProblem::NoJsonForm`]), as are non-finite
+//! doubles: the store never guesses.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use mongodb::bson::raw::{RawArray, RawBsonRef, RawDocument};
 use mongodb::bson::{RawArrayBuf, RawBson, RawDocumentBuf};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-/// Why a payload could not be turned into BSON, or BSON back into a payload.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{reason}")]
-pub(crate) struct PayloadMappingError {
-    pub(crate) reason: String,
-}
-
-impl PayloadMappingError {
-    fn new(reason: impl Into<String>) -> Self {
-        Self {
-            reason: reason.into(),
-        }
-    }
-}
+use crate::problem::{BsonProblem, DecodeProblem};
 
 /// The BSON value of a JSON text.
-pub(crate) fn json_to_bson(json: &[u8]) -> Result<RawBson, PayloadMappingError> {
+pub(crate) fn json_to_bson(json: &[u8]) -> Result<RawBson, BsonProblem> {
+    // serde's errors carry only text: the visitor leaves the typed problem here.
+    let problem = RefCell::new(None);
     let mut deserializer = serde_json::Deserializer::from_slice(json);
-    let value = BsonSeed { path: Path::root() }
-        .deserialize(&mut deserializer)
-        .map_err(|error| PayloadMappingError::new(error.to_string()))?;
-    deserializer
-        .end()
-        .map_err(|error| PayloadMappingError::new(error.to_string()))?;
-    Ok(value)
+    let value = BsonSeed {
+        path: Path::root(),
+        problem: &problem,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|value| deserializer.end().map(|()| value));
+    value.map_err(|error| {
+        problem.take().unwrap_or(BsonProblem::NotJson {
+            message: error.to_string(),
+        })
+    })
 }
 
 /// The JSON text of a BSON value written by [`json_to_bson`].
-pub(crate) fn bson_to_json(value: RawBsonRef<'_>) -> Result<Vec<u8>, PayloadMappingError> {
+pub(crate) fn bson_to_json(value: RawBsonRef<'_>) -> Result<Vec<u8>, DecodeProblem> {
     let mut out = Vec::with_capacity(64);
     write_value(&mut out, value, &mut Path::root())?;
     Ok(out)
@@ -89,23 +84,45 @@ impl fmt::Display for Path {
     }
 }
 
-struct BsonSeed {
+struct BsonSeed<'p> {
     path: Path,
+    /// Where a refusal leaves its typed problem.
+    problem: &'p RefCell<Option<BsonProblem>>,
 }
 
-impl<'de> DeserializeSeed<'de> for BsonSeed {
+impl<'de> DeserializeSeed<'de> for BsonSeed<'_> {
     type Value = RawBson;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<RawBson, D::Error> {
-        deserializer.deserialize_any(BsonVisitor { path: self.path })
+        deserializer.deserialize_any(BsonVisitor {
+            path: self.path,
+            problem: self.problem,
+        })
     }
 }
 
-struct BsonVisitor {
+struct BsonVisitor<'p> {
     path: Path,
+    problem: &'p RefCell<Option<BsonProblem>>,
 }
 
-impl<'de> Visitor<'de> for BsonVisitor {
+impl BsonVisitor<'_> {
+    /// Refuses the payload for `problem`.
+    fn refuse<E: de::Error>(&self, problem: BsonProblem) -> E {
+        let error = E::custom(&problem);
+        *self.problem.borrow_mut() = Some(problem);
+        error
+    }
+
+    fn child(&self, segment: String) -> BsonSeed<'_> {
+        BsonSeed {
+            path: self.path.child(segment),
+            problem: self.problem,
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for BsonVisitor<'_> {
     type Value = RawBson;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -126,10 +143,10 @@ impl<'de> Visitor<'de> for BsonVisitor {
     fn visit_u64<E: de::Error>(self, value: u64) -> Result<RawBson, E> {
         match i64::try_from(value) {
             Ok(signed) => self.visit_i64(signed),
-            Err(_) => Err(E::custom(format!(
-                "the integer {value} at `{}` is above i64::MAX, the largest BSON integer",
-                self.path
-            ))),
+            Err(_) => Err(self.refuse(BsonProblem::IntegerAboveI64 {
+                path: self.path.to_string(),
+                value,
+            })),
         }
     }
 
@@ -156,9 +173,7 @@ impl<'de> Visitor<'de> for BsonVisitor {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawBson, A::Error> {
         let mut array = RawArrayBuf::new();
         let mut index = 0usize;
-        while let Some(value) = seq.next_element_seed(BsonSeed {
-            path: self.path.child(index.to_string()),
-        })? {
+        while let Some(value) = seq.next_element_seed(self.child(index.to_string()))? {
             array.push(value);
             index += 1;
         }
@@ -169,14 +184,12 @@ impl<'de> Visitor<'de> for BsonVisitor {
         let mut entries: Vec<(String, RawBson)> = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             if key.contains('\0') {
-                return Err(de::Error::custom(format!(
-                    "the key {key:?} at `{}` contains a NUL character, which BSON keys cannot hold",
-                    self.path
-                )));
+                return Err(self.refuse(BsonProblem::NulInKey {
+                    path: self.path.to_string(),
+                    key,
+                }));
             }
-            let value = map.next_value_seed(BsonSeed {
-                path: self.path.child(key.clone()),
-            })?;
+            let value = map.next_value_seed(self.child(key.clone()))?;
             match entries.iter_mut().find(|(existing, _)| *existing == key) {
                 Some(entry) => entry.1 = value,
                 None => entries.push((key, value)),
@@ -194,26 +207,34 @@ fn write_value(
     out: &mut Vec<u8>,
     value: RawBsonRef<'_>,
     path: &mut Path,
-) -> Result<(), PayloadMappingError> {
+) -> Result<(), DecodeProblem> {
     match value {
         RawBsonRef::Document(document) => write_document(out, document, path),
         RawBsonRef::Array(array) => write_array(out, array, path),
-        RawBsonRef::String(text) => write_json(out, &text),
-        RawBsonRef::Boolean(flag) => write_json(out, &flag),
+        RawBsonRef::String(text) => write_json(out, &text, path),
+        RawBsonRef::Boolean(flag) => write_json(out, &flag, path),
         RawBsonRef::Null => {
             out.extend_from_slice(b"null");
             Ok(())
         }
-        RawBsonRef::Int32(number) => write_json(out, &number),
-        RawBsonRef::Int64(number) => write_json(out, &number),
-        RawBsonRef::Double(number) if number.is_finite() => write_json(out, &number),
-        RawBsonRef::Double(number) => Err(PayloadMappingError::new(format!(
-            "the double {number} at `{path}` has no JSON form"
-        ))),
-        other => Err(PayloadMappingError::new(format!(
-            "a BSON {:?} at `{path}` has no JSON form (the store writes only JSON types)",
-            other.element_type()
-        ))),
+        RawBsonRef::Int32(number) => write_json(out, &number, path),
+        RawBsonRef::Int64(number) => write_json(out, &number, path),
+        RawBsonRef::Double(number) if number.is_finite() => write_json(out, &number, path),
+        RawBsonRef::Double(value) => Err(DecodeProblem::NonFiniteDouble {
+            path: path.to_string(),
+            value,
+        }),
+        other => Err(DecodeProblem::NoJsonForm {
+            path: path.to_string(),
+            found: other.element_type(),
+        }),
+    }
+}
+
+fn malformed(path: &Path, error: impl fmt::Display) -> DecodeProblem {
+    DecodeProblem::Malformed {
+        at: path.to_string(),
+        message: error.to_string(),
     }
 }
 
@@ -221,16 +242,14 @@ fn write_document(
     out: &mut Vec<u8>,
     document: &RawDocument,
     path: &mut Path,
-) -> Result<(), PayloadMappingError> {
+) -> Result<(), DecodeProblem> {
     out.push(b'{');
     for (i, entry) in document.iter().enumerate() {
-        let (key, value) = entry.map_err(|error| {
-            PayloadMappingError::new(format!("malformed BSON at `{path}`: {error}"))
-        })?;
+        let (key, value) = entry.map_err(|error| malformed(path, error))?;
         if i > 0 {
             out.push(b',');
         }
-        write_json(out, key)?;
+        write_json(out, key, path)?;
         out.push(b':');
         path.0.push(key.to_owned());
         write_value(out, value, path)?;
@@ -240,16 +259,10 @@ fn write_document(
     Ok(())
 }
 
-fn write_array(
-    out: &mut Vec<u8>,
-    array: &RawArray,
-    path: &mut Path,
-) -> Result<(), PayloadMappingError> {
+fn write_array(out: &mut Vec<u8>, array: &RawArray, path: &mut Path) -> Result<(), DecodeProblem> {
     out.push(b'[');
     for (i, element) in array.into_iter().enumerate() {
-        let value = element.map_err(|error| {
-            PayloadMappingError::new(format!("malformed BSON at `{path}`: {error}"))
-        })?;
+        let value = element.map_err(|error| malformed(path, error))?;
         if i > 0 {
             out.push(b',');
         }
@@ -264,8 +277,10 @@ fn write_array(
 fn write_json<T: serde::Serialize + ?Sized>(
     out: &mut Vec<u8>,
     value: &T,
-) -> Result<(), PayloadMappingError> {
-    serde_json::to_writer(out, value).map_err(|error| PayloadMappingError::new(error.to_string()))
+    path: &Path,
+) -> Result<(), DecodeProblem> {
+    // Writing a string or a finite number into a `Vec` cannot fail; kept typed all the same.
+    serde_json::to_writer(out, value).map_err(|error| malformed(path, error))
 }
 
 #[cfg(test)]
@@ -337,8 +352,14 @@ mod tests {
     fn integers_above_i64_are_refused_with_their_path() {
         let error = json_to_bson(br#"{"items":[{"n":18446744073709551615}]}"#)
             .expect_err("no BSON integer holds it");
-        assert!(error.reason.contains("18446744073709551615"), "{error}");
-        assert!(error.reason.contains("/items/0/n"), "{error}");
+        assert_eq!(
+            error,
+            BsonProblem::IntegerAboveI64 {
+                path: "/items/0/n".to_owned(),
+                value: u64::MAX
+            }
+        );
+        assert!(error.to_string().contains("/items/0/n"), "{error}");
         assert!(
             json_to_bson(b"9223372036854775807").is_ok(),
             "i64::MAX fits"
@@ -347,7 +368,17 @@ mod tests {
 
     #[test]
     fn nul_in_keys_is_refused_and_nul_in_strings_is_kept() {
-        assert!(json_to_bson(br#"{"a\u0000b":1}"#).is_err());
+        assert_eq!(
+            json_to_bson(br#"{"x":{"a\u0000b":1}}"#),
+            Err(BsonProblem::NulInKey {
+                path: "/x".to_owned(),
+                key: "a\0b".to_owned()
+            })
+        );
+        assert!(matches!(
+            json_to_bson(b"{oops"),
+            Err(BsonProblem::NotJson { .. })
+        ));
         assert_eq!(round_trip(r#"{"a":"x\u0000y"}"#), r#"{"a":"x\u0000y"}"#);
     }
 
@@ -361,9 +392,18 @@ mod tests {
         let mut document = RawDocumentBuf::new();
         document.append("when", mongodb::bson::DateTime::from_millis(0));
         let error = bson_to_json(RawBsonRef::Document(&document)).expect_err("dates are not JSON");
-        assert!(error.reason.contains("/when"), "{error}");
+        assert_eq!(
+            error,
+            DecodeProblem::NoJsonForm {
+                path: "/when".to_owned(),
+                found: mongodb::bson::spec::ElementType::DateTime
+            }
+        );
         let mut nan = RawDocumentBuf::new();
         nan.append("x", f64::NAN);
-        assert!(bson_to_json(RawBsonRef::Document(&nan)).is_err());
+        assert!(matches!(
+            bson_to_json(RawBsonRef::Document(&nan)),
+            Err(DecodeProblem::NonFiniteDouble { .. })
+        ));
     }
 }

@@ -8,9 +8,10 @@
 //!   position: 77, event: { …the ParkedEvent… } }
 //! ```
 //!
-//! Checkpoint names starting with `eventful.` are the store's own. A claim is a
-//! `findOneAndUpdate` whose filter says the segment is free, expired or the claimer's own: the
-//! server applies it to the one document atomically, so two claimers never both win. A save
+//! Checkpoint names starting with `eventful.` are the store's own. A claim reads the segment,
+//! and if it is free, expired or the claimer's own, updates it with a filter on the owner and
+//! lease it read (compare and set): the server applies an update to one document atomically,
+//! so of two claimers that read the same state only one matches. A save
 //! under a claim is an update filtered on the owner, so a save by an instance that lost the
 //! claim matches nothing and is refused. Lease ends are milliseconds since the epoch, written
 //! by the claimer's clock.
@@ -21,7 +22,6 @@ use eventful_core::{Position, RecordLocation, StoreError};
 use futures::TryStreamExt;
 use mongodb::Collection;
 use mongodb::bson::{self, Bson, Document, doc};
-use mongodb::options::ReturnDocument;
 use uuid::Uuid;
 
 use crate::error::{MongoStoreError, is_duplicate_key};
@@ -128,28 +128,45 @@ impl Inner {
                 .await?;
         }
         let now = Utc::now();
+        let Some(current) = self
+            .segments(&claim.handler)
+            .await?
+            .into_iter()
+            .find(|progress| progress.segment.index == claim.segment.index)
+        else {
+            return Ok(ClaimOutcome::OtherSegments { count: 0 });
+        };
+        if current.segment.count != claim.segment.count {
+            return Ok(ClaimOutcome::OtherSegments {
+                count: current.segment.count,
+            });
+        }
+        if !current.claimable_by(&claim.owner, now) {
+            return Ok(ClaimOutcome::HeldBy {
+                owner: current.owner.unwrap_or_default(),
+                lease_until: current.lease_until.unwrap_or(now),
+            });
+        }
+        // Compare and set on the claim as it was read: if another claimer changed it since,
+        // this matches nothing. (Exact values, not `$or`: some wire-compatible servers do not
+        // combine `$or` with the other conditions of a filter.)
         let lease_until = claim.lease_end(now);
         let filter = doc! {
             "_id": segment_id(&claim.handler, claim.segment.index),
             COUNT: i64::from(claim.segment.count),
-            "$or": [
-                { OWNER: Bson::Null },
-                { OWNER: claim.owner.as_str() },
-                { LEASE_UNTIL: { "$lte": millis(now) } },
-            ],
+            OWNER: current.owner.clone().map_or(Bson::Null, Bson::String),
+            LEASE_UNTIL: current.lease_until.map_or(Bson::Null, |until| Bson::Int64(millis(until))),
         };
         let update =
             doc! { "$set": { OWNER: claim.owner.as_str(), LEASE_UNTIL: millis(lease_until) } };
         let claimed = self
             .progress()
-            .find_one_and_update(filter, update)
-            .return_document(ReturnDocument::After)
+            .update_one(filter, update)
             .await
             .map_err(|error| self.driver_error("claiming a segment", error))?;
-        if let Some(document) = claimed {
-            let progress = self.read_segment(&document)?;
+        if claimed.matched_count > 0 {
             return Ok(ClaimOutcome::Held {
-                position: progress.position,
+                position: current.position,
                 lease_until,
             });
         }

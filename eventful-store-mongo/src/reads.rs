@@ -20,7 +20,7 @@ use crate::store::Inner;
 use crate::stored::StoredAppend;
 
 /// Most append documents one query fetches.
-const PAGE_DOCUMENTS: usize = 1000;
+pub(crate) const PAGE_DOCUMENTS: usize = 1000;
 
 /// How far a time-range query's date bounds are widened (the exact bounds are applied to
 /// each event).
@@ -29,7 +29,7 @@ const DATE_SLACK_MS: i64 = 1000;
 impl Inner {
     /// Runs a bounded, sorted find on the events collection and decodes each document's
     /// header.
-    async fn find_appends(
+    pub(crate) async fn find_appends(
         &self,
         operation: &'static str,
         filter: Document,
@@ -109,19 +109,44 @@ impl Inner {
             .pop())
     }
 
-    /// The appends of `stream_id` holding any of `event_ids` (at most two: more says nothing
-    /// new), headers only.
+    /// The appends, of any stream, holding any of `event_ids`, headers only: one query on
+    /// the store-wide `{event_ids: 1}` index. Each id is in one append at most, so there are
+    /// at most as many as ids.
     pub(crate) async fn appends_holding(
         &self,
-        stream_id: &StreamId,
         event_ids: &[Uuid],
     ) -> Result<Vec<StoredAppend>, StoreError> {
+        const OPERATION: &str = "looking up event ids";
         let ids: Vec<String> = event_ids.iter().map(Uuid::to_string).collect();
+        let limit = i64::try_from(event_ids.len().max(1)).unwrap_or(i64::MAX);
+        let documents: Vec<RawDocumentBuf> = self
+            .events
+            .find(doc! { field::EVENT_IDS: { "$in": ids } })
+            .projection(doc! { field::EVENTS: 0 })
+            .limit(limit)
+            .await
+            .map_err(|error| self.driver_error(OPERATION, error))?
+            .try_collect()
+            .await
+            .map_err(|error| self.driver_error(OPERATION, error))?;
+        documents
+            .into_iter()
+            .map(|document| StoredAppend::decode(document, self.events.name()))
+            .collect()
+    }
+
+    /// The appends ending after position `after` and at most at `upto`, in order, headers
+    /// only: a page of them, up to [`PAGE_DOCUMENTS`].
+    pub(crate) async fn appends_ending_in(
+        &self,
+        after: u64,
+        upto: u64,
+    ) -> Result<Vec<StoredAppend>, StoreError> {
         self.find_appends(
-            "looking up event ids",
-            doc! { field::STREAM_ID: stream_id.as_str(), field::EVENT_IDS: { "$in": ids } },
-            doc! { field::FIRST_VERSION: 1 },
-            2,
+            "reading the log's event ids",
+            doc! { field::LAST_POSITION: { "$gt": int64(after), "$lte": int64(upto) } },
+            doc! { field::LAST_POSITION: 1 },
+            PAGE_DOCUMENTS,
             true,
         )
         .await
@@ -299,7 +324,10 @@ impl Inner {
         let Some(append) = self
             .find_appends(
                 "finding an event",
-                // `$in` of one rather than equality: some servers miss equality on arrays.
+                // On MongoDB the store-wide `{event_ids: 1}` index finds the one append; a
+                // server that uses an index only for exactly its keys scans the stream's
+                // appends on `{stream_id: 1}`. `$in` of one rather than equality: some servers
+                // miss equality on arrays.
                 doc! { field::STREAM_ID: stream_id.as_str(), field::EVENT_IDS: { "$in": [wanted] } },
                 doc! { field::FIRST_VERSION: 1 },
                 1,

@@ -19,12 +19,13 @@
 //! string is readable and queryable everywhere, binary UUIDs are not on every server.
 
 use chrono::{DateTime, Utc};
-use eventful_core::{Metadata, NewEvent, StoreError, StreamId, TypeName};
+use eventful_core::{Duplicate, Metadata, NewEvent, StoreError, StreamId, TypeName};
 use mongodb::bson::{self, RawArrayBuf, RawBson, RawDocumentBuf};
 use uuid::Uuid;
 
 use crate::error::MongoStoreError;
 use crate::payload::json_to_bson;
+use crate::problem::BsonProblem;
 
 /// Field names of the events collection.
 pub(crate) mod field {
@@ -92,19 +93,11 @@ struct PreparedEvent {
 impl PreparedAppend {
     /// Checks the events (no id twice, every payload representable) and converts them.
     pub(crate) fn new(stream_id: &StreamId, events: &[NewEvent]) -> Result<Self, StoreError> {
-        let mut event_ids: Vec<Uuid> = Vec::with_capacity(events.len());
+        let event_ids = distinct_ids(stream_id, events)?;
         let mut event_types: Vec<String> = Vec::new();
         let mut aggregate_types: Vec<String> = Vec::new();
         let mut prepared = Vec::with_capacity(events.len());
         for event in events {
-            if event_ids.contains(&event.event_id) {
-                return Err(StoreError::DuplicateEvent {
-                    stream_id: stream_id.clone(),
-                    event_id: event.event_id,
-                    reason: "the id appears twice in this append".to_owned(),
-                });
-            }
-            event_ids.push(event.event_id);
             if !event_types.iter().any(|known| *known == *event.event_type) {
                 event_types.push(event.event_type.to_string());
             }
@@ -114,14 +107,13 @@ impl PreparedAppend {
             {
                 aggregate_types.push(event.aggregate_type.to_string());
             }
-            let unrepresentable = |reason: String| MongoStoreError::Unrepresentable {
+            let unrepresentable = |problem: BsonProblem| MongoStoreError::Unrepresentable {
                 stream_id: stream_id.clone(),
                 event_id: event.event_id,
                 event_type: event.event_type.clone(),
-                reason,
+                problem,
             };
-            let payload = json_to_bson(event.payload.as_bytes())
-                .map_err(|error| unrepresentable(format!("payload: {error}")))?;
+            let payload = json_to_bson(event.payload.as_bytes()).map_err(unrepresentable)?;
             let metadata = metadata_document(&event.metadata).map_err(unrepresentable)?;
             prepared.push(PreparedEvent {
                 event_id: event.event_id,
@@ -200,6 +192,32 @@ impl PreparedAppend {
     }
 }
 
+/// Appends up to this long are checked for repeated ids pair by pair; longer ones with a set.
+const PAIRWISE_LIMIT: usize = 16;
+
+/// The events' ids in order, or the refusal of the first that appears twice (before anything
+/// else is looked at, as every store does).
+fn distinct_ids(stream_id: &StreamId, events: &[NewEvent]) -> Result<Vec<Uuid>, StoreError> {
+    let ids: Vec<Uuid> = events.iter().map(|event| event.event_id).collect();
+    let repeated = if ids.len() <= PAIRWISE_LIMIT {
+        ids.iter()
+            .enumerate()
+            .find(|(i, id)| ids[..*i].contains(id))
+            .map(|(_, id)| *id)
+    } else {
+        let mut seen = std::collections::HashSet::with_capacity(ids.len());
+        ids.iter().find(|id| !seen.insert(**id)).copied()
+    };
+    match repeated {
+        Some(event_id) => Err(StoreError::DuplicateEvent {
+            stream_id: stream_id.clone(),
+            event_id,
+            duplicate: Duplicate::InAppend,
+        }),
+        None => Ok(ids),
+    }
+}
+
 fn strings<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> RawArrayBuf {
     let mut array = RawArrayBuf::new();
     for item in items {
@@ -208,7 +226,7 @@ fn strings<S: AsRef<str>>(items: impl IntoIterator<Item = S>) -> RawArrayBuf {
     array
 }
 
-fn metadata_document(metadata: &Metadata) -> Result<RawDocumentBuf, String> {
+fn metadata_document(metadata: &Metadata) -> Result<RawDocumentBuf, BsonProblem> {
     let mut document = RawDocumentBuf::new();
     if let Some(id) = metadata.correlation_id {
         document.append(field::CORRELATION_ID, id.to_string());
@@ -220,9 +238,9 @@ fn metadata_document(metadata: &Metadata) -> Result<RawDocumentBuf, String> {
         let mut extra = RawDocumentBuf::new();
         for (key, value) in &metadata.extra {
             if key.contains('\0') {
-                return Err(format!(
-                    "the metadata key {key:?} contains a NUL character, which BSON keys cannot hold"
-                ));
+                return Err(BsonProblem::NulInMetadataKey {
+                    key: key.to_owned(),
+                });
             }
             extra.append(key, value);
         }
@@ -286,11 +304,15 @@ pub(crate) mod tests {
     #[test]
     fn a_repeated_id_or_an_unrepresentable_payload_is_refused() {
         let once = event("a", "{}");
-        assert!(matches!(
-            PreparedAppend::new(&stream(), &[once.clone(), once]),
-            Err(StoreError::DuplicateEvent { .. })
-        ));
         let huge = event("a", r#"{"n":18446744073709551615}"#);
+        match PreparedAppend::new(&stream(), &[huge.clone(), once.clone(), once.clone()]) {
+            Err(StoreError::DuplicateEvent {
+                event_id,
+                duplicate: Duplicate::InAppend,
+                ..
+            }) => assert_eq!(event_id, once.event_id, "checked before the payloads"),
+            other => panic!("expected DuplicateEvent, got {other:?}"),
+        }
         let error = PreparedAppend::new(&stream(), &[huge]).expect_err("above i64::MAX");
         let message = error.to_string();
         assert!(matches!(error, StoreError::Unstorable { .. }));
@@ -299,7 +321,18 @@ pub(crate) mod tests {
             "{message}"
         );
         let bad_key = event("a", "{}").with_metadata(Metadata::default().with_entry("a\0b", "x"));
-        assert!(PreparedAppend::new(&stream(), &[bad_key]).is_err());
+        match PreparedAppend::new(&stream(), &[bad_key]) {
+            Err(StoreError::Unstorable { source, .. }) => {
+                match source.downcast_ref::<MongoStoreError>() {
+                    Some(MongoStoreError::Unrepresentable {
+                        problem: BsonProblem::NulInMetadataKey { key },
+                        ..
+                    }) => assert_eq!(key, "a\0b"),
+                    other => panic!("expected a NUL in a metadata key, got {other:?}"),
+                }
+            }
+            other => panic!("expected Unstorable, got {other:?}"),
+        }
     }
 
     #[test]

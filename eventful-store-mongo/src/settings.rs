@@ -5,6 +5,7 @@ use std::time::Duration;
 use mongodb::options::{Acknowledgment, ReadConcern, WriteConcern};
 
 use crate::error::MongoStoreError;
+use crate::problem::SettingsProblem;
 
 /// The database used when neither the settings nor the URI name one.
 pub const DEFAULT_DATABASE: &str = "eventful";
@@ -195,66 +196,73 @@ impl MongoSettings {
         ] {
             check_collection_name(setting, name)?;
         }
-        if self.events == self.snapshots
-            || self.events == self.checkpoints
-            || self.snapshots == self.checkpoints
-        {
+        let shared = if self.events == self.snapshots || self.events == self.checkpoints {
+            Some(&self.events)
+        } else if self.snapshots == self.checkpoints {
+            Some(&self.snapshots)
+        } else {
+            None
+        };
+        if let Some(name) = shared {
             return Err(MongoStoreError::InvalidSettings {
                 setting: "collections",
-                reason: format!(
-                    "events, snapshots and checkpoints need three distinct collections, got \
-                     `{}`, `{}` and `{}`",
-                    self.events, self.snapshots, self.checkpoints
-                ),
+                problem: SettingsProblem::SharedCollection { name: name.clone() },
             });
         }
         if matches!(self.write_concern.w, Some(Acknowledgment::Nodes(0))) {
             return Err(MongoStoreError::InvalidSettings {
                 setting: "write concern",
-                reason: "w: 0 never reports a conflict, so appends could not be checked".to_owned(),
+                problem: SettingsProblem::UnacknowledgedWrites,
             });
         }
         Ok(())
     }
 }
 
+/// The longest database name MongoDB accepts, in bytes.
+const MAX_DATABASE_NAME_BYTES: usize = 63;
+
 /// MongoDB's rules for database names (on every platform it runs on).
 fn check_database_name(name: &str) -> Result<(), MongoStoreError> {
-    let refuse = |reason: String| {
-        Err(MongoStoreError::InvalidSettings {
-            setting: "database",
-            reason,
-        })
+    let problem = if name.is_empty() {
+        SettingsProblem::EmptyName
+    } else if name.len() > MAX_DATABASE_NAME_BYTES {
+        SettingsProblem::NameTooLong {
+            name: name.to_owned(),
+            bytes: name.len(),
+            limit: MAX_DATABASE_NAME_BYTES,
+        }
+    } else if let Some(character) = name.chars().find(|c| "/\\. \"$*<>:|?\0".contains(*c)) {
+        SettingsProblem::ForbiddenCharacter {
+            name: name.to_owned(),
+            character,
+        }
+    } else {
+        return Ok(());
     };
-    if name.is_empty() {
-        return refuse("the database name is empty".to_owned());
-    }
-    if name.len() >= 64 {
-        return refuse(format!(
-            "the database name `{name}` is longer than 63 bytes"
-        ));
-    }
-    if let Some(bad) = name.chars().find(|c| "/\\. \"$*<>:|?\0".contains(*c)) {
-        return refuse(format!("the database name `{name}` contains {bad:?}"));
-    }
-    Ok(())
+    Err(MongoStoreError::InvalidSettings {
+        setting: "database",
+        problem,
+    })
 }
 
 /// MongoDB's rules for collection names.
 fn check_collection_name(setting: &'static str, name: &str) -> Result<(), MongoStoreError> {
-    let reason = if name.is_empty() {
-        Some("the name is empty".to_owned())
-    } else if name.contains('$') || name.contains('\0') {
-        Some(format!("`{name}` contains `$` or a NUL character"))
+    let problem = if name.is_empty() {
+        SettingsProblem::EmptyName
+    } else if let Some(character) = name.chars().find(|c| matches!(c, '$' | '\0')) {
+        SettingsProblem::ForbiddenCharacter {
+            name: name.to_owned(),
+            character,
+        }
     } else if name.starts_with("system.") {
-        Some(format!("`{name}` is in the reserved `system.` namespace"))
+        SettingsProblem::ReservedName {
+            name: name.to_owned(),
+        }
     } else {
-        None
+        return Ok(());
     };
-    match reason {
-        Some(reason) => Err(MongoStoreError::InvalidSettings { setting, reason }),
-        None => Ok(()),
-    }
+    Err(MongoStoreError::InvalidSettings { setting, problem })
 }
 
 #[cfg(test)]
@@ -286,12 +294,52 @@ mod tests {
                 "database `{bad}` must be refused"
             );
         }
+        let problem = |settings: &MongoSettings, database: &str| match settings.validate(database) {
+            Err(MongoStoreError::InvalidSettings { problem, .. }) => problem,
+            other => panic!("expected InvalidSettings, got {other:?}"),
+        };
+        assert_eq!(
+            problem(&settings, "a.b"),
+            SettingsProblem::ForbiddenCharacter {
+                name: "a.b".to_owned(),
+                character: '.'
+            }
+        );
+        assert!(matches!(
+            problem(&settings, &"x".repeat(64)),
+            SettingsProblem::NameTooLong {
+                bytes: 64,
+                limit: 63,
+                ..
+            }
+        ));
         let same = MongoSettings::new("mongodb://localhost").with_snapshots_collection("events");
-        assert!(same.validate("db").is_err());
+        assert_eq!(
+            problem(&same, "db"),
+            SettingsProblem::SharedCollection {
+                name: "events".to_owned()
+            }
+        );
         let system = MongoSettings::new("mongodb://localhost").with_events_collection("system.x");
-        assert!(system.validate("db").is_err());
+        assert_eq!(
+            problem(&system, "db"),
+            SettingsProblem::ReservedName {
+                name: "system.x".to_owned()
+            }
+        );
         let unacknowledged =
             MongoSettings::new("mongodb://localhost").with_write_concern(WriteConcern::nodes(0));
-        assert!(unacknowledged.validate("db").is_err());
+        assert_eq!(
+            problem(&unacknowledged, "db"),
+            SettingsProblem::UnacknowledgedWrites
+        );
+        assert_eq!(
+            MongoStoreError::InvalidSettings {
+                setting: "database",
+                problem: problem(&settings, "")
+            }
+            .to_string(),
+            "invalid setting `database`: the name is empty"
+        );
     }
 }

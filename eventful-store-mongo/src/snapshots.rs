@@ -12,16 +12,16 @@
 //! document that does not decode is skipped with a warning (the stream is replayed instead):
 //! snapshots are a cache of what the events already say.
 
-use async_trait::async_trait;
 use eventful_core::{Payload, Snapshot, SnapshotStore, StoreError, StreamId, TypeName, Version};
-use mongodb::bson::{self, RawBsonRef, RawDocumentBuf, doc};
+use mongodb::bson::{self, RawDocumentBuf, doc};
 
 use crate::error::MongoStoreError;
 use crate::payload::{bson_to_json, json_to_bson};
+use crate::problem::DecodeProblem;
 use crate::put::put;
 use crate::schema::int64;
 use crate::store::MongoStore;
-use crate::stored::{read_u64, to_utc};
+use crate::stored::{invalid_name, malformed, read_u64, read_utc, text, value};
 
 const AGGREGATE_TYPE: &str = "aggregate_type";
 const VERSION: &str = "version";
@@ -29,15 +29,14 @@ const REVISION: &str = "revision";
 const TAKEN_AT: &str = "taken_at";
 const STATE: &str = "state";
 
-#[async_trait]
 impl SnapshotStore for MongoStore {
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         let inner = &self.inner;
-        let state = json_to_bson(snapshot.payload.as_bytes()).map_err(|error| {
+        let state = json_to_bson(snapshot.payload.as_bytes()).map_err(|problem| {
             MongoStoreError::UnrepresentableSnapshot {
                 stream_id: snapshot.stream_id.clone(),
                 version: snapshot.version,
-                reason: error.to_string(),
+                problem,
             }
         })?;
         let mut document = RawDocumentBuf::new();
@@ -73,9 +72,9 @@ impl SnapshotStore for MongoStore {
         };
         match decode(stream_id, &document) {
             Ok(snapshot) => Ok(Some(snapshot)),
-            Err(reason) => {
+            Err(problem) => {
                 tracing::warn!(
-                    %stream_id, collection = inner.snapshots.name(), %reason,
+                    %stream_id, collection = inner.snapshots.name(), %problem,
                     "ignoring a snapshot document that does not decode; the stream will be replayed"
                 );
                 Ok(None)
@@ -84,27 +83,22 @@ impl SnapshotStore for MongoStore {
     }
 }
 
-fn decode(stream_id: &StreamId, document: &RawDocumentBuf) -> Result<Snapshot, String> {
-    let aggregate_type = document
-        .get_str(AGGREGATE_TYPE)
-        .map_err(|error| format!("`{AGGREGATE_TYPE}`: {error}"))?;
-    let revision = u32::try_from(read_u64(document, REVISION)?)
-        .map_err(|_| format!("`{REVISION}` is above u32::MAX"))?;
-    let state: RawBsonRef<'_> = document
-        .get(STATE)
-        .map_err(|error| error.to_string())?
-        .ok_or_else(|| format!("the field `{STATE}` is missing"))?;
-    let json = bson_to_json(state).map_err(|error| error.to_string())?;
+fn decode(stream_id: &StreamId, document: &RawDocumentBuf) -> Result<Snapshot, DecodeProblem> {
+    let aggregate_type = text(document, AGGREGATE_TYPE)?;
+    let revision = read_u64(document, REVISION)?;
+    let revision = u32::try_from(revision).map_err(|_| DecodeProblem::OutOfRange {
+        field: REVISION.to_owned(),
+        value: i64::try_from(revision).unwrap_or(i64::MAX),
+        min: 0,
+        max: i64::from(u32::MAX),
+    })?;
+    let json = bson_to_json(value(document, STATE)?)?;
     Ok(Snapshot {
         stream_id: stream_id.clone(),
-        aggregate_type: TypeName::new(aggregate_type).map_err(|error| error.to_string())?,
+        aggregate_type: TypeName::new(aggregate_type).map_err(invalid_name(AGGREGATE_TYPE))?,
         version: Version::new(read_u64(document, VERSION)?),
         revision,
-        taken_at: to_utc(
-            document
-                .get_datetime(TAKEN_AT)
-                .map_err(|error| format!("`{TAKEN_AT}`: {error}"))?,
-        )?,
-        payload: Payload::from_json_bytes(json.into()).map_err(|error| error.to_string())?,
+        taken_at: read_utc(document, TAKEN_AT)?,
+        payload: Payload::from_json_bytes(json.into()).map_err(|error| malformed(STATE, error))?,
     })
 }

@@ -18,7 +18,9 @@ use uuid::Uuid;
 
 use crate::error::MongoStoreError;
 use crate::heads::StreamHeads;
-use crate::indexes::{self, EVENT_INDEXES};
+use crate::ids::{self, KnownIds};
+use crate::indexes::{self, EVENT_INDEXES, OBSOLETE_EVENT_INDEXES};
+use crate::problem::SettingsProblem;
 use crate::settings::{DEFAULT_DATABASE, MongoSettings};
 
 /// The MongoDB event, snapshot and checkpoint store. Clones share one connection pool and
@@ -42,24 +44,37 @@ pub(crate) struct Inner {
     pub(crate) settings: MongoSettings,
     pub(crate) heads: StreamHeads,
     pub(crate) log: LogHead,
+    /// The server enforces the unique `{event_ids: 1}` index across documents (probed at
+    /// connect): an insert reusing a stored id fails, so appends need no ids lookup first.
+    pub(crate) ids_enforced: bool,
 }
 
 /// What this process knows of the global log's head.
 pub(crate) struct LogHead {
-    /// The last position of an append known to be committed, which the next insert claims
-    /// from; `None` when unknown (read the head first). Held across the insert's round trip,
-    /// so that this process never has two claims in flight.
-    pub(crate) claim: Mutex<Option<u64>>,
+    /// Where the next insert claims from. Held across the insert's round trip, so that this
+    /// process never has two claims in flight.
+    pub(crate) claim: Mutex<Claim>,
     /// The highest position seen committed, for waiters.
     pub(crate) seen: AtomicU64,
     /// Woken by every append through this store.
     pub(crate) appended: Notify,
 }
 
+/// What an insert claims from.
+#[derive(Debug, Default)]
+pub(crate) struct Claim {
+    /// The last position of an append known to be committed, which the next insert claims
+    /// from; `None` when unknown (read the head first).
+    pub(crate) last: Option<u64>,
+    /// The event ids of the log, on a server that does not enforce the event ids index
+    /// (empty on one that does).
+    pub(crate) ids: KnownIds,
+}
+
 impl LogHead {
     fn new() -> Self {
         Self {
-            claim: Mutex::new(None),
+            claim: Mutex::new(Claim::default()),
             seen: AtomicU64::new(0),
             appended: Notify::new(),
         }
@@ -72,8 +87,11 @@ impl LogHead {
 }
 
 impl MongoStore {
-    /// Connects to the deployment in `settings`, checks that it answers, and creates the
-    /// events collection's indexes if they are missing.
+    /// Connects to the deployment in `settings`, checks that it answers, creates the events
+    /// collection's indexes if they are missing (dropping the per-stream event ids index of
+    /// earlier versions, which the store-wide one replaces), and tries, in a scratch
+    /// collection it drops again, whether the server enforces unique multikey indexes (see
+    /// [`MongoStore::server_enforces_unique_event_ids`]).
     ///
     /// # Errors
     ///
@@ -83,14 +101,28 @@ impl MongoStore {
     /// or lack a right; [`MongoStoreError::Index`] when an index the store relies on exists in
     /// another form.
     pub async fn connect(settings: MongoSettings) -> Result<Self, MongoStoreError> {
+        Self::open(settings, None).await
+    }
+
+    /// [`MongoStore::connect`], taking the server to enforce unique multikey indexes or not
+    /// as `ids_enforced` says instead of probing it when it says anything (for tests of each
+    /// way on one server).
+    pub(crate) async fn open(
+        settings: MongoSettings,
+        ids_enforced: Option<bool>,
+    ) -> Result<Self, MongoStoreError> {
         let mut options =
             ClientOptions::parse(settings.uri())
                 .await
                 .map_err(|error| match error.kind.as_ref() {
-                    ErrorKind::InvalidArgument { .. } => MongoStoreError::InvalidSettings {
-                        setting: "uri",
-                        reason: error.to_string(),
-                    },
+                    ErrorKind::InvalidArgument { message, .. } => {
+                        MongoStoreError::InvalidSettings {
+                            setting: "uri",
+                            problem: SettingsProblem::Uri {
+                                message: message.clone(),
+                            },
+                        }
+                    }
                     _ => MongoStoreError::from_driver("resolving the URI", "", error),
                 })?;
         if options.app_name.is_none() {
@@ -108,7 +140,9 @@ impl MongoStore {
         let client =
             Client::with_options(options).map_err(|error| MongoStoreError::InvalidSettings {
                 setting: "uri",
-                reason: error.to_string(),
+                problem: SettingsProblem::Uri {
+                    message: error.to_string(),
+                },
             })?;
         let database = client.database(&database_name);
         database
@@ -128,7 +162,24 @@ impl MongoStore {
         let events = collection(settings.events_collection());
         let snapshots = collection(settings.snapshots_collection());
         let checkpoints = collection(settings.checkpoints_collection());
-        indexes::ensure(&events, &EVENT_INDEXES, &database_name).await?;
+        indexes::ensure(
+            &events,
+            &EVENT_INDEXES,
+            &OBSOLETE_EVENT_INDEXES,
+            &database_name,
+        )
+        .await?;
+        let ids_enforced = match ids_enforced {
+            Some(enforced) => enforced,
+            None => ids::probe(&database).await?,
+        };
+        if !ids_enforced {
+            tracing::info!(
+                database = %database_name,
+                "the server does not enforce unique multikey indexes: appends are checked \
+                 against the event ids of the log, kept in memory"
+            );
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 client,
@@ -139,6 +190,7 @@ impl MongoStore {
                 heads: StreamHeads::new(settings.head_cache_capacity()),
                 settings,
                 log: LogHead::new(),
+                ids_enforced,
             }),
         })
     }
@@ -157,6 +209,18 @@ impl MongoStore {
     pub fn client(&self) -> &Client {
         &self.inner.client
     }
+
+    /// Whether the server enforces the unique `{event_ids: 1}` index across documents, as
+    /// MongoDB does: then an append whose ids are stored elsewhere fails on the index, and
+    /// appends need nothing more. When `false` (a wire-compatible server that indexes an
+    /// array as one value, such as nx-27017, or one that would not let the store try), the
+    /// store keeps the ids of the log in memory (a few tens of bytes an event, read from the log
+    /// on the first append) and checks each append against all of the log below the
+    /// position it claims: as exact, across processes too, with no extra query while this
+    /// process is the only writer. Probed at connect.
+    pub fn server_enforces_unique_event_ids(&self) -> bool {
+        self.inner.ids_enforced
+    }
 }
 
 impl fmt::Debug for MongoStore {
@@ -166,6 +230,7 @@ impl fmt::Debug for MongoStore {
             .field("events", &self.inner.events.name())
             .field("snapshots", &self.inner.snapshots.name())
             .field("checkpoints", &self.inner.checkpoints.name())
+            .field("ids_enforced", &self.inner.ids_enforced)
             .finish_non_exhaustive()
     }
 }

@@ -1,23 +1,29 @@
 //! An append document as read back ([`StoredAppend`]): its header decoded at once, its events
 //! on demand, every field checked, and any failure a typed error naming the stream and
-//! version.
+//! version ([`RecordLocation`]) and what is wrong ([`DecodeProblem`]).
 
 use chrono::{DateTime, Utc};
 use eventful_core::{
-    Metadata, Payload, Position, RecordedEvent, StoreError, StreamId, TypeName, Version,
+    Metadata, Payload, Position, RecordLocation, RecordedEvent, StoreError, StreamId, TypeName,
+    Version,
 };
-use mongodb::bson::raw::{RawBsonRef, RawDocument};
+use mongodb::bson::raw::{RawArray, RawBsonRef, RawDocument};
 use mongodb::bson::{self, RawDocumentBuf};
 use uuid::Uuid;
 
 use crate::error::MongoStoreError;
 use crate::payload::bson_to_json;
+use crate::problem::DecodeProblem;
 use crate::schema::field;
 
 /// A BSON date as a UTC time.
-pub(crate) fn to_utc(date: bson::DateTime) -> Result<DateTime<Utc>, String> {
-    DateTime::<Utc>::from_timestamp_millis(date.timestamp_millis())
-        .ok_or_else(|| format!("the date {date} is out of range"))
+pub(crate) fn to_utc(key: &str, date: bson::DateTime) -> Result<DateTime<Utc>, DecodeProblem> {
+    DateTime::<Utc>::from_timestamp_millis(date.timestamp_millis()).ok_or_else(|| {
+        DecodeProblem::DateOutOfRange {
+            field: key.to_owned(),
+            millis: date.timestamp_millis(),
+        }
+    })
 }
 
 /// An append document as read back: its header decoded, its events on demand.
@@ -37,49 +43,52 @@ impl StoredAppend {
     /// Decodes the header of an append document (the `events` array may be projected away).
     pub(crate) fn decode(document: RawDocumentBuf, collection: &str) -> Result<Self, StoreError> {
         let position = read_u64(&document, field::ID);
-        let known_position = position.as_ref().ok().copied();
-        let location = |stream: Option<&str>, version: Option<u64>| match (stream, version) {
-            (Some(stream), Some(version)) => format!("stream `{stream}` version {version}"),
-            (Some(stream), None) => match known_position {
-                Some(position) => format!("stream `{stream}` (append at position {position})"),
-                None => format!("stream `{stream}`"),
+        let stream = text(&document, field::STREAM_ID)
+            .and_then(|stream| StreamId::new(stream).map_err(invalid_name(field::STREAM_ID)));
+        let version = read_u64(&document, field::FIRST_VERSION);
+        // As precise as what is readable: the event, else the append's position, else its
+        // stream, else its `_id` as the server holds it.
+        let location = match (&stream, &version, &position) {
+            (Ok(stream_id), Ok(version), _) => RecordLocation::Event {
+                stream_id: stream_id.clone(),
+                version: Version::new(*version),
             },
-            _ => match known_position {
-                Some(position) => format!("the append at position {position}"),
-                None => "an append without a readable `_id`".to_owned(),
-            },
+            (_, _, Ok(position)) => RecordLocation::Position(Position::new(*position)),
+            (Ok(stream_id), _, _) => RecordLocation::Stream(stream_id.clone()),
+            _ => RecordLocation::Key(match document.get(field::ID) {
+                Ok(Some(RawBsonRef::String(id))) => format!("{id:?}"),
+                Ok(Some(RawBsonRef::Int32(id))) => id.to_string(),
+                Ok(Some(RawBsonRef::Int64(id))) => id.to_string(),
+                Ok(Some(id)) => format!("(a {:?})", id.element_type()),
+                _ => "(no `_id`)".to_owned(),
+            }),
         };
-        let stream = document.get_str(field::STREAM_ID).ok();
-        let version = read_u64(&document, field::FIRST_VERSION).ok();
-        let undecodable = |reason: String| -> StoreError {
+        let undecodable = |problem: DecodeProblem| -> StoreError {
             MongoStoreError::Undecodable {
                 collection: collection.to_owned(),
-                location: location(stream, version),
-                reason,
+                location: location.clone(),
+                problem,
             }
             .into()
         };
-        let stream_id =
-            StreamId::new(stream.ok_or_else(|| undecodable(missing(field::STREAM_ID)))?)
-                .map_err(|error| undecodable(error.to_string()))?;
-        let first_position = position.map_err(&undecodable)?;
-        let last_position = read_u64(&document, field::LAST_POSITION).map_err(&undecodable)?;
-        let first_version = read_u64(&document, field::FIRST_VERSION).map_err(&undecodable)?;
-        let last_version = read_u64(&document, field::LAST_VERSION).map_err(&undecodable)?;
-        let recorded_at = document
-            .get_datetime(field::RECORDED_AT)
-            .map_err(|error| undecodable(format!("`{}`: {error}", field::RECORDED_AT)))
-            .and_then(|date| to_utc(date).map_err(&undecodable))?;
+        let stream_id = stream.clone().map_err(undecodable)?;
+        let first_position = position.clone().map_err(undecodable)?;
+        let first_version = version.clone().map_err(undecodable)?;
+        let last_position = read_u64(&document, field::LAST_POSITION).map_err(undecodable)?;
+        let last_version = read_u64(&document, field::LAST_VERSION).map_err(undecodable)?;
+        let recorded_at = read_utc(&document, field::RECORDED_AT).map_err(undecodable)?;
         if last_position < first_position
             || last_version < first_version
             || last_position - first_position != last_version - first_version
             || first_version == 0
             || first_position == 0
         {
-            return Err(undecodable(format!(
-                "positions {first_position}..={last_position} do not match versions \
-                 {first_version}..={last_version}"
-            )));
+            return Err(undecodable(DecodeProblem::MismatchedRange {
+                first_position,
+                last_position,
+                first_version,
+                last_version,
+            }));
         }
         Ok(Self {
             first_position,
@@ -93,42 +102,33 @@ impl StoredAppend {
         })
     }
 
-    fn undecodable(&self, version: Option<u64>, reason: String) -> StoreError {
-        let location = match version {
-            Some(version) => format!("stream `{}` version {version}", self.stream_id),
-            None => format!(
-                "stream `{}` versions {}..={}",
-                self.stream_id, self.first_version, self.last_version
-            ),
-        };
+    /// The error for `problem` at `version` of this append (at its first, when it concerns
+    /// the whole append).
+    fn undecodable(&self, version: Option<u64>, problem: DecodeProblem) -> StoreError {
         MongoStoreError::Undecodable {
             collection: self.collection.clone(),
-            location,
-            reason,
+            location: RecordLocation::Event {
+                stream_id: self.stream_id.clone(),
+                version: Version::new(version.unwrap_or(self.first_version)),
+            },
+            problem,
         }
         .into()
     }
 
     /// The ids of the append's events, in order, from its `event_ids` field.
     pub(crate) fn event_ids(&self) -> Result<Vec<Uuid>, StoreError> {
-        let ids = self
-            .document
-            .get_array(field::EVENT_IDS)
-            .map_err(|error| self.undecodable(None, format!("`{}`: {error}", field::EVENT_IDS)))?;
+        let whole = |problem| self.undecodable(None, problem);
+        let ids = array(&self.document, field::EVENT_IDS).map_err(whole)?;
         ids.into_iter()
-            .map(|id| {
-                let id = id.map_err(|error| self.undecodable(None, error.to_string()))?;
-                match id {
-                    RawBsonRef::String(text) => Uuid::parse_str(text).map_err(|error| {
-                        self.undecodable(None, format!("event id {text:?}: {error}"))
-                    }),
-                    other => Err(self.undecodable(
-                        None,
-                        format!("an event id is a {:?}, not a string", other.element_type()),
-                    )),
-                }
-            })
-            .collect()
+            .map(
+                |id| match id.map_err(|error| malformed(field::EVENT_IDS, error))? {
+                    RawBsonRef::String(text) => uuid(text, field::EVENT_IDS),
+                    other => Err(wrong_type(field::EVENT_IDS, "a string", other)),
+                },
+            )
+            .collect::<Result<_, _>>()
+            .map_err(whole)
     }
 
     /// The events whose version and position `keep` accepts (it also sees the event type and
@@ -137,43 +137,35 @@ impl StoredAppend {
         &self,
         mut keep: impl FnMut(u64, u64, &str, &str) -> bool,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
-        let events = self
-            .document
-            .get_array(field::EVENTS)
-            .map_err(|error| self.undecodable(None, format!("`{}`: {error}", field::EVENTS)))?;
+        let events = array(&self.document, field::EVENTS)
+            .map_err(|problem| self.undecodable(None, problem))?;
         let mut decoded = Vec::new();
         let mut count = 0u64;
         for (i, element) in (0u64..).zip(events) {
             count += 1;
             let version = self.first_version + i;
             let position = self.first_position + i;
-            let at = |reason: String| self.undecodable(Some(version), reason);
-            let element = element.map_err(|error| at(error.to_string()))?;
+            let at = |problem| self.undecodable(Some(version), problem);
+            let element = element.map_err(|error| at(malformed(field::EVENTS, error)))?;
             let RawBsonRef::Document(event) = element else {
-                return Err(at(format!(
-                    "an event is a {:?}, not a document",
-                    element.element_type()
-                )));
+                return Err(at(wrong_type(field::EVENTS, "a document", element)));
             };
-            let event_type = event
-                .get_str(field::EVENT_TYPE)
-                .map_err(|error| at(error.to_string()))?;
-            let aggregate_type = event
-                .get_str(field::AGGREGATE_TYPE)
-                .map_err(|error| at(error.to_string()))?;
+            let event_type = text(event, field::EVENT_TYPE).map_err(at)?;
+            let aggregate_type = text(event, field::AGGREGATE_TYPE).map_err(at)?;
             if position > self.last_position || !keep(version, position, event_type, aggregate_type)
             {
                 continue;
             }
             decoded.push(self.decode_event(event, version, position).map_err(at)?);
         }
-        if count != self.last_version - self.first_version + 1 {
+        let expected = self.last_version - self.first_version + 1;
+        if count != expected {
             return Err(self.undecodable(
                 None,
-                format!(
-                    "the append holds {count} events, not {}",
-                    self.last_version - self.first_version + 1
-                ),
+                DecodeProblem::EventCount {
+                    found: count,
+                    expected,
+                },
             ));
         }
         Ok(decoded)
@@ -184,33 +176,32 @@ impl StoredAppend {
         event: &RawDocument,
         version: u64,
         position: u64,
-    ) -> Result<RecordedEvent, String> {
-        let text = |key: &str| {
-            event
-                .get_str(key)
-                .map_err(|error| format!("`{key}`: {error}"))
-        };
-        let name =
-            |key: &str| TypeName::new(text(key)?).map_err(|error| format!("`{key}`: {error}"));
+    ) -> Result<RecordedEvent, DecodeProblem> {
+        let name = |key: &str| TypeName::new(text(event, key)?).map_err(invalid_name(key));
         let stored_version = read_u64(event, field::VERSION)?;
         let stored_position = read_u64(event, field::POSITION)?;
         if (stored_version, stored_position) != (version, position) {
-            return Err(format!(
-                "the event says version {stored_version} at position {stored_position}, \
-                 its place in the append says version {version} at position {position}"
-            ));
+            return Err(DecodeProblem::MisplacedEvent {
+                version,
+                position,
+                stored_version,
+                stored_position,
+            });
         }
-        let schema_version = u32::try_from(read_u64(event, field::SCHEMA_VERSION)?)
-            .map_err(|_| format!("`{}` is above u32::MAX", field::SCHEMA_VERSION))?;
-        let payload = event
-            .get(field::PAYLOAD)
-            .map_err(|error| error.to_string())?
-            .ok_or_else(|| missing(field::PAYLOAD))?;
-        let json = bson_to_json(payload).map_err(|error| format!("payload: {error}"))?;
-        let payload =
-            Payload::from_json_bytes(json.into()).map_err(|error| format!("payload: {error}"))?;
+        let schema_version = read_u64(event, field::SCHEMA_VERSION)?;
+        let schema_version =
+            u32::try_from(schema_version).map_err(|_| DecodeProblem::OutOfRange {
+                field: field::SCHEMA_VERSION.to_owned(),
+                value: i64::try_from(schema_version).unwrap_or(i64::MAX),
+                min: 0,
+                max: i64::from(u32::MAX),
+            })?;
+        let payload = value(event, field::PAYLOAD)?;
+        let json = bson_to_json(payload)?;
+        let payload = Payload::from_json_bytes(json.into())
+            .map_err(|error| malformed(field::PAYLOAD, error))?;
         Ok(RecordedEvent {
-            event_id: uuid(text(field::EVENT_ID)?, field::EVENT_ID)?,
+            event_id: uuid(text(event, field::EVENT_ID)?, field::EVENT_ID)?,
             stream_id: self.stream_id.clone(),
             aggregate_type: name(field::AGGREGATE_TYPE)?,
             event_type: name(field::EVENT_TYPE)?,
@@ -224,24 +215,18 @@ impl StoredAppend {
     }
 }
 
-fn decode_metadata(event: &RawDocument) -> Result<Metadata, String> {
-    let Some(metadata) = event
-        .get(field::METADATA)
-        .map_err(|error| error.to_string())?
-    else {
+fn decode_metadata(event: &RawDocument) -> Result<Metadata, DecodeProblem> {
+    let Some(metadata) = optional(event, field::METADATA)? else {
         return Ok(Metadata::default());
     };
     let RawBsonRef::Document(metadata) = metadata else {
-        return Err(format!("`{}` is not a document", field::METADATA));
+        return Err(wrong_type(field::METADATA, "a document", metadata));
     };
-    let optional_id = |key: &str| -> Result<Option<Uuid>, String> {
-        match metadata.get(key).map_err(|error| error.to_string())? {
+    let optional_id = |key: &str| -> Result<Option<Uuid>, DecodeProblem> {
+        match optional(metadata, key)? {
             None | Some(RawBsonRef::Null) => Ok(None),
             Some(RawBsonRef::String(text)) => uuid(text, key).map(Some),
-            Some(other) => Err(format!(
-                "`{key}` is a {:?}, not a string",
-                other.element_type()
-            )),
+            Some(other) => Err(wrong_type(key, "a string", other)),
         }
     };
     let mut decoded = Metadata {
@@ -249,51 +234,109 @@ fn decode_metadata(event: &RawDocument) -> Result<Metadata, String> {
         causation_id: optional_id(field::CAUSATION_ID)?,
         ..Metadata::default()
     };
-    match metadata
-        .get(field::EXTRA)
-        .map_err(|error| error.to_string())?
-    {
+    match optional(metadata, field::EXTRA)? {
         None | Some(RawBsonRef::Null) => {}
         Some(RawBsonRef::Document(extra)) => {
             for entry in extra {
-                let (key, value) = entry.map_err(|error| error.to_string())?;
+                let (key, value) = entry.map_err(|error| malformed(field::EXTRA, error))?;
                 let RawBsonRef::String(value) = value else {
-                    return Err(format!("metadata entry `{key}` is not a string"));
+                    return Err(wrong_type(
+                        &format!("{}.{}.{key}", field::METADATA, field::EXTRA),
+                        "a string",
+                        value,
+                    ));
                 };
                 decoded.extra.insert(key, value);
             }
         }
-        Some(_) => return Err(format!("`{}` is not a document", field::EXTRA)),
+        Some(other) => return Err(wrong_type(field::EXTRA, "a document", other)),
     }
     Ok(decoded)
 }
 
-fn uuid(text: &str, key: &str) -> Result<Uuid, String> {
-    Uuid::parse_str(text).map_err(|error| format!("`{key}` {text:?} is not a UUID: {error}"))
+fn uuid(text: &str, key: &str) -> Result<Uuid, DecodeProblem> {
+    Uuid::parse_str(text).map_err(|_| DecodeProblem::NotAUuid {
+        field: key.to_owned(),
+        text: text.to_owned(),
+    })
 }
 
-fn missing(key: &str) -> String {
-    format!("the field `{key}` is missing")
+pub(crate) fn malformed(key: &str, error: impl std::fmt::Display) -> DecodeProblem {
+    DecodeProblem::Malformed {
+        at: key.to_owned(),
+        message: error.to_string(),
+    }
+}
+
+fn wrong_type(key: &str, expected: &'static str, found: RawBsonRef<'_>) -> DecodeProblem {
+    DecodeProblem::WrongType {
+        field: key.to_owned(),
+        expected,
+        found: found.element_type(),
+    }
+}
+
+pub(crate) fn invalid_name(key: &str) -> impl Fn(eventful_core::NameError) -> DecodeProblem + '_ {
+    move |error| DecodeProblem::InvalidName {
+        field: key.to_owned(),
+        error: Box::new(error),
+    }
+}
+
+/// A field's value, if the document has the field.
+fn optional<'a>(
+    document: &'a RawDocument,
+    key: &str,
+) -> Result<Option<RawBsonRef<'a>>, DecodeProblem> {
+    document.get(key).map_err(|error| malformed(key, error))
+}
+
+/// A field's value; a missing field is an error.
+pub(crate) fn value<'a>(
+    document: &'a RawDocument,
+    key: &str,
+) -> Result<RawBsonRef<'a>, DecodeProblem> {
+    optional(document, key)?.ok_or_else(|| DecodeProblem::MissingField {
+        field: key.to_owned(),
+    })
+}
+
+pub(crate) fn text<'a>(document: &'a RawDocument, key: &str) -> Result<&'a str, DecodeProblem> {
+    match value(document, key)? {
+        RawBsonRef::String(text) => Ok(text),
+        other => Err(wrong_type(key, "a string", other)),
+    }
+}
+
+fn array<'a>(document: &'a RawDocument, key: &str) -> Result<&'a RawArray, DecodeProblem> {
+    match value(document, key)? {
+        RawBsonRef::Array(array) => Ok(array),
+        other => Err(wrong_type(key, "an array", other)),
+    }
+}
+
+/// A date field as a UTC time.
+pub(crate) fn read_utc(document: &RawDocument, key: &str) -> Result<DateTime<Utc>, DecodeProblem> {
+    match value(document, key)? {
+        RawBsonRef::DateTime(date) => to_utc(key, date),
+        other => Err(wrong_type(key, "a date", other)),
+    }
 }
 
 /// A non-negative integer field, whichever integer type the server returned it as (some
 /// servers give back small int64s as int32).
-pub(crate) fn read_u64(document: &RawDocument, key: &str) -> Result<u64, String> {
-    let value = document
-        .get(key)
-        .map_err(|error| format!("`{key}`: {error}"))?
-        .ok_or_else(|| missing(key))?;
-    let number = match value {
+pub(crate) fn read_u64(document: &RawDocument, key: &str) -> Result<u64, DecodeProblem> {
+    let number = match value(document, key)? {
         RawBsonRef::Int32(number) => i64::from(number),
         RawBsonRef::Int64(number) => number,
-        other => {
-            return Err(format!(
-                "`{key}` is a {:?}, not an integer",
-                other.element_type()
-            ));
-        }
+        other => return Err(wrong_type(key, "an integer", other)),
     };
-    u64::try_from(number).map_err(|_| format!("`{key}` is negative ({number})"))
+    u64::try_from(number).map_err(|_| DecodeProblem::OutOfRange {
+        field: key.to_owned(),
+        value: number,
+        min: 0,
+        max: i64::MAX,
+    })
 }
 
 #[cfg(test)]
@@ -374,8 +417,22 @@ mod tests {
         let stored = StoredAppend::decode(raw, "events").expect("the header decodes");
         match stored.events(|_, _, _, _| true) {
             Err(StoreError::Corrupt { location, source }) => {
-                assert_eq!(location, "stream `player-7` version 6");
+                assert_eq!(
+                    location,
+                    RecordLocation::Event {
+                        stream_id: stream(),
+                        version: Version::new(6)
+                    }
+                );
+                assert_eq!(location.to_string(), "stream `player-7` version 6");
                 assert!(source.to_string().contains("not-a-uuid"), "{source}");
+                match source.downcast_ref::<MongoStoreError>() {
+                    Some(MongoStoreError::Undecodable {
+                        problem: DecodeProblem::NotAUuid { field, text },
+                        ..
+                    }) => assert_eq!((field.as_str(), text.as_str()), ("event_id", "not-a-uuid")),
+                    other => panic!("expected a typed problem, got {other:?}"),
+                }
             }
             other => panic!("expected Corrupt, got {other:?}"),
         }
@@ -383,7 +440,15 @@ mod tests {
         let raw = RawDocumentBuf::from_document(&document).expect("raw");
         match StoredAppend::decode(raw, "events") {
             Err(StoreError::Corrupt { location, .. }) => {
-                assert_eq!(location, "stream `player-7` version 5");
+                assert_eq!(location.to_string(), "stream `player-7` version 5");
+            }
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+        document.remove(field::FIRST_VERSION);
+        let raw = RawDocumentBuf::from_document(&document).expect("raw");
+        match StoredAppend::decode(raw, "events") {
+            Err(StoreError::Corrupt { location, .. }) => {
+                assert_eq!(location, RecordLocation::Position(Position::new(10)));
             }
             other => panic!("expected Corrupt, got {other:?}"),
         }
@@ -397,7 +462,15 @@ mod tests {
         document.append("c", -1i64);
         assert_eq!(read_u64(&document, "a"), Ok(5));
         assert_eq!(read_u64(&document, "b"), Ok(5));
-        assert!(read_u64(&document, "c").is_err());
-        assert!(read_u64(&document, "d").is_err());
+        assert!(matches!(
+            read_u64(&document, "c"),
+            Err(DecodeProblem::OutOfRange { value: -1, .. })
+        ));
+        assert_eq!(
+            read_u64(&document, "d"),
+            Err(DecodeProblem::MissingField {
+                field: "d".to_owned()
+            })
+        );
     }
 }

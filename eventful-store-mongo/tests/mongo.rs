@@ -8,10 +8,13 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
 use eventful_core::{
-    EventFilter, EventStore, EventStoreExt, ExpectedVersion, NewEvent, Payload, Position, Snapshot,
-    SnapshotStore, StoreError, StreamId, TypeName, Version,
+    Duplicate, EventFilter, EventStore, EventStoreExt, ExpectedVersion, NewEvent, Payload,
+    Position, RecordLocation, Snapshot, SnapshotStore, StoreError, StreamId, TypeName, Version,
 };
-use eventful_store_mongo::{MongoSettings, MongoStore, MongoStoreError};
+use eventful_store_mongo::{
+    BsonProblem, DecodeProblem, IndexProblem, MongoSettings, MongoStore, MongoStoreError,
+    SettingsProblem,
+};
 use futures::StreamExt;
 use mongodb::IndexModel;
 use mongodb::bson::{self, Document, doc};
@@ -261,14 +264,24 @@ async fn a_document_that_does_not_decode_names_its_stream_and_version() {
     ] {
         match result {
             Err(StoreError::Corrupt { location, source }) => {
-                assert!(
-                    location.contains(s.as_str()) && location.contains("version 2"),
-                    "{location}"
+                assert_eq!(
+                    location,
+                    RecordLocation::Event {
+                        stream_id: s.clone(),
+                        version: Version::new(2)
+                    }
                 );
                 assert!(
                     source.to_string().contains("/n"),
                     "the path is named: {source}"
                 );
+                match source.downcast_ref::<MongoStoreError>() {
+                    Some(MongoStoreError::Undecodable {
+                        problem: DecodeProblem::NoJsonForm { path, .. },
+                        ..
+                    }) => assert_eq!(path, "/n"),
+                    other => panic!("expected a payload value with no JSON form, got {other:?}"),
+                }
             }
             other => panic!("expected a Corrupt error, got {other:?}"),
         }
@@ -307,16 +320,30 @@ async fn an_unreachable_server_is_a_typed_error_at_connect() {
 /// Settings MongoDB would refuse are refused before any I/O. Needs no server.
 #[tokio::test]
 async fn bad_settings_are_refused_before_connecting() {
-    for settings in [
-        MongoSettings::new("mongodb://127.0.0.1:9").with_database("game.events"),
-        MongoSettings::new("mongodb://127.0.0.1:9").with_events_collection(""),
-        MongoSettings::new("http://127.0.0.1:9"),
-    ] {
+    let refused = |settings| async {
         match MongoStore::connect(settings).await {
-            Err(MongoStoreError::InvalidSettings { .. }) => {}
+            Err(MongoStoreError::InvalidSettings { setting, problem }) => (setting, problem),
             other => panic!("expected InvalidSettings, got {other:?}"),
         }
-    }
+    };
+    assert_eq!(
+        refused(MongoSettings::new("mongodb://127.0.0.1:9").with_database("game.events")).await,
+        (
+            "database",
+            SettingsProblem::ForbiddenCharacter {
+                name: "game.events".to_owned(),
+                character: '.'
+            }
+        )
+    );
+    assert_eq!(
+        refused(MongoSettings::new("mongodb://127.0.0.1:9").with_events_collection("")).await,
+        ("events collection", SettingsProblem::EmptyName)
+    );
+    assert!(matches!(
+        refused(MongoSettings::new("http://127.0.0.1:9")).await,
+        ("uri", SettingsProblem::Uri { .. })
+    ));
 }
 
 /// A unique index that exists without its uniqueness is refused at start-up: the store's
@@ -340,8 +367,21 @@ async fn a_non_unique_index_where_a_unique_one_belongs_is_refused() {
         .await
         .expect("an index is created");
     match MongoStore::connect(settings).await {
-        Err(MongoStoreError::Index { keys, .. }) => {
-            assert_eq!(keys, "{stream_id: 1, first_version: 1}");
+        Err(error @ MongoStoreError::Index { .. }) => {
+            assert!(
+                error
+                    .to_string()
+                    .starts_with("index {stream_id: 1, first_version: 1} of collection"),
+                "{error}"
+            );
+            assert!(matches!(
+                error,
+                MongoStoreError::Index {
+                    keys: ["stream_id", "first_version"],
+                    problem: IndexProblem::NotUnique,
+                    ..
+                }
+            ));
         }
         other => panic!("expected an Index error, got {other:?}"),
     }
@@ -421,6 +461,16 @@ async fn an_unrepresentable_payload_is_refused_and_writes_nothing() {
                 message.contains(s.as_str()) && message.contains("huge"),
                 "{message}"
             );
+            let StoreError::Unstorable { source, .. } = error else {
+                unreachable!()
+            };
+            match source.downcast_ref::<MongoStoreError>() {
+                Some(MongoStoreError::Unrepresentable {
+                    problem: BsonProblem::IntegerAboveI64 { path, value },
+                    ..
+                }) => assert_eq!((path.as_str(), *value), ("/n", u64::MAX)),
+                other => panic!("expected an integer above i64::MAX, got {other:?}"),
+            }
         }
         other => panic!("expected a refusal, got {other:?}"),
     }
@@ -469,4 +519,317 @@ async fn an_older_snapshot_never_replaces_a_newer_one() {
     let loaded = store.load_snapshot(&s).await.expect("loads").expect("kept");
     assert_eq!(loaded.payload.as_bytes(), br#"{"v":20}"#);
     common::drop_database(&store).await;
+}
+
+/// The indexes of the events collection as (name, keys, unique).
+async fn event_indexes(store: &MongoStore) -> Vec<(String, Document, bool)> {
+    use futures::TryStreamExt;
+    raw_events(store)
+        .list_indexes()
+        .await
+        .expect("indexes list")
+        .try_collect::<Vec<IndexModel>>()
+        .await
+        .expect("indexes list")
+        .into_iter()
+        .map(|model| {
+            let options = model.options.unwrap_or_default();
+            (
+                options.name.unwrap_or_default(),
+                model.keys,
+                options.unique == Some(true),
+            )
+        })
+        .collect()
+}
+
+/// A database of an earlier version, with event ids unique per stream only, gets the
+/// store-wide index at start-up and loses the old one; its events stay findable and its ids
+/// are then refused in other streams.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_per_stream_event_ids_index_of_earlier_versions_is_replaced() {
+    let Some(settings) = common::fresh_settings("the_per_stream_event_ids_index") else {
+        return;
+    };
+    let store = common::connect(settings.clone()).await;
+    let home = stream("home");
+    let sent = event(1);
+    store
+        .append(&home, ExpectedVersion::NoStream, vec![sent.clone()])
+        .await
+        .expect("append");
+    // Turn the database into what an earlier version left.
+    for (name, keys, _) in event_indexes(&store).await {
+        if keys == doc! { "event_ids": 1 } {
+            raw_events(&store)
+                .drop_index(name)
+                .await
+                .expect("the index drops");
+        }
+    }
+    raw_events(&store)
+        .create_index(
+            IndexModel::builder()
+                .keys(doc! { "stream_id": 1, "event_ids": 1 })
+                .options(
+                    mongodb::options::IndexOptions::builder()
+                        .unique(true)
+                        .name("eventful_stream_event_ids".to_owned())
+                        .build(),
+                )
+                .build(),
+        )
+        .await
+        .expect("the old index is created");
+    drop(store);
+
+    let store = common::connect(settings).await;
+    let indexes = event_indexes(&store).await;
+    assert!(
+        indexes
+            .iter()
+            .any(|(_, keys, unique)| *keys == doc! { "event_ids": 1 } && *unique),
+        "no unique store-wide event ids index: {indexes:?}"
+    );
+    assert!(
+        !indexes
+            .iter()
+            .any(|(_, keys, _)| *keys == doc! { "stream_id": 1, "event_ids": 1 }),
+        "the old index is still there: {indexes:?}"
+    );
+    let found = store
+        .find_event(&home, sent.event_id)
+        .await
+        .expect("finds")
+        .expect("the event is found");
+    assert_eq!(found.version, Version::new(1));
+    match store
+        .append(&stream("away"), ExpectedVersion::Any, vec![sent.clone()])
+        .await
+    {
+        Err(StoreError::DuplicateEvent {
+            duplicate: Duplicate::Stored { stream_id, version },
+            ..
+        }) => assert_eq!((stream_id, version), (home, Version::new(1))),
+        other => panic!("expected a DuplicateEvent, got {other:?}"),
+    }
+    common::drop_database(&store).await;
+}
+
+/// The same ids at the same versions are a retry even when they were stored by several
+/// appends, and a retry from inside an append reports its own versions and positions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_may_span_several_appends() {
+    let Some(store) = common::fresh_store("a_retry_may_span_several_appends").await else {
+        return;
+    };
+    let s = stream("span");
+    let (a, b, c) = (event(1), event(2), event(3));
+    let first = store
+        .append(&s, ExpectedVersion::NoStream, vec![a.clone(), b.clone()])
+        .await
+        .expect("append");
+    store
+        .append(&s, ExpectedVersion::Exact(Version::new(2)), vec![c.clone()])
+        .await
+        .expect("append");
+    let across = store
+        .append(
+            &s,
+            ExpectedVersion::Exact(Version::new(1)),
+            vec![b.clone(), c.clone()],
+        )
+        .await
+        .expect("a retry across two appends");
+    assert!(across.already_stored);
+    assert_eq!(across.last_version, Version::new(3));
+    assert_eq!(across.first_position.get(), first.first_position.get() + 1);
+    let whole = store
+        .append(&s, ExpectedVersion::Any, vec![a.clone(), b, c])
+        .await
+        .expect("a retry of everything");
+    assert!(whole.already_stored);
+    assert_eq!(whole.first_position, first.first_position);
+    assert_eq!(
+        store.stream_version(&s).await.expect("reads"),
+        Version::new(3)
+    );
+    common::drop_database(&store).await;
+}
+
+/// A store that has never seen a stream refuses an id stored there by another store, in a
+/// new stream and in an existing one, whatever its head cache believes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_id_stored_by_another_store_is_refused() {
+    let Some(settings) = common::fresh_settings("an_id_stored_by_another_store") else {
+        return;
+    };
+    let a = common::connect(settings.clone()).await;
+    let b = common::connect(settings).await;
+    let home = stream("home");
+    let away = stream("away");
+    let sent = event(1);
+    b.append(&away, ExpectedVersion::NoStream, vec![event(2)])
+        .await
+        .expect("append");
+    a.append(&home, ExpectedVersion::NoStream, vec![sent.clone()])
+        .await
+        .expect("append");
+    let refused_at = |result: Result<_, StoreError>| match result {
+        Err(StoreError::DuplicateEvent {
+            event_id,
+            duplicate: Duplicate::Stored { stream_id, version },
+            ..
+        }) => {
+            assert_eq!(event_id, sent.event_id);
+            (stream_id, version.get())
+        }
+        other => panic!("expected a DuplicateEvent, got {other:?}"),
+    };
+    for expected in [
+        ExpectedVersion::NoStream,
+        ExpectedVersion::Exact(Version::new(1)),
+        ExpectedVersion::Any,
+    ] {
+        assert_eq!(
+            refused_at(b.append(&away, expected, vec![sent.clone()]).await),
+            (home.clone(), 1),
+            "{expected}"
+        );
+    }
+    assert_eq!(
+        refused_at(
+            b.append(
+                &stream("new"),
+                ExpectedVersion::NoStream,
+                vec![event(3), sent.clone()]
+            )
+            .await
+        ),
+        (home.clone(), 1)
+    );
+    assert_eq!(
+        b.stream_version(&away).await.expect("reads"),
+        Version::new(1)
+    );
+    assert_eq!(b.head_position().await.expect("reads"), Position::new(2));
+    common::drop_database(&a).await;
+}
+
+/// The probe at connect leaves no scratch collection behind, and agrees with the server:
+/// the store says the server enforces unique multikey indexes exactly when a second document
+/// sharing one array element with a first is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_probe_agrees_with_the_server_and_leaves_nothing_behind() {
+    let Some(store) = common::fresh_store("the_probe_agrees_with_the_server").await else {
+        return;
+    };
+    let names = store
+        .database()
+        .list_collection_names()
+        .await
+        .expect("collections list");
+    assert!(
+        !names.iter().any(|name| name.starts_with("eventful_probe")),
+        "a scratch collection was left: {names:?}"
+    );
+    let s1 = stream("probe");
+    let s2 = stream("probe");
+    let (x, y, z) = (event(1), event(2), event(3));
+    store
+        .append(&s1, ExpectedVersion::NoStream, vec![x.clone(), y.clone()])
+        .await
+        .expect("append");
+    // Straight to the collection, past the store: does the index refuse a shared id?
+    let raw = raw_events(&store)
+        .insert_one(doc! {
+            "_id": 100_i64, "last_position": 101_i64, "stream_id": s2.as_str(),
+            "first_version": 1_i64, "last_version": 2_i64, "recorded_at": bson::DateTime::now(),
+            "aggregate_types": ["test"], "event_types": ["numbered"],
+            "event_ids": [y.event_id.to_string(), z.event_id.to_string()], "events": [],
+        })
+        .await;
+    let refused = match raw {
+        Ok(_) => false,
+        Err(error) => match error.kind.as_ref() {
+            mongodb::error::ErrorKind::Write(mongodb::error::WriteFailure::WriteError(write)) => {
+                assert_eq!(write.code, 11000, "{error}");
+                true
+            }
+            _ => panic!("the insert failed otherwise: {error}"),
+        },
+    };
+    assert_eq!(
+        store.server_enforces_unique_event_ids(),
+        refused,
+        "the probe and the events collection's index disagree"
+    );
+    common::drop_database(&store).await;
+}
+
+/// Two stores (as two processes would be) appending one new id at once, each to a stream of
+/// its own and beside an id of its own (so that no server refuses the second document as an
+/// identical array): in every round exactly one stores it, and the other is refused with
+/// where it is. On MongoDB the index decides; on a server that does not enforce it, the
+/// position each append claims does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_stores_racing_with_the_same_ids_store_them_once() {
+    const ROUNDS: usize = 20;
+    let Some(settings) = common::fresh_settings("two_stores_racing_with_the_same_ids") else {
+        return;
+    };
+    let stores = [
+        common::connect(settings.clone()).await,
+        common::connect(settings).await,
+    ];
+    for round in 0..ROUNDS {
+        let shared = event(2);
+        let batches = [
+            vec![event(1), shared.clone()],
+            vec![event(3), shared.clone()],
+        ];
+        let streams = [stream("left"), stream("right")];
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let runs: Vec<_> = stores
+            .iter()
+            .zip(&streams)
+            .zip(&batches)
+            .map(|((store, stream_id), events)| {
+                let (store, stream_id) = (store.clone(), stream_id.clone());
+                let (events, barrier) = (events.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    store.append(&stream_id, ExpectedVersion::Any, events).await
+                })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for run in runs {
+            results.push(run.await.expect("a run panicked"));
+        }
+        let winners: Vec<usize> = (0..2).filter(|i| results[*i].is_ok()).collect();
+        assert_eq!(winners.len(), 1, "round {round}: {results:?}");
+        let winner = winners[0];
+        match &results[1 - winner] {
+            Err(StoreError::DuplicateEvent {
+                event_id,
+                duplicate: Duplicate::Stored { stream_id, version },
+                ..
+            }) => {
+                assert_eq!(*event_id, shared.event_id, "round {round}");
+                assert_eq!(stream_id, &streams[winner], "round {round}");
+                assert_eq!(*version, Version::new(2), "round {round}");
+            }
+            other => panic!("round {round}: expected a DuplicateEvent, got {other:?}"),
+        }
+        assert_eq!(
+            stores[0]
+                .stream_version(&streams[1 - winner])
+                .await
+                .expect("reads"),
+            Version::NONE,
+            "round {round}: the refused append wrote"
+        );
+    }
+    common::drop_database(&stores[0]).await;
 }

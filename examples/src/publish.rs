@@ -117,7 +117,11 @@ impl<S: EventStore> Publisher<S> {
             .events
             .first()
             .map_or(Position::START, |event| event.position);
-        let event_ids = committed.events.iter().map(|event| event.event_id).collect();
+        let event_ids = committed
+            .events
+            .iter()
+            .map(|event| event.event_id)
+            .collect();
         Ok(Published {
             stream_id,
             event_ids,

@@ -26,6 +26,7 @@ mod status;
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -268,6 +269,7 @@ pub struct RunningBus<S> {
 
 impl<S: EventStore + Clone + 'static> RunningBus<S> {
     fn spawn(&self, handler: Arc<dyn EventHandler>, settings: HandlerSettings) -> Subscriber {
+        let claimed = Arc::new(AtomicU32::new(0));
         let segments = Segment::all(settings.segment_count())
             .into_iter()
             .map(|segment| {
@@ -278,6 +280,8 @@ impl<S: EventStore + Clone + 'static> RunningBus<S> {
                     progress: settings.progress,
                     on_failure: settings.on_failure,
                     segment,
+                    claimed: claimed.clone(),
+                    max_claims: settings.max_claims,
                     owner: self.instance.clone(),
                     lease: self.lease,
                     store: self.store.clone(),
@@ -327,10 +331,10 @@ impl<S: EventStore + Clone + 'static> RunningBus<S> {
         loop {
             for state in &mut states {
                 let current = state.borrow_and_update();
-                if let Some(failure) = &current.failure {
-                    if current.processed < position {
-                        return Err(BusError::HandlerFailed(failure.clone()));
-                    }
+                if let Some(failure) = &current.failure
+                    && current.processed < position
+                {
+                    return Err(BusError::HandlerFailed(failure.clone()));
                 }
                 if let Some(halted) = &current.halted {
                     return Err(BusError::Halted {
@@ -644,7 +648,7 @@ pub async fn reshape_segments(
     }
     let from = current.len() as u32;
     let position_of = |index: u32| current[index as usize].position;
-    let reshaped: Vec<SegmentProgress> = if count % from == 0 {
+    let reshaped: Vec<SegmentProgress> = if count.is_multiple_of(from) {
         Segment::all(count)
             .into_iter()
             .map(|segment| {
@@ -653,7 +657,7 @@ pub async fn reshape_segments(
                 progress
             })
             .collect()
-    } else if from % count == 0 {
+    } else if from.is_multiple_of(count) {
         let mut merged = Vec::with_capacity(count as usize);
         for segment in Segment::all(count) {
             let mut parts = (segment.index..from).step_by(count as usize);

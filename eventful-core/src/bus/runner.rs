@@ -5,6 +5,7 @@
 //! it is lost or the bus stops. Volatile progress skips the claim and the saves.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -39,6 +40,9 @@ pub(crate) struct Runner<S> {
     pub(crate) progress: Progress,
     pub(crate) on_failure: OnFailure,
     pub(crate) segment: Segment,
+    /// Segments of this handler this instance holds now, shared by its runners.
+    pub(crate) claimed: Arc<AtomicU32>,
+    pub(crate) max_claims: u32,
     pub(crate) owner: String,
     pub(crate) lease: Duration,
     pub(crate) store: S,
@@ -87,7 +91,26 @@ impl<S: EventStore> Runner<S> {
             if *self.stop.borrow() {
                 return;
             }
-            match self.checkpoints.claim(&claim).await {
+            // A slot among this instance's claims first, so that its runners together never
+            // hold more than `max_claims`.
+            let max = self.max_claims;
+            let reserved = self
+                .claimed
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |held| {
+                    (held < max).then_some(held + 1)
+                })
+                .is_ok();
+            if !reserved {
+                if !self.wait(self.lease / 4).await {
+                    return;
+                }
+                continue;
+            }
+            let outcome = self.checkpoints.claim(&claim).await;
+            if !matches!(outcome, Ok(ClaimOutcome::Held { .. })) {
+                self.claimed.fetch_sub(1, Ordering::SeqCst);
+            }
+            match outcome {
                 Ok(ClaimOutcome::Held { position, .. }) => {
                     failures = 0;
                     self.state.send_modify(|state| {
@@ -97,6 +120,7 @@ impl<S: EventStore> Runner<S> {
                     tracing::info!(handler = %claim.handler, segment = %claim.segment, owner = %claim.owner, %position, "claimed");
                     let ended = self.work(position, Some(&claim)).await;
                     self.state.send_modify(|state| state.holding = false);
+                    self.claimed.fetch_sub(1, Ordering::SeqCst);
                     if let Err(error) = self.checkpoints.release(&claim).await {
                         tracing::warn!(handler = %claim.handler, segment = %claim.segment, %error, "cannot release the claim; it runs out with its lease");
                     }
@@ -197,10 +221,10 @@ impl<S: EventStore> Runner<S> {
                 tokio::select! {
                     () = self.store.wait_for_append(processed) => {}
                     () = tokio::time::sleep(renew) => {
-                        if let Some(claim) = claim {
-                            if let Err(ended) = self.renew(claim, saved).await {
-                                return ended;
-                            }
+                        if let Some(claim) = claim
+                            && let Err(ended) = self.renew(claim, saved).await
+                        {
+                            return ended;
                         }
                     }
                     () = stopped(&mut self.stop) => return Ended::Stopped,

@@ -51,6 +51,11 @@ pub struct HandlerSettings {
     pub segments: u32,
     /// What it does with an event it keeps failing on.
     pub on_failure: OnFailure,
+    /// How many of its segments one instance holds at most (durable progress only; no limit
+    /// by default, so that the first instance takes every segment and the others stand by).
+    /// To spread a handler of `S` segments over `N` instances, allow `S / N` rounded up, and
+    /// leave room for the survivors to take a dead instance's segments.
+    pub max_claims: u32,
 }
 
 impl HandlerSettings {
@@ -60,6 +65,7 @@ impl HandlerSettings {
             progress: Progress::Durable,
             segments: 1,
             on_failure: OnFailure::Stop,
+            max_claims: u32::MAX,
         }
     }
 
@@ -69,6 +75,7 @@ impl HandlerSettings {
             progress: Progress::Volatile,
             segments: 1,
             on_failure: OnFailure::Stop,
+            max_claims: u32::MAX,
         }
     }
 
@@ -87,6 +94,12 @@ impl HandlerSettings {
     /// Sets what it does with an event it keeps failing on.
     pub const fn with_on_failure(mut self, on_failure: OnFailure) -> Self {
         self.on_failure = on_failure;
+        self
+    }
+
+    /// Lets one instance hold at most `max_claims` of its segments at once (at least 1).
+    pub const fn with_max_claims(mut self, max_claims: u32) -> Self {
+        self.max_claims = if max_claims == 0 { 1 } else { max_claims };
         self
     }
 

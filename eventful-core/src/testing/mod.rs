@@ -101,6 +101,10 @@ macro_rules! conformance_tests {
             keyed_command_is_applied_once_under_concurrency,
             event_id_is_stored_once_in_its_stream,
             event_id_is_unique_across_streams,
+            claims_are_exclusive_under_racing_instances,
+            a_claim_is_handed_over_after_its_lease,
+            segments_have_claims_of_their_own,
+            parked_events_are_kept_until_dismissed,
             checkpoint_resumes_after_restart,
             bad_input_is_typed_and_changes_nothing,
         );

@@ -8,4 +8,5 @@ mod programs;
 mod read_models;
 mod redelivery;
 mod rejections;
+mod scaling;
 mod support;

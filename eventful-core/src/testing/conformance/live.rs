@@ -194,16 +194,36 @@ pub async fn checkpoint_resumes_after_restart<S: ConformanceStore>(store: S) {
         "after a restart the handler must resume after its checkpoint"
     );
     let saved = store
-        .load_checkpoint(&name)
+        .segments(&name)
         .await
         .unwrap_or_else(|error| panic!("{error}"));
-    assert_eq!(
-        saved,
-        Some(
-            store
-                .head_position()
-                .await
-                .unwrap_or_else(|error| panic!("{error}"))
-        )
-    );
+    let head = store
+        .head_position()
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(saved.len(), 1, "one segment");
+    assert_eq!(saved[0].position, head, "the saved position is the head");
+    assert_eq!(saved[0].owner, None, "a shut-down bus gives its claim up");
+
+    // Plain checkpoints, for consumers that keep their own.
+    let plain = format!("{name}-plain");
+    let load = || async {
+        store
+            .load_checkpoint(&plain)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"))
+    };
+    assert_eq!(load().await, None);
+    for position in [Position::new(3), Position::new(9)] {
+        store
+            .save_checkpoint(&plain, position)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(load().await, Some(position));
+    }
+    store
+        .delete_checkpoint(&plain)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(load().await, None);
 }
