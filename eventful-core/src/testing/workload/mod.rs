@@ -8,6 +8,8 @@
 //! - **keyed commands on a long stream** (only with `--keyed-long-stream`): commands with a
 //!   fresh idempotency key each, as a policy sends them, on a player whose stream holds 100
 //!   events, then on one whose stream holds 1,000,000; see [`keyed`].
+//! - **policies in instances** (only with `--policy-instances K`): a policy over the commands'
+//!   events, run by K buses sharing the store as K instances of one service; see [`policies`].
 //!
 //! [`run`] runs them on stores from a factory and returns a [`WorkloadReport`], which prints
 //! the figures and the lines scripts read. The process around it (the command line, the
@@ -48,6 +50,7 @@
 //! (see [`WorkloadReport::keyed_result_line`]).
 
 pub mod keyed;
+pub mod policies;
 mod report;
 
 use std::future::Future;
@@ -55,8 +58,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use self::keyed::KeyedReport;
+pub use self::policies::PoliciesReport;
 pub use self::report::WorkloadReport;
 use crate::aggregate::Aggregate;
+use crate::checkpoint::CheckpointStore;
 use crate::envelope::Version;
 use crate::payload::PayloadError;
 use crate::repository::{CommandError, LoadError, Repository};
@@ -114,6 +119,9 @@ pub struct WorkloadArgs {
     #[arg(long, value_name = "N", value_parser = positive::<u64>)]
     #[arg(default_value_t = Self::default().keyed_commands)]
     pub keyed_commands: u64,
+    /// Also run a policy over the commands' events in N instances sharing the store
+    #[arg(long, value_name = "N", value_parser = positive::<u32>)]
+    pub policy_instances: Option<u32>,
 }
 
 impl Default for WorkloadArgs {
@@ -127,6 +135,7 @@ impl Default for WorkloadArgs {
             keyed_long_stream: false,
             long_stream_events: 1_000_000,
             keyed_commands: 10_000,
+            policy_instances: None,
         }
     }
 }
@@ -203,6 +212,9 @@ pub enum WorkloadError {
     /// The store failed outside a command.
     #[error("store failed: {0}")]
     Store(#[from] StoreError),
+    /// The policies' bus failed.
+    #[error("the policies' bus failed: {0}")]
+    Bus(#[from] crate::bus::BusError),
     /// An event appended outside the repository could not be encoded.
     #[error("cannot encode an event: {0}")]
     Encode(#[from] PayloadError),
@@ -249,7 +261,7 @@ pub async fn run<S, Make, Made, E>(
     make_store: Make,
 ) -> Result<WorkloadReport, WorkloadError>
 where
-    S: EventStore + SnapshotStore + Clone + 'static,
+    S: EventStore + SnapshotStore + CheckpointStore + Clone + 'static,
     Make: Fn() -> Made,
     Made: Future<Output = Result<S, E>>,
     E: Into<BoxError>,
@@ -259,7 +271,12 @@ where
             .await
             .map_err(|e| WorkloadError::MakeStore(e.into()))
     };
-    let commands = run_commands(make_store().await?, args.players, args.tasks).await?;
+    let store = make_store().await?;
+    let commands = run_commands(store.clone(), args.players, args.tasks).await?;
+    let policies = match args.policy_instances {
+        Some(instances) => Some(policies::run_policies(store, instances).await?),
+        None => None,
+    };
     let replay = run_replay(
         make_store().await?,
         args.replay_events,
@@ -273,7 +290,7 @@ where
     } else {
         None
     };
-    Ok(WorkloadReport::new(name, commands, replay, keyed))
+    Ok(WorkloadReport::new(name, commands, replay, keyed).with_policies(policies))
 }
 
 /// Figures of the commands run.

@@ -2,7 +2,7 @@
 
 use std::fmt::{self, Display, Formatter};
 
-use super::{CommandsReport, KeyedReport, ReplayReport};
+use super::{CommandsReport, KeyedReport, PoliciesReport, ReplayReport};
 
 /// The figures of one run of [`run`](super::run), printed as a bench prints them: one line per
 /// figure, then the `RESULT_KEYED` line (with the keyed case) and the `RESULT` line, last.
@@ -17,6 +17,8 @@ pub struct WorkloadReport {
     pub replay: ReplayReport,
     /// The keyed commands on a short and a long stream, when asked for.
     pub keyed: Option<KeyedReport>,
+    /// The policy shared by instances, when asked for.
+    pub policies: Option<PoliciesReport>,
     /// The process's peak resident memory in bytes, as the bench measured it.
     pub peak_memory: Option<u64>,
     /// A bench's own figures, appended to the `RESULT` line as `name=value`.
@@ -35,9 +37,16 @@ impl WorkloadReport {
             commands,
             replay,
             keyed,
+            policies: None,
             peak_memory: None,
             result_fields: Vec::new(),
         }
+    }
+
+    /// With the policies case's figures.
+    pub(super) fn with_policies(mut self, policies: Option<PoliciesReport>) -> Self {
+        self.policies = policies;
+        self
     }
 
     /// With the process's peak memory, from
@@ -92,6 +101,24 @@ impl WorkloadReport {
     }
 }
 
+impl WorkloadReport {
+    /// `RESULT_POLICIES name=<impl> instances=<K> events=<n> reactions=<r> events_per_s=<x>
+    /// reactions_per_s=<y>` (one line), with the policies case.
+    pub fn policies_result_line(&self) -> Option<String> {
+        let policies = self.policies.as_ref()?;
+        Some(format!(
+            "RESULT_POLICIES name={} instances={} events={} reactions={} events_per_s={:.0} \
+             reactions_per_s={:.0}",
+            self.name,
+            policies.instances,
+            policies.events,
+            policies.reactions,
+            policies.events_per_s(),
+            policies.reactions_per_s(),
+        ))
+    }
+}
+
 impl Display for WorkloadReport {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         writeln!(f, "commands: {}", self.commands)?;
@@ -99,10 +126,16 @@ impl Display for WorkloadReport {
         if let Some(keyed) = &self.keyed {
             writeln!(f, "keyed commands: {keyed}")?;
         }
+        if let Some(policies) = &self.policies {
+            writeln!(f, "policies: {policies}")?;
+        }
         if let Some(peak) = self.peak_memory {
             writeln!(f, "peak memory: {:.1} MB", peak as f64 / 1e6)?;
         }
         if let Some(line) = self.keyed_result_line() {
+            writeln!(f, "{line}")?;
+        }
+        if let Some(line) = self.policies_result_line() {
             writeln!(f, "{line}")?;
         }
         writeln!(f, "{}", self.result_line())
