@@ -3,9 +3,11 @@
 //!
 //! Positions are dense (event `p` is at index `p - 1`), so a read by position is an index,
 //! a read of a stream follows its own index, and nothing grows with the store but the log.
-//! Event ids are indexed too, by position (4 bytes an event; the id itself is read from the
-//! log), so that finding an event by id, and holding every id once in the store, costs the
-//! same whatever the size of the store.
+//! Event ids are indexed too: a table of positions with 32 bits of each id's hash (8 bytes an
+//! event; the id itself is read from the log only to confirm a match), so that finding an
+//! event by id, and holding every id once in the store, costs the same whatever the size of
+//! the store. The hash bits are kept so that growing the table never reads the log: reading
+//! each event's id back at random made every growth a pass of cache misses over the log.
 
 use std::collections::HashMap;
 
@@ -47,6 +49,26 @@ struct StreamEntry {
     positions: Vec<u32>,
 }
 
+/// An event's place in the id index.
+#[derive(Clone, Copy)]
+struct IdEntry {
+    position: u32,
+    /// 32 bits of the id's hash: enough to place the entry and to rule most others out.
+    hash: u32,
+}
+
+impl IdEntry {
+    fn hash(hasher: &RandomState, event_id: Uuid) -> u32 {
+        (hasher.hash_one(event_id) >> 32) as u32
+    }
+
+    /// The 64-bit hash the table wants, spread from the 32 kept bits (the table places entries
+    /// by the low bits and tags them with the high ones).
+    fn spread(hash: u32) -> u64 {
+        u64::from(hash).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+}
+
 /// A table of names, each given a small number once.
 struct Interner<K> {
     names: Vec<K>,
@@ -86,7 +108,7 @@ impl<K: Clone + Eq + std::hash::Hash> Interner<K> {
 pub(crate) struct Log {
     events: Chunks<StoredEvent>,
     /// The position of every event, found by its id.
-    ids: HashTable<u32>,
+    ids: HashTable<IdEntry>,
     id_hasher: RandomState,
     streams: Vec<StreamEntry>,
     stream_numbers: HashMap<StreamId, u32, RandomState>,
@@ -185,12 +207,15 @@ impl Log {
     /// Stores one event at the next position.
     fn push(&mut self, stream: u32, version: u32, recorded_at: DateTime<Utc>, event: NewEvent) {
         let position = self.head() + 1;
-        let hash = self.id_hasher.hash_one(event.event_id);
-        let events = &self.events;
-        let id_hasher = &self.id_hasher;
-        self.ids.insert_unique(hash, position as u32, |&p| {
-            id_hasher.hash_one(events[(p - 1) as usize].event_id)
-        });
+        let hash = IdEntry::hash(&self.id_hasher, event.event_id);
+        let entry = IdEntry {
+            position: position as u32,
+            hash,
+        };
+        self.ids
+            .insert_unique(IdEntry::spread(hash), entry, |entry| {
+                IdEntry::spread(entry.hash)
+            });
         let event_type = self
             .event_types
             .number(&(event.event_type, event.schema_version));
@@ -276,10 +301,12 @@ impl Log {
 
     /// The position of the event with this id, if it is stored.
     fn position_of(&self, event_id: Uuid) -> Option<u64> {
-        let hash = self.id_hasher.hash_one(event_id);
+        let hash = IdEntry::hash(&self.id_hasher, event_id);
         self.ids
-            .find(hash, |&p| self.event(u64::from(p)).event_id == event_id)
-            .map(|&p| u64::from(p))
+            .find(IdEntry::spread(hash), |entry| {
+                entry.hash == hash && self.event(u64::from(entry.position)).event_id == event_id
+            })
+            .map(|entry| u64::from(entry.position))
     }
 
     /// An earlier append of exactly these events at the versions this one would give them
@@ -296,7 +323,7 @@ impl Log {
             return Ok(None);
         };
         let Some(first_position) = self.position_of(first.event_id) else {
-            return match events
+            return match events[1..]
                 .iter()
                 .find_map(|event| self.position_of(event.event_id))
             {

@@ -114,9 +114,9 @@ impl<S: EventStore + Clone + 'static> EventBus<S> {
     }
 
     /// Sets how long a claim holds unrenewed ([`DEFAULT_LEASE`] by default): the time an
-    /// instance that died keeps its segments from the others. Claims are renewed a few times
-    /// a lease; a single event that takes longer than the lease to handle may be handled
-    /// again by the instance that takes the segment over.
+    /// instance that died keeps its segments from the others. Claims are renewed after every
+    /// batch and a few times a lease while idle; a batch that takes longer than the lease to
+    /// handle may be handled again, in part, by the instance that takes the segment over.
     pub fn with_lease(mut self, lease: Duration) -> Self {
         self.lease = lease.max(Duration::from_millis(10));
         self
@@ -455,13 +455,20 @@ impl<S: EventStore + Clone + 'static> RunningBus<S> {
     }
 
     /// Restarts handler `name` in this instance from its progress (after a failure was fixed,
-    /// say).
+    /// say). A volatile handler's progress is gone with its task, so it starts again from the
+    /// first event, reset first as by [`RunningBus::rebuild`].
     pub async fn restart(&mut self, name: &str) -> Result<(), BusError> {
         let index = self.stop_one(name).await?;
         let (handler, settings) = {
             let subscriber = &self.subscribers[index];
             (subscriber.handler.clone(), subscriber.settings)
         };
+        if settings.progress == Progress::Volatile {
+            handler.reset().await.map_err(|source| BusError::Reset {
+                handler: name.to_owned(),
+                source,
+            })?;
+        }
         self.subscribers[index] = self.spawn(handler, settings);
         Ok(())
     }

@@ -145,15 +145,26 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     ) -> Result<Committed<A::Event>, CommandError<A::Error>> {
         let command = command.into();
         let id = command.aggregate_id();
-        let stream_id = A::stream_id(id).map_err(CommandError::InvalidId)?;
-        if let Some(key) = context.idempotency_key
-            && let Some(committed) = self.find_applied(&stream_id, key).await?
-        {
-            return Ok(committed);
+        // A cached aggregate's stream id was made (and checked) when it was loaded.
+        let cached = self.cache.take(id);
+        if let Some(key) = context.idempotency_key {
+            let stream_id = match &cached {
+                Some((_, loaded)) => loaded.stream_id.clone(),
+                None => A::stream_id(id).map_err(CommandError::InvalidId)?,
+            };
+            if let Some(committed) = self.find_applied(&stream_id, key).await? {
+                if let Some((id, loaded)) = cached {
+                    self.cache.put(id, loaded);
+                }
+                return Ok(committed);
+            }
         }
-        let (id, mut loaded, cached) = match self.cache.take(id) {
+        let (id, mut loaded, cached) = match cached {
             Some((id, loaded)) => (id, loaded, true),
-            None => (id.clone(), self.load_stream(stream_id).await?, false),
+            None => {
+                let stream_id = A::stream_id(id).map_err(CommandError::InvalidId)?;
+                (id.clone(), self.load_stream(stream_id).await?, false)
+            }
         };
         let outcome = self
             .decide_and_append(&command, &mut loaded, cached, &context)

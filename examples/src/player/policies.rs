@@ -2,9 +2,11 @@
 //! registered with `#[register]`, so [`PlayerService::add_handlers`] wires them with one
 //! [`EventBus::register_all`] call.
 //!
-//! A refused command fails the policy, which stops at that event and reports it to whoever
-//! waits on the bus: a game result or an achievement for a player this service does not
-//! know means the services disagree, and awarding later results past it would hide that.
+//! A refused command fails the policy on that event: after its retries the event is parked
+//! (a policy's default), with the error, and the policy goes on with the next results, so a
+//! game result for a player this service does not know yet holds back no one else's xp. The
+//! parked event is listed by `RunningBus::parked` and awarded by `RunningBus::replay_parked`
+//! once the cause is fixed.
 //!
 //! [`PlayerService::add_handlers`]: super::PlayerService::add_handlers
 //! [`EventBus::register_all`]: eventful_core::EventBus::register_all

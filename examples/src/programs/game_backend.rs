@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use eventful_core::CheckpointStore;
 use eventful_core::projection::{Projection, rebuild};
 use eventful_core::{
     CommandContext, EventBus, EventStore, Loaded, Position, RunningBus, SnapshotStore, Upcasters,
@@ -54,20 +55,20 @@ pub struct Backend<S> {
 
 impl<S> Backend<S>
 where
-    S: EventStore + SnapshotStore + Clone + 'static,
+    S: EventStore + SnapshotStore + CheckpointStore + Clone + 'static,
 {
     /// Wires everything on `store` and starts the bus.
     ///
-    /// The bus keeps its checkpoints in memory, where the read models are: each start
-    /// builds them again from the log, and the policies, being idempotent, run over it
-    /// again without recording anything twice.
+    /// One store for everything: the read models (projections, volatile progress) are built
+    /// again from the log at each start; the policies (durable progress in the store) resume
+    /// where they were.
     pub fn start(store: S) -> Result<Self, Error> {
         let players = PlayerService::new(store.clone());
         let sessions = GameSessionService::new(store.clone());
         let game_server = GameServer::new(sessions.sessions().clone());
         let read_models = ReadModels::default();
 
-        let mut bus = EventBus::new(store.clone(), MemoryStore::new());
+        let mut bus = EventBus::new(store.clone(), store.clone());
         players.add_handlers(&mut bus)?;
         sessions.add_handlers(&mut bus);
         game_server.subscribe(&mut bus);
@@ -228,7 +229,7 @@ pub async fn run(options: Options) -> Result<BackendReport, Error> {
 /// rebuild and the replay.
 pub async fn run_on<S>(store: S, options: Options) -> Result<BackendReport, Error>
 where
-    S: EventStore + SnapshotStore + Clone + 'static,
+    S: EventStore + SnapshotStore + CheckpointStore + Clone + 'static,
 {
     let backend = Backend::start(store)?;
     let roster = backend.sign_up(options.players).await?;

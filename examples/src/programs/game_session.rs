@@ -8,6 +8,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use chrono::Utc;
+use eventful_core::CheckpointStore;
 use eventful_core::{
     BoxError, CommandError, EventBus, EventStore, Loaded, Position, RecordedEvent,
 };
@@ -60,13 +61,13 @@ pub async fn run(options: Options) -> Result<GameSessionReport, Error> {
 /// Runs the service on `store`.
 pub async fn run_on<S>(store: S, options: Options) -> Result<GameSessionReport, Error>
 where
-    S: EventStore + Clone + 'static,
+    S: EventStore + CheckpointStore + Clone + 'static,
 {
     let service = GameSessionService::new(store.clone());
     let game_server = GameServer::new(service.sessions().clone());
     let announced = Arc::new(Mutex::new(BTreeMap::new()));
 
-    let mut bus = EventBus::new(store.clone(), MemoryStore::new());
+    let mut bus = EventBus::new(store.clone(), store.clone());
     service.add_handlers(&mut bus);
     game_server.subscribe(&mut bus);
     // What the other services would receive, read by stored name: no Rust type needed.

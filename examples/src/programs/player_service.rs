@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use eventful_core::CheckpointStore;
 use eventful_core::registration::registered_handlers;
 use eventful_core::{
     CommandContext, CommandError, EventBus, EventStore, Loaded, Position, SnapshotStore, Uuid,
@@ -71,10 +72,10 @@ pub async fn run(options: Options) -> Result<PlayerServiceReport, Error> {
 /// Runs the service on `store`.
 pub async fn run_on<S>(store: S, options: Options) -> Result<PlayerServiceReport, Error>
 where
-    S: EventStore + SnapshotStore + Clone + 'static,
+    S: EventStore + SnapshotStore + CheckpointStore + Clone + 'static,
 {
     let service = PlayerService::new(store.clone());
-    let mut bus = EventBus::new(store.clone(), MemoryStore::new());
+    let mut bus = EventBus::new(store.clone(), store.clone());
     service.add_handlers(&mut bus)?;
     bus.policy(AchievementService::new(shared(store.clone())));
     let bus = bus.start()?;

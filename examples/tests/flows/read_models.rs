@@ -1,15 +1,17 @@
 //! The read models: fed by hand with `ProjectionFeed`, and rebuilt from the log.
 
 use chrono::DateTime;
+use eventful_core::EventStore;
 use eventful_core::test_kit::ProjectionFeed;
 use eventful_examples::game_mode::GameMode;
 use eventful_examples::game_session::{EndReason, GameSessionEvent, LeaveReason, PlayerScore};
 use eventful_examples::ids::{PlayerId, SessionId};
 use eventful_examples::player::{PlayerEvent, PlayerStats, StatsChange, StatsReason};
-use eventful_examples::programs::game_backend::ReadModels;
+use eventful_examples::programs::game_backend::{Backend, ReadModels};
 use eventful_examples::read_models::{
     ActiveSessions, Leaderboard, SessionHistory, SessionOutcome, SessionRecord,
 };
+use eventful_store_memory::MemoryStore;
 
 use crate::support::{backend, settings};
 
@@ -149,4 +151,37 @@ async fn read_models_rebuilt_from_the_log_match_the_running_ones() {
     assert_eq!(rebuilt.views(), running);
     let names: Vec<_> = reached.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, ["leaderboard", "active_sessions", "session_history"]);
+}
+
+/// The trap of one checkpoint store for every handler: a bus restarted on a saved-and-loaded
+/// store would find its durable checkpoints done and leave in-memory read models empty. Read
+/// models keep volatile progress, so they are full again; policies keep durable progress, so
+/// they do not run again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bus_restarted_on_a_saved_store_fills_every_read_model_and_reruns_no_policy() {
+    let backend = backend(6).await;
+    let roster: Vec<_> = (1..=6).map(PlayerId).collect();
+    backend.play(&roster, 4, 3).await.expect("played");
+    backend.bus.wait_until_settled().await.expect("settled");
+    let before = backend.read_models.views();
+    let head = backend.store.head_position().await.expect("head");
+    let path =
+        std::env::temp_dir().join(format!("eventful-restart-{}.jsonl", uuid::Uuid::new_v4()));
+    backend.store.save_to(&path).expect("saved");
+    backend.bus.shutdown().await;
+
+    let loaded = MemoryStore::load_from(&path).expect("loaded");
+    std::fs::remove_file(&path).ok();
+    let restarted = Backend::start(loaded).expect("the bus starts again");
+    let settled = restarted.bus.wait_until_settled().await.expect("settled");
+    assert_eq!(
+        restarted.read_models.views(),
+        before,
+        "a read model was left empty or short"
+    );
+    assert_eq!(before.standings.len(), 6);
+    assert_eq!(
+        settled, head,
+        "a policy ran again on the restarted bus and recorded events"
+    );
 }
