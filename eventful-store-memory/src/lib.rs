@@ -30,6 +30,7 @@
 //! | module | what lives there |
 //! | --- | --- |
 //! | `log` | the log: events in position order, a position index per stream, interned type names |
+//! | `ids` | the index of event ids: a sorted run of time-ordered ids, a hash table for the rest |
 //! | `chunks` | the chunked vector the log grows in, without copying |
 //! | `shared` | shared handlers' progress: segments with their claims, parked events |
 //! | `persist` | [`MemoryStore::save_to`] and [`MemoryStore::load_from`]: the whole store in a file |
@@ -46,6 +47,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod chunks;
+mod ids;
 mod log;
 mod persist;
 mod shared;

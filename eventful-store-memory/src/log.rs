@@ -3,26 +3,21 @@
 //!
 //! Positions are dense (event `p` is at index `p - 1`), so a read by position is an index,
 //! a read of a stream follows its own index, and nothing grows with the store but the log.
-//! Event ids are indexed too: a table of positions with 32 bits of each id's hash (8 bytes an
-//! event; the id itself is read from the log only to confirm a match), so that finding an
-//! event by id, and holding every id once in the store, costs the same whatever the size of
-//! the store. The hash bits are kept so that growing the table never reads the log: reading
-//! each event's id back at random made every growth a pass of cache misses over the log.
+//! Event ids are indexed too (`crate::ids`), so that finding an event by id, and holding every
+//! id once in the store, costs the same whatever the size of the store.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use std::hash::BuildHasher;
-
 use eventful_core::{
     AllBatch, AppendResult, Duplicate, EventFilter, ExpectedVersion, Metadata, NewEvent, Payload,
     Position, RecordedEvent, StoreError, StreamId, TypeName, Version,
 };
 use foldhash::fast::RandomState;
-use hashbrown::HashTable;
 use uuid::Uuid;
 
 use crate::chunks::Chunks;
+use crate::ids::IdIndex;
 
 /// How many events a read of the whole log looks at, at most, while holding the lock.
 const SCAN_LIMIT: usize = 64 * 1024;
@@ -47,26 +42,6 @@ struct StreamEntry {
     id: StreamId,
     /// `positions[v - 1]` is the position of version `v`.
     positions: Vec<u32>,
-}
-
-/// An event's place in the id index.
-#[derive(Clone, Copy)]
-struct IdEntry {
-    position: u32,
-    /// 32 bits of the id's hash: enough to place the entry and to rule most others out.
-    hash: u32,
-}
-
-impl IdEntry {
-    fn hash(hasher: &RandomState, event_id: Uuid) -> u32 {
-        (hasher.hash_one(event_id) >> 32) as u32
-    }
-
-    /// The 64-bit hash the table wants, spread from the 32 kept bits (the table places entries
-    /// by the low bits and tags them with the high ones).
-    fn spread(hash: u32) -> u64 {
-        u64::from(hash).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-    }
 }
 
 /// A table of names, each given a small number once.
@@ -108,8 +83,7 @@ impl<K: Clone + Eq + std::hash::Hash> Interner<K> {
 pub(crate) struct Log {
     events: Chunks<StoredEvent>,
     /// The position of every event, found by its id.
-    ids: HashTable<IdEntry>,
-    id_hasher: RandomState,
+    ids: IdIndex,
     streams: Vec<StreamEntry>,
     stream_numbers: HashMap<StreamId, u32, RandomState>,
     event_types: Interner<(TypeName, u32)>,
@@ -121,8 +95,7 @@ impl Default for Log {
     fn default() -> Self {
         Self {
             events: Chunks::default(),
-            ids: HashTable::new(),
-            id_hasher: RandomState::default(),
+            ids: IdIndex::default(),
             streams: Vec::new(),
             stream_numbers: HashMap::default(),
             event_types: Interner::default(),
@@ -207,15 +180,7 @@ impl Log {
     /// Stores one event at the next position.
     fn push(&mut self, stream: u32, version: u32, recorded_at: DateTime<Utc>, event: NewEvent) {
         let position = self.head() + 1;
-        let hash = IdEntry::hash(&self.id_hasher, event.event_id);
-        let entry = IdEntry {
-            position: position as u32,
-            hash,
-        };
-        self.ids
-            .insert_unique(IdEntry::spread(hash), entry, |entry| {
-                IdEntry::spread(entry.hash)
-            });
+        self.ids.insert(event.event_id, position as u32);
         let event_type = self
             .event_types
             .number(&(event.event_type, event.schema_version));
@@ -301,12 +266,9 @@ impl Log {
 
     /// The position of the event with this id, if it is stored.
     fn position_of(&self, event_id: Uuid) -> Option<u64> {
-        let hash = IdEntry::hash(&self.id_hasher, event_id);
         self.ids
-            .find(IdEntry::spread(hash), |entry| {
-                entry.hash == hash && self.event(u64::from(entry.position)).event_id == event_id
-            })
-            .map(|entry| u64::from(entry.position))
+            .find(event_id, |p| self.event(u64::from(p)).event_id)
+            .map(u64::from)
     }
 
     /// An earlier append of exactly these events at the versions this one would give them
