@@ -376,3 +376,118 @@ async fn waiting_until_settled_covers_a_cascade_of_policies() {
     assert_eq!(level_ups.load(Ordering::SeqCst), 3);
     running.shutdown().await;
 }
+
+fn progress(index: u32, count: u32, position: u64) -> eventful_core::progress::SegmentProgress {
+    let mut progress =
+        eventful_core::progress::SegmentProgress::new(eventful_core::progress::Segment {
+            index,
+            count,
+        });
+    progress.position = Position::new(position);
+    progress
+}
+
+fn positions(segments: &[eventful_core::progress::SegmentProgress]) -> Vec<(u32, u32, u64)> {
+    segments
+        .iter()
+        .map(|s| (s.segment.index, s.segment.count, s.position.get()))
+        .collect()
+}
+
+#[tokio::test]
+async fn segments_are_split_exactly_merged_only_when_level_and_never_while_held() {
+    use eventful_core::bus::reshape_segments;
+    let store = MemoryStore::new();
+    store
+        .put_segments("xp", vec![progress(0, 2, 10), progress(1, 2, 7)])
+        .await
+        .expect("put");
+    reshape_segments(&store, "xp", 4).await.expect("split");
+    assert_eq!(
+        positions(&store.segments("xp").await.expect("read")),
+        [(0, 4, 10), (1, 4, 7), (2, 4, 10), (3, 4, 7)],
+        "each new segment starts where the segment holding its streams was"
+    );
+    let refused = reshape_segments(&store, "xp", 1).await;
+    assert!(
+        matches!(refused, Err(BusError::SegmentsApart { .. })),
+        "segments at 10 and 7 merged into one: {refused:?}"
+    );
+    assert!(matches!(
+        reshape_segments(&store, "xp", 3).await,
+        Err(BusError::SegmentCount { from: 4, to: 3, .. })
+    ));
+    reshape_segments(&store, "xp", 2)
+        .await
+        .expect("merged back: each pair is level");
+    assert_eq!(
+        positions(&store.segments("xp").await.expect("read")),
+        [(0, 2, 10), (1, 2, 7)]
+    );
+    store
+        .put_segments("xp", (0..2).map(|index| progress(index, 2, 12)).collect())
+        .await
+        .expect("put");
+    reshape_segments(&store, "xp", 1)
+        .await
+        .expect("merged, all level");
+    assert_eq!(
+        positions(&store.segments("xp").await.expect("read")),
+        [(0, 1, 12)]
+    );
+
+    let claim = eventful_core::progress::Claim {
+        handler: "xp".into(),
+        segment: eventful_core::progress::Segment::WHOLE,
+        owner: "alive".into(),
+        lease: std::time::Duration::from_secs(30),
+    };
+    store.claim(&claim).await.expect("claimed");
+    assert!(matches!(
+        reshape_segments(&store, "xp", 2).await,
+        Err(BusError::SegmentInUse { owner, .. }) if owner == "alive"
+    ));
+    assert_eq!(
+        positions(&store.segments("xp").await.expect("read")),
+        [(0, 1, 12)],
+        "a refusal changes nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bus_with_another_number_of_segments_than_stored_refuses_to_run_the_handler() {
+    let store = MemoryStore::new();
+    store
+        .put_segments("xp_log", vec![progress(0, 2, 0), progress(1, 2, 0)])
+        .await
+        .expect("put");
+    let mut bus = EventBus::new(store.clone(), store.clone());
+    bus.subscribe::<PlayerEvent, _, _>("xp_log", |_| async { Ok::<(), BoxError>(()) });
+    bus.configure(
+        "xp_log",
+        eventful_core::bus::HandlerSettings::durable().with_segments(3),
+    );
+    let running = bus.start().expect("starts");
+    match running.wait_until(Position::new(1)).await {
+        Err(BusError::Halted { handler, reason }) => {
+            assert_eq!(handler, "xp_log");
+            assert!(matches!(
+                *reason,
+                BusError::SegmentsChanged {
+                    stored: 2,
+                    configured: 3,
+                    ..
+                }
+            ));
+        }
+        other => panic!("expected the handler to be halted, got {other:?}"),
+    }
+    let status = running.status().await.expect("status");
+    assert!(status[0].halted.is_some());
+    running.shutdown().await;
+    assert_eq!(
+        store.segments("xp_log").await.expect("read").len(),
+        2,
+        "nothing was changed"
+    );
+}

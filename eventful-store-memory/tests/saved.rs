@@ -216,3 +216,61 @@ mod restored {
 
     eventful_core::conformance_tests!(restored_store);
 }
+
+#[tokio::test]
+async fn shared_handlers_progress_and_parked_events_survive_a_restart_without_their_claims() {
+    use eventful_core::progress::{Claim, ClaimOutcome, ParkedEvent, Segment};
+    let store = populated().await;
+    let claim = |index: u32, owner: &str| Claim {
+        handler: "xp_policy".to_owned(),
+        segment: Segment { index, count: 2 },
+        owner: owner.to_owned(),
+        lease: std::time::Duration::from_secs(60),
+    };
+    for (index, position) in [(0, 17), (1, 9)] {
+        store.claim(&claim(index, "before")).await.expect("claimed");
+        store
+            .save_claimed(&claim(index, "before"), Position::new(position))
+            .await
+            .expect("saved");
+    }
+    let poison = store
+        .read_stream(
+            &StreamId::new("player-1").expect("valid"),
+            Version::new(1),
+            1,
+        )
+        .await
+        .expect("read")
+        .remove(0);
+    let error = std::io::Error::other("no such player");
+    store
+        .park(ParkedEvent::new("xp_policy", &poison, 3, &error))
+        .await
+        .expect("parked");
+
+    let path = temporary_file();
+    store.save_to(&path).expect("saved");
+    let restored = MemoryStore::load_from(&path).expect("loaded");
+    std::fs::remove_file(&path).ok();
+
+    let segments = restored.segments("xp_policy").await.expect("segments");
+    let kept: Vec<_> = segments
+        .iter()
+        .map(|s| (s.segment.index, s.position.get(), s.owner.clone()))
+        .collect();
+    assert_eq!(
+        kept,
+        [(0, 17, None), (1, 9, None)],
+        "positions kept, no owner survives"
+    );
+    match restored.claim(&claim(0, "after")).await.expect("claimed") {
+        ClaimOutcome::Held { position, .. } => assert_eq!(position, Position::new(17)),
+        other => panic!("a restored segment could not be claimed: {other:?}"),
+    }
+    let parked = restored.parked("xp_policy").await.expect("parked");
+    assert_eq!(parked.len(), 1);
+    assert_eq!(parked[0].event_id, poison.event_id);
+    assert_eq!(parked[0].error, "no such player");
+    assert_eq!(parked[0].attempts, 3);
+}
