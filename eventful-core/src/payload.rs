@@ -25,6 +25,51 @@ pub enum PayloadError {
     /// The payload is JSON but not of the shape asked for.
     #[error("payload does not fit the expected shape: {0}")]
     Deserialize(#[source] serde_json::Error),
+    /// The value nests deeper than the decoder reads back ([`MAX_DEPTH`] arrays and objects
+    /// within one another): stored, it could never be decoded.
+    #[error("payload nests {depth} levels deep; at most {MAX_DEPTH} can be read back")]
+    TooDeep {
+        /// How deep it nests.
+        depth: usize,
+    },
+}
+
+/// How many arrays and objects a payload may nest within one another: the JSON decoder
+/// refuses a value nested deeper, so a payload past it could be stored but never read back.
+pub const MAX_DEPTH: usize = 127;
+
+/// How deeply `json` nests arrays and objects (strings skipped, escapes included).
+fn depth(json: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &byte in json {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Refuses what the decoder could not read back.
+fn readable(payload: Payload) -> Result<Payload, PayloadError> {
+    match depth(&payload.0) {
+        depth if depth > MAX_DEPTH => Err(PayloadError::TooDeep { depth }),
+        _ => Ok(payload),
+    }
 }
 
 /// Bytes reserved in the encoding arena at a time.
@@ -56,7 +101,9 @@ pub struct Payload(Bytes);
 impl Payload {
     /// Serializes `value` as JSON.
     pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Self, PayloadError> {
-        write_with(|out| serde_json::to_writer(out, value)).map_err(PayloadError::Serialize)
+        write_with(|out| serde_json::to_writer(out, value))
+            .map_err(PayloadError::Serialize)
+            .and_then(readable)
     }
 
     /// Serializes the content of an enum variant without the variant's tag: the variant's
@@ -83,18 +130,33 @@ impl Payload {
             value.serialize(codec::ContentSerializer::new(&mut serializer))
         })
         .map_err(PayloadError::Serialize)
+        .and_then(readable)
     }
 
-    /// Takes JSON text, checking that it is one valid JSON value.
+    /// Takes JSON text, checking that it is one JSON value the decoder reads back: valid, not
+    /// nested deeper than [`MAX_DEPTH`], with no number beyond what a float holds (`1e400`)
+    /// and no lone surrogate escape (`"\ud800"`).
+    ///
+    /// ```
+    /// use eventful_core::{Payload, PayloadError};
+    ///
+    /// assert!(Payload::from_json_slice(br#"{"amount":100}"#).is_ok());
+    /// assert!(matches!(Payload::from_json_slice(b"1e400"), Err(PayloadError::InvalidJson(_))));
+    /// assert!(matches!(Payload::from_json_slice(br#""\ud800""#), Err(PayloadError::InvalidJson(_))));
+    /// let deep = format!("{}{}", "[".repeat(128), "]".repeat(128));
+    /// assert!(matches!(Payload::from_json_slice(deep.as_bytes()), Err(PayloadError::TooDeep { depth: 128 })));
+    /// ```
     pub fn from_json_slice(json: &[u8]) -> Result<Self, PayloadError> {
         Self::from_json_bytes(Bytes::copy_from_slice(json))
     }
 
-    /// Takes JSON text without copying it, checking that it is one valid JSON value.
+    /// Takes JSON text without copying it, with the checks of [`Payload::from_json_slice`].
     pub fn from_json_bytes(json: Bytes) -> Result<Self, PayloadError> {
-        serde_json::from_slice::<serde::de::IgnoredAny>(&json)
+        let payload = readable(Self(json))?;
+        // Read it back whole, as a decoder would: numbers, escapes and all.
+        serde_json::from_slice::<serde_json::Value>(&payload.0)
             .map_err(PayloadError::InvalidJson)?;
-        Ok(Self(json))
+        Ok(payload)
     }
 
     /// Deserializes the payload.
@@ -188,6 +250,38 @@ fn write_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_the_decoder_cannot_read_back_is_refused_by_every_constructor() {
+        let nested = |levels: usize| {
+            (0..levels).fold(serde_json::Value::Null, |inner, _| {
+                serde_json::json!([inner])
+            })
+        };
+        assert!(Payload::encode(&nested(MAX_DEPTH)).is_ok());
+        assert!(matches!(
+            Payload::encode(&nested(MAX_DEPTH + 1)),
+            Err(PayloadError::TooDeep { depth: 128 })
+        ));
+        let round_trip = Payload::encode(&nested(MAX_DEPTH)).expect("encodes");
+        assert!(
+            round_trip.to_value().is_ok(),
+            "the deepest accepted payload reads back"
+        );
+        // Brackets inside strings are not nesting.
+        let text = format!("\"{}\\\"{}\"", "[".repeat(200), "{".repeat(200));
+        assert!(Payload::from_json_slice(text.as_bytes()).is_ok());
+        for unreadable in [&b"1e400"[..], br#"{"a":-1e999}"#, br#"["\udc00"]"#] {
+            assert!(
+                matches!(
+                    Payload::from_json_slice(unreadable),
+                    Err(PayloadError::InvalidJson(_))
+                ),
+                "{}",
+                String::from_utf8_lossy(unreadable)
+            );
+        }
+    }
 
     #[test]
     fn invalid_json_is_refused() {

@@ -201,6 +201,35 @@ pub enum StoreError {
         /// How many it holds at most.
         limit: u64,
     },
+    /// A snapshot of a version its stream has not reached (or of a stream that does not
+    /// exist): loading from it would start the aggregate ahead of its events. Nothing was
+    /// saved.
+    #[error(
+        "a snapshot of stream `{stream_id}` at version {version} is beyond the stream, which is \
+         at version {stream_version}; nothing was saved"
+    )]
+    SnapshotBeyondStream {
+        /// The snapshot's stream.
+        stream_id: StreamId,
+        /// The version the snapshot says it covers.
+        version: Version,
+        /// The stream's version ([`Version::NONE`]: no such stream).
+        stream_version: Version,
+    },
+    /// A position saved past the head of the log: a handler resuming from it would skip every
+    /// event until the log reached it. Nothing was saved.
+    #[error(
+        "`{name}` cannot be saved at position {position}, past the head of the log \
+         ({head}); nothing was saved"
+    )]
+    PositionBeyondHead {
+        /// The checkpoint's name, or the handler's.
+        name: String,
+        /// The position asked for.
+        position: Position,
+        /// The head of the log.
+        head: Position,
+    },
     /// A save of a handler's progress by an instance that no longer holds the segment's
     /// claim (its lease ran out and another instance took it). Nothing was saved; the
     /// instance stops working on the segment.

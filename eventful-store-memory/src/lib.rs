@@ -96,6 +96,21 @@ impl MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// Refuses a position past the head of the log.
+    fn within_the_log(&self, name: &str, position: Position) -> Result<(), StoreError> {
+        let head = Position::new(self.inner.head.load(Ordering::SeqCst));
+        if position > head {
+            return Err(StoreError::PositionBeyondHead {
+                name: name.to_owned(),
+                position,
+                head,
+            });
+        }
+        Ok(())
+    }
+}
+
 impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryStore")
@@ -194,6 +209,14 @@ impl Drop for Waiting<'_> {
 
 impl SnapshotStore for MemoryStore {
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
+        let stream_version = self.inner.log.read().stream_version(&snapshot.stream_id);
+        if snapshot.version > stream_version || snapshot.version == Version::NONE {
+            return Err(StoreError::SnapshotBeyondStream {
+                stream_id: snapshot.stream_id,
+                version: snapshot.version,
+                stream_version,
+            });
+        }
         let mut snapshots = self.inner.snapshots.lock();
         match snapshots.get(&snapshot.stream_id) {
             Some(kept) if kept.version > snapshot.version => {}
@@ -215,6 +238,7 @@ impl CheckpointStore for MemoryStore {
     }
 
     async fn save_checkpoint(&self, name: &str, position: Position) -> Result<(), StoreError> {
+        self.within_the_log(name, position)?;
         self.inner
             .checkpoints
             .lock()
@@ -232,6 +256,7 @@ impl CheckpointStore for MemoryStore {
     }
 
     async fn save_claimed(&self, claim: &Claim, position: Position) -> Result<(), StoreError> {
+        self.within_the_log(&claim.handler, position)?;
         self.inner.shared.save_claimed(claim, position)
     }
 

@@ -42,6 +42,7 @@ impl CheckpointStore for MongoStore {
 
     async fn save_checkpoint(&self, name: &str, position: Position) -> Result<(), StoreError> {
         let inner = &self.inner;
+        inner.within_the_log(name, position).await?;
         let mut document = RawDocumentBuf::new();
         document.append("_id", name);
         document.append(POSITION, int64(position.get()));

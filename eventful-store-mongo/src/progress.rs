@@ -65,6 +65,26 @@ fn segment_document(handler: &str, progress: &SegmentProgress) -> Document {
 }
 
 impl Inner {
+    /// Refuses a position past the head of the log: known committed, or read.
+    pub(crate) async fn within_the_log(
+        &self,
+        name: &str,
+        position: Position,
+    ) -> Result<(), StoreError> {
+        if position.get() <= self.log.seen.load(std::sync::atomic::Ordering::Acquire) {
+            return Ok(());
+        }
+        let head = self.log_head().await?;
+        if position.get() > head {
+            return Err(StoreError::PositionBeyondHead {
+                name: name.to_owned(),
+                position,
+                head: Position::new(head),
+            });
+        }
+        Ok(())
+    }
+
     fn progress(&self) -> Collection<Document> {
         self.checkpoints.clone_with_type()
     }
@@ -207,6 +227,7 @@ impl Inner {
         claim: &Claim,
         position: Position,
     ) -> Result<(), StoreError> {
+        self.within_the_log(&claim.handler, position).await?;
         let filter = doc! {
             "_id": segment_id(&claim.handler, claim.segment.index),
             COUNT: i64::from(claim.segment.count),

@@ -32,6 +32,14 @@ const STATE: &str = "state";
 impl SnapshotStore for MongoStore {
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         let inner = &self.inner;
+        let stream_version = Version::new(inner.stream_version(&snapshot.stream_id).await?);
+        if snapshot.version > stream_version || snapshot.version == Version::NONE {
+            return Err(StoreError::SnapshotBeyondStream {
+                stream_id: snapshot.stream_id,
+                version: snapshot.version,
+                stream_version,
+            });
+        }
         let state = json_to_bson(snapshot.payload.as_bytes()).map_err(|problem| {
             MongoStoreError::UnrepresentableSnapshot {
                 stream_id: snapshot.stream_id.clone(),

@@ -105,6 +105,7 @@ macro_rules! conformance_tests {
             a_claim_is_handed_over_after_its_lease,
             segments_have_claims_of_their_own,
             parked_events_are_kept_until_dismissed,
+            snapshots_and_positions_stay_within_the_log,
             checkpoint_resumes_after_restart,
             bad_input_is_typed_and_changes_nothing,
         );

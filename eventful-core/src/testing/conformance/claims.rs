@@ -26,6 +26,26 @@ fn fresh_handler(prefix: &str) -> String {
     format!("{prefix}-{}", Uuid::new_v4().simple())
 }
 
+/// Appends to a fresh stream until the log holds at least `events`, so that positions up to
+/// it may be saved.
+async fn log_of_at_least<S: ConformanceStore>(store: &S, events: u64) {
+    let head = store
+        .head_position()
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    let missing = events.saturating_sub(head.get());
+    if missing > 0 {
+        store
+            .append(
+                &fresh_stream("filler"),
+                ExpectedVersion::NoStream,
+                (0..missing).map(|n| numbered("filler", n)).collect(),
+            )
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+    }
+}
+
 async fn claim_ok<S: ConformanceStore>(store: &S, claim: &Claim) -> ClaimOutcome {
     store
         .claim(claim)
@@ -85,6 +105,7 @@ pub async fn claims_are_exclusive_under_racing_instances<S: ConformanceStore>(st
 /// the owner saved; the old owner's saves are then refused, and its release changes nothing.
 /// A released claim is free at once.
 pub async fn a_claim_is_handed_over_after_its_lease<S: ConformanceStore>(store: S) {
+    log_of_at_least(&store, 50).await;
     let handler = fresh_handler("lease");
     let lease = Duration::from_millis(300);
     let first = claim(&handler, Segment::WHOLE, "first", lease);
@@ -162,6 +183,7 @@ pub async fn a_claim_is_handed_over_after_its_lease<S: ConformanceStore>(store: 
 /// the store holds is refused without changing anything; replacing the segments (a reshape, a
 /// reset) is what the store then holds.
 pub async fn segments_have_claims_of_their_own<S: ConformanceStore>(store: S) {
+    log_of_at_least(&store, 10).await;
     let handler = fresh_handler("segments");
     let lease = Duration::from_secs(30);
     let [zero, one] = [0, 1].map(|index| Segment { index, count: 2 });
@@ -299,4 +321,108 @@ pub async fn parked_events_are_kept_until_dismissed<S: ConformanceStore>(store: 
         .unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].event_id, events[1].event_id);
+}
+
+/// A snapshot of a version its stream has not reached, or of a stream that does not exist,
+/// is refused, and so is a checkpoint or a handler's position past the head of the log: a
+/// repository or a handler starting from one would be ahead of the events. Nothing is saved
+/// by a refusal.
+pub async fn snapshots_and_positions_stay_within_the_log<S: ConformanceStore>(store: S) {
+    use crate::envelope::Version;
+    use crate::snapshot::Snapshot;
+    let stream = fresh_stream("within");
+    store
+        .append(
+            &stream,
+            ExpectedVersion::NoStream,
+            vec![numbered("a", 1), numbered("a", 2)],
+        )
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    let snapshot = |stream_id: &crate::names::StreamId, version: u64| Snapshot {
+        stream_id: stream_id.clone(),
+        aggregate_type: crate::names::TypeName::from_static("test"),
+        version: Version::new(version),
+        revision: 1,
+        taken_at: chrono::Utc::now(),
+        payload: crate::payload::Payload::from_json_slice(br#"{"n":2}"#)
+            .unwrap_or_else(|error| panic!("{error}")),
+    };
+    let missing = fresh_stream("within-missing");
+    for (stream_id, version, stream_version) in [(&stream, 3, 2), (&missing, 1, 0), (&stream, 0, 2)]
+    {
+        match store.save_snapshot(snapshot(stream_id, version)).await {
+            Err(StoreError::SnapshotBeyondStream {
+                version: refused,
+                stream_version: at,
+                ..
+            }) => {
+                assert_eq!(refused, Version::new(version));
+                assert_eq!(at, Version::new(stream_version));
+            }
+            other => panic!(
+                "a snapshot at version {version} of a stream at {stream_version} was not refused: {other:?}"
+            ),
+        }
+    }
+    store
+        .save_snapshot(snapshot(&stream, 2))
+        .await
+        .unwrap_or_else(|error| panic!("a snapshot at the stream's version was refused: {error}"));
+    assert!(
+        store
+            .load_snapshot(&missing)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"))
+            .is_none(),
+        "a refused snapshot was kept"
+    );
+
+    let head = store
+        .head_position()
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    let name = fresh_handler("within");
+    match store.save_checkpoint(&name, head.next()).await {
+        Err(StoreError::PositionBeyondHead {
+            position, head: at, ..
+        }) => {
+            assert_eq!(position, head.next());
+            assert!(at >= head);
+        }
+        other => panic!("a checkpoint past the head was not refused: {other:?}"),
+    }
+    assert_eq!(
+        store
+            .load_checkpoint(&name)
+            .await
+            .unwrap_or_else(|error| panic!("{error}")),
+        None,
+        "a refused checkpoint was kept"
+    );
+    store
+        .save_checkpoint(&name, head)
+        .await
+        .unwrap_or_else(|error| panic!("a checkpoint at the head was refused: {error}"));
+
+    let claim = claim(&name, Segment::WHOLE, "within", Duration::from_secs(30));
+    assert!(matches!(
+        claim_ok(&store, &claim).await,
+        ClaimOutcome::Held { .. }
+    ));
+    assert!(matches!(
+        store
+            .save_claimed(&claim, Position::new(head.get() + 10))
+            .await,
+        Err(StoreError::PositionBeyondHead { .. })
+    ));
+    let segments = store
+        .segments(&name)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(
+        segments[0].position,
+        Position::START,
+        "a refused position was saved"
+    );
 }

@@ -151,9 +151,7 @@ pub async fn stale_or_unreadable_snapshot_is_ignored<S: ConformanceStore>(store:
             ..lie(Player::SNAPSHOT_REVISION, other_shape)
         },
     ] {
-        let mut snapshot = snapshot;
-        // Each lie must be the one kept, so it must not be older than the last.
-        snapshot.version = Version::new(snapshot.version.get() + 1);
+        // Each lie is at the stream's version, so that it replaces the one before it.
         store
             .save_snapshot(snapshot)
             .await
