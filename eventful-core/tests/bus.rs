@@ -491,3 +491,34 @@ async fn a_bus_with_another_number_of_segments_than_stored_refuses_to_run_the_ha
         "nothing was changed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_position_past_the_head_halts_the_handler_instead_of_skipping_events() {
+    let store = MemoryStore::new();
+    store
+        .put_segments("xp_log", vec![progress(0, 1, 1_000)])
+        .await
+        .expect("put");
+    let mut bus = EventBus::new(store.clone(), store.clone());
+    bus.subscribe::<PlayerEvent, _, _>("xp_log", |_| async { Ok::<(), BoxError>(()) });
+    let running = bus.start().expect("starts");
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while running.status().await.expect("status")[0].halted.is_none() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the handler halts");
+    match running.wait_until(Position::new(1)).await {
+        Err(BusError::Halted { reason, .. }) => assert!(
+            matches!(
+                &*reason,
+                BusError::Store(eventful_core::StoreError::PositionBeyondHead { position, .. })
+                    if *position == Position::new(1_000)
+            ),
+            "{reason:?}"
+        ),
+        other => panic!("expected the handler to be halted, got {other:?}"),
+    }
+    running.shutdown().await;
+}

@@ -545,3 +545,44 @@ async fn snapshots_that_cannot_be_saved_are_counted_not_silent() {
             .is_none()
     );
 }
+
+/// A snapshot store that answers, for every stream, a snapshot far ahead of it: what a
+/// snapshot collection restored from a newer backup than the events would hold.
+struct AheadSnapshots;
+
+impl SnapshotStore for AheadSnapshots {
+    async fn save_snapshot(&self, _: Snapshot) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn load_snapshot(&self, stream_id: &StreamId) -> Result<Option<Snapshot>, StoreError> {
+        Ok(Some(Snapshot {
+            stream_id: stream_id.clone(),
+            aggregate_type: Player::TYPE,
+            version: Version::new(50),
+            revision: Player::SNAPSHOT_REVISION,
+            taken_at: chrono::Utc::now(),
+            payload: Payload::encode(&json!({"name": "ahead", "xp": 9_999, "level": 10}))
+                .expect("encodes"),
+        }))
+    }
+}
+
+#[tokio::test]
+async fn a_snapshot_beyond_its_stream_is_ignored_and_the_stream_replayed() {
+    let store = MemoryStore::new();
+    let player = created_player(&store).await;
+    let players = Repository::<Player, _>::new(store.clone())
+        .with_snapshots(AheadSnapshots, 100)
+        .with_cache_capacity(0);
+    players
+        .execute(PlayerCommand::gain(&player, 10))
+        .await
+        .expect("a command on the true state");
+    let loaded = players.load(&player).await.expect("loads");
+    assert_eq!(loaded.version, Version::new(2), "the stream's own version");
+    assert_eq!(
+        loaded.state.xp, 10,
+        "the state of the events, not of the snapshot"
+    );
+}

@@ -113,6 +113,14 @@ impl<S: EventStore> Runner<S> {
             match outcome {
                 Ok(ClaimOutcome::Held { position, .. }) => {
                     failures = 0;
+                    if let Some(error) = self.beyond_the_log(&claim, position).await {
+                        self.claimed.fetch_sub(1, Ordering::SeqCst);
+                        let _ = self.checkpoints.release(&claim).await;
+                        tracing::error!(handler = %claim.handler, %error, "the handler cannot run");
+                        self.state
+                            .send_modify(|state| state.halted = Some(Arc::new(error)));
+                        return;
+                    }
                     self.state.send_modify(|state| {
                         state.holding = true;
                         state.processed = position;
@@ -157,6 +165,19 @@ impl<S: EventStore> Runner<S> {
                 }
             }
         }
+    }
+
+    /// A saved position past the head of the log (a damaged or foreign checkpoint store):
+    /// resuming from it would skip every event until the log reached it.
+    async fn beyond_the_log(&self, claim: &Claim, position: Position) -> Option<BusError> {
+        let head = self.store.head_position().await.ok()?;
+        (position > head).then(|| {
+            BusError::Store(StoreError::PositionBeyondHead {
+                name: claim.handler.clone(),
+                position,
+                head,
+            })
+        })
     }
 
     /// Works on the segment from after `processed` until the bus stops, the claim is lost or

@@ -360,6 +360,20 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             );
             return Ok(None);
         }
+        // A snapshot of a version the stream has not reached (written around the store, or
+        // kept across a restore of older events) would start the aggregate ahead of its
+        // events: it is read only if the stream holds that version.
+        let covered = self
+            .store
+            .read_stream(stream_id, snapshot.version, 1)
+            .await?;
+        if covered.first().map(|event| event.version) != Some(snapshot.version) {
+            tracing::warn!(
+                %stream_id, version = %snapshot.version,
+                "ignoring a snapshot beyond the end of its stream; replaying the stream"
+            );
+            return Ok(None);
+        }
         match (snapshots.decode)(&snapshot.payload) {
             Ok(state) => Ok(Some(Loaded {
                 stream_id: stream_id.clone(),
