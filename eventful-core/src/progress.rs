@@ -113,7 +113,7 @@ pub enum ClaimOutcome {
         lease_until: DateTime<Utc>,
     },
     /// The store holds this handler's progress split in another number of segments: the
-    /// handler was re-split without [`reshape`](crate::CheckpointStore::reshape_segments).
+    /// handler was re-split without [`reshape_segments`](crate::bus::reshape_segments).
     OtherSegments {
         /// The number of segments the store holds.
         count: u32,
