@@ -2,6 +2,7 @@
 
 use std::fmt::{Debug, Display};
 use std::hash::Hash;
+use std::str::FromStr;
 
 use crate::event::Event;
 use crate::names::{NameError, StreamId, TypeName};
@@ -89,10 +90,64 @@ pub trait Aggregate: Default + Send + Sync + 'static {
     /// Evolves the state by one recorded event.
     fn apply(&mut self, event: &Self::Event);
 
-    /// The stream holding instance `id`: `"<TYPE>-<id>"`.
+    /// The stream holding instance `id`: `"<TYPE>-<id>"`. Keep this default: the repository
+    /// also names streams this way from a borrowed id ([`Repository::load`] with a `&str` for
+    /// a `String` id), and [`Aggregate::id_of`] reads ids back from it.
+    ///
+    /// [`Repository::load`]: crate::Repository::load
     fn stream_id(id: &Self::Id) -> Result<StreamId, NameError> {
         StreamId::for_aggregate(&Self::TYPE, id)
     }
+
+    /// The instance whose stream `stream_id` is: the inverse of [`Aggregate::stream_id`], for
+    /// read models and policies that want the typed id back from an event's stream.
+    fn id_of(stream_id: &StreamId) -> Result<Self::Id, AggregateIdError>
+    where
+        Self::Id: FromStr,
+        <Self::Id as FromStr>::Err: std::error::Error + Send + Sync + 'static,
+    {
+        let rendered = stream_id
+            .strip_prefix(Self::TYPE.as_str())
+            .and_then(|rest| rest.strip_prefix('-'))
+            .ok_or_else(|| AggregateIdError::OtherAggregate {
+                stream_id: stream_id.clone(),
+                aggregate_type: Self::TYPE,
+            })?;
+        rendered
+            .parse()
+            .map_err(
+                |source: <Self::Id as FromStr>::Err| AggregateIdError::Unparsable {
+                    stream_id: stream_id.clone(),
+                    aggregate_type: Self::TYPE,
+                    source: Box::new(source),
+                },
+            )
+    }
+}
+
+/// Why a stream id does not name an instance of an aggregate type.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AggregateIdError {
+    /// The stream is not one of this aggregate type's (`"<TYPE>-…"`).
+    #[error("stream `{stream_id}` is not a `{aggregate_type}` stream")]
+    OtherAggregate {
+        /// The stream.
+        stream_id: StreamId,
+        /// The aggregate type asked for.
+        aggregate_type: TypeName,
+    },
+    /// What follows the aggregate type does not parse as the aggregate's id type.
+    #[error("stream `{stream_id}` does not end in a `{aggregate_type}` id: {source}")]
+    Unparsable {
+        /// The stream.
+        stream_id: StreamId,
+        /// The aggregate type asked for.
+        aggregate_type: TypeName,
+        /// The id type's parse error.
+        #[source]
+        source: crate::upcast::BoxError,
+    },
 }
 
 /// A request addressed to one aggregate instance.

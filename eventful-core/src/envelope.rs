@@ -451,6 +451,27 @@ pub struct RecordedEvent<P = Payload> {
 }
 
 impl<P> RecordedEvent<P> {
+    /// The typed id of the aggregate instance whose stream holds this event: what a read model
+    /// or a policy keys by, without taking the stream id apart by hand.
+    ///
+    /// ```
+    /// use eventful_core::{Aggregate, AggregateIdError, RecordedEvent};
+    ///
+    /// /// For a `player` aggregate with `u64` ids: `"player-7"` → 7.
+    /// fn player_of<Player: Aggregate<Id = u64>>(event: &RecordedEvent) -> Result<u64, AggregateIdError> {
+    ///     event.aggregate_id::<Player>()
+    /// }
+    /// ```
+    pub fn aggregate_id<A: crate::aggregate::Aggregate>(
+        &self,
+    ) -> Result<A::Id, crate::aggregate::AggregateIdError>
+    where
+        A::Id: std::str::FromStr,
+        <A::Id as std::str::FromStr>::Err: std::error::Error + Send + Sync + 'static,
+    {
+        A::id_of(&self.stream_id)
+    }
+
     /// The same envelope around another payload.
     ///
     /// ```

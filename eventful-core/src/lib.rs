@@ -112,7 +112,7 @@ pub mod test_kit;
 pub mod testing;
 pub mod upcast;
 
-pub use crate::aggregate::{Aggregate, AggregateId, Command};
+pub use crate::aggregate::{Aggregate, AggregateId, AggregateIdError, Command};
 pub use crate::bus::{BusError, EventBus, HandlerFailure, HandlerStatus, RunningBus};
 pub use crate::checkpoint::{CheckpointStore, DynCheckpointStore};
 pub use crate::envelope::{

@@ -125,18 +125,65 @@ pub async fn rebuild<S, P>(
     store: &S,
     upcasters: &Upcasters,
     projection: &P,
-) -> Result<Position, BoxError>
+) -> Result<Position, RebuildError>
 where
     S: EventStore + Clone + 'static,
     P: Projection,
 {
-    projection.reset().await?;
+    let name = || projection.name().to_owned();
+    projection
+        .reset()
+        .await
+        .map_err(|source| RebuildError::Reset {
+            projection: name(),
+            source,
+        })?;
     let mut events = store.read_all_events(Position::START, filter_for::<P::Event>());
     let mut reached = Position::START;
     while let Some(event) = events.try_next().await? {
         reached = event.position;
         let decoded = upcasters.decode_recorded::<P::Event>(event)?;
-        projection.apply(&decoded).await?;
+        projection
+            .apply(&decoded)
+            .await
+            .map_err(|source| RebuildError::Apply {
+                projection: name(),
+                position: reached,
+                source,
+            })?;
     }
     Ok(reached)
+}
+
+/// Why [`rebuild`] stopped. An `Error`, so `?` turns it into the `Box<dyn Error>` of a test or
+/// a `main`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RebuildError {
+    /// The projection could not clear what it had built.
+    #[error("projection `{projection}` could not reset: {source}")]
+    Reset {
+        /// The projection's name.
+        projection: String,
+        /// Its error.
+        #[source]
+        source: BoxError,
+    },
+    /// The projection failed on an event.
+    #[error("projection `{projection}` failed on the event at position {position}: {source}")]
+    Apply {
+        /// The projection's name.
+        projection: String,
+        /// The event's position.
+        position: Position,
+        /// Its error.
+        #[source]
+        source: BoxError,
+    },
+    /// A stored event no longer decodes.
+    #[error(transparent)]
+    Decode(#[from] crate::event::DecodeError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }

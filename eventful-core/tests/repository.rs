@@ -586,3 +586,27 @@ async fn a_snapshot_beyond_its_stream_is_ignored_and_the_stream_replayed() {
         "the state of the events, not of the snapshot"
     );
 }
+
+#[tokio::test]
+async fn consumers_get_the_typed_id_back_and_load_takes_a_borrowed_id() {
+    let store = MemoryStore::new();
+    let player = created_player(&store).await;
+    let players = Repository::<Player, _>::new(store.clone());
+    let by_str = players.load(player.as_str()).await.expect("loads by &str");
+    assert_eq!(by_str.version, Version::new(1));
+    let event = &players.history(&player).await.expect("history")[0];
+    assert_eq!(
+        event.aggregate_id::<Player>().expect("a player stream"),
+        player
+    );
+    let foreign = StreamId::new("clan-7").expect("valid");
+    assert!(matches!(
+        Player::id_of(&foreign),
+        Err(eventful_core::AggregateIdError::OtherAggregate { .. })
+    ));
+    let rejected = players
+        .execute(PlayerCommand::create(&player))
+        .await
+        .expect_err("exists already");
+    assert!(rejected.rejection().is_some(), "{rejected:?}");
+}

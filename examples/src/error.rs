@@ -1,7 +1,7 @@
 //! [`Error`]: why a run of one of the example programs failed.
 
 use eventful_core::registration::RegistrationError;
-use eventful_core::{BoxError, BusError, CommandError, LoadError, StoreError};
+use eventful_core::{BusError, CommandError, LoadError, StoreError};
 
 use crate::game_session::GameSessionError;
 use crate::ids::SessionId;
@@ -46,7 +46,7 @@ pub enum Error {
         read_model: String,
         /// Why.
         #[source]
-        source: BoxError,
+        source: eventful_core::projection::RebuildError,
     },
     /// A task of the run panicked or was cancelled.
     #[error("a task of the run stopped: {0}")]

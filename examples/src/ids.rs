@@ -1,6 +1,8 @@
 //! The ids every service agrees on.
 
 use std::fmt;
+use std::num::ParseIntError;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +17,16 @@ impl fmt::Display for PlayerId {
     }
 }
 
+/// The inverse of `Display`, so that an event's stream gives the id back
+/// (`event.aggregate_id::<Player>()`).
+impl FromStr for PlayerId {
+    type Err = ParseIntError;
+
+    fn from_str(id: &str) -> Result<Self, Self::Err> {
+        id.parse().map(Self)
+    }
+}
+
 /// A game session's id: the id matchmaking gave the match. The session's stream is
 /// `game_session-<id>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -24,5 +36,14 @@ pub struct SessionId(pub u64);
 impl fmt::Display for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+/// The inverse of `Display` (`event.aggregate_id::<GameSession>()`).
+impl FromStr for SessionId {
+    type Err = ParseIntError;
+
+    fn from_str(id: &str) -> Result<Self, Self::Err> {
+        id.parse().map(Self)
     }
 }

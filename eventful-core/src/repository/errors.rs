@@ -86,6 +86,29 @@ impl<E> From<LoadError> for CommandError<E> {
     }
 }
 
+impl<E> CommandError<E> {
+    /// The aggregate's own reason, when the aggregate refused the command: for matching the
+    /// rejections a caller expects (a player who already left) without naming the variant's
+    /// fields.
+    ///
+    /// ```
+    /// use eventful_core::{CommandError, StreamId};
+    ///
+    /// #[derive(Debug, PartialEq, thiserror::Error)]
+    /// enum ClanError { #[error("not a member")] NotAMember }
+    ///
+    /// let error = CommandError::Rejected { stream_id: StreamId::new("clan-1")?, source: ClanError::NotAMember };
+    /// assert_eq!(error.rejection(), Some(&ClanError::NotAMember));
+    /// # Ok::<(), eventful_core::NameError>(())
+    /// ```
+    pub fn rejection(&self) -> Option<&E> {
+        match self {
+            Self::Rejected { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
 impl<E> From<AppendError> for CommandError<E> {
     fn from(error: AppendError) -> Self {
         match error {

@@ -301,8 +301,15 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
 
     /// The aggregate's current state, read from the store (latest snapshot, then the events
     /// after it).
-    pub async fn load(&self, id: &A::Id) -> Result<Loaded<A>, LoadError> {
-        self.load_stream(A::stream_id(id)?).await
+    ///
+    /// The id may be given in any form the id type borrows as (`&str` for a `String` id).
+    pub async fn load<Q>(&self, id: &Q) -> Result<Loaded<A>, LoadError>
+    where
+        A::Id: std::borrow::Borrow<Q>,
+        Q: std::fmt::Display + ?Sized,
+    {
+        self.load_stream(StreamId::for_aggregate(&A::TYPE, &id)?)
+            .await
     }
 
     /// The aggregate's state as of `version` (or its latest, if the stream is shorter): replay

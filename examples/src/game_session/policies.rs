@@ -170,7 +170,7 @@ impl Policy for PublishSessionNews {
             }
             GameSessionEvent::Ended { final_scores, .. } => {
                 // The ended event names no mode; the session as of that event knows it.
-                let session_id = session_id_of(event)?;
+                let session_id = event.aggregate_id::<GameSession>()?;
                 let session = self.sessions.load_at(&session_id, event.version).await?;
                 let (GameSession::Ended(details) | GameSession::InProgress(details)) =
                     session.state
@@ -197,14 +197,4 @@ impl Policy for PublishSessionNews {
         }
         Ok(())
     }
-}
-
-/// The session id in a session's stream id, `game_session-<id>`.
-fn session_id_of<P>(event: &RecordedEvent<P>) -> Result<crate::ids::SessionId, BoxError> {
-    let id = event
-        .stream_id
-        .as_str()
-        .strip_prefix("game_session-")
-        .ok_or_else(|| format!("`{}` is not a session's stream", event.stream_id))?;
-    Ok(crate::ids::SessionId(id.parse()?))
 }

@@ -55,11 +55,7 @@ impl<S: EventStore + Clone + 'static> Policy for AchievementRewards<S> {
         if !matches!(event.payload, PlayerEvent::AchievementUnlocked { .. }) {
             return Ok(());
         }
-        let player = event
-            .stream_id
-            .strip_prefix("player-")
-            .and_then(|id| id.parse().ok())
-            .ok_or("an achievement outside a player stream")?;
+        let player = event.aggregate_id::<Player>()?;
         let command = PlayerCommand::new(player, PlayerAction::GainXp { amount: REWARD });
         self.players
             .execute_with(command, reaction.command_context())
