@@ -124,7 +124,7 @@ pub use crate::event::{
 pub use crate::handler::EventHandler;
 pub use crate::names::{NameError, StreamId, TypeName};
 pub use crate::payload::{Payload, PayloadError};
-pub use crate::policy::{Policy, Reaction};
+pub use crate::policy::{Policy, Reaction, SentCommand};
 pub use crate::projection::Projection;
 pub use crate::registration::{
     HandlerKind, HandlerRegistration, RegistrationError, Resources, registered_handlers,

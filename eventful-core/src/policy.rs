@@ -2,32 +2,40 @@
 //! completed → award xp to each player), carrying correlation and causation along and safe to
 //! run again on redelivery.
 
+use std::any::Any;
+use std::fmt::Debug;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+
+use parking_lot::Mutex;
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
+use crate::aggregate::Aggregate;
 use crate::bus::{HandlerSettings, OnFailure};
 use crate::envelope::RecordedEvent;
 use crate::event::Event;
 use crate::handler::{EventHandler, filter_for};
-use crate::repository::CommandContext;
+use crate::repository::{CommandContext, CommandError, Committed, Repository};
 use crate::store::EventFilter;
+use crate::store::EventStore;
 use crate::upcast::{BoxError, Upcasters};
 
 /// Reacts to events of type `Self::Event` by running commands.
 ///
-/// Every command it runs should use a context from [`Reaction::command_context`]: it carries
+/// Every command it runs should go through [`Reaction::send`] (or use a context from
+/// [`Reaction::command_context`]): the context carries
 /// the triggering event's correlation id, sets the causation id to the event's id, and makes
 /// the command idempotent, so that a redelivered event (after a crash between the command and
 /// the checkpoint) records nothing twice. For that, issue the same commands in the same order
 /// for the same event.
 ///
 /// ```
-/// use std::sync::Arc;
 /// use async_trait::async_trait;
-/// use eventful_core::{BoxError, Policy, Reaction, RecordedEvent};
-/// # use eventful_core::{Event, EventType, Payload, PayloadError, DecodeFailure};
+/// use eventful_core::{BoxError, Policy, Reaction, RecordedEvent, Repository};
+/// use eventful_store_memory::MemoryStore;
+/// # use eventful_core::{Aggregate, Command, Event, EventType, Payload, PayloadError, DecodeFailure, TypeName};
 /// # #[derive(serde::Serialize, serde::Deserialize, Debug)]
 /// # pub struct GameCompleted { pub player_id: String, pub score: u64 }
 /// # impl Event for GameCompleted {
@@ -36,20 +44,49 @@ use crate::upcast::{BoxError, Upcasters};
 /// #     fn encode(&self) -> Result<Payload, PayloadError> { Payload::encode(self) }
 /// #     fn decode(_: &str, p: &Payload) -> Result<Self, DecodeFailure> { Ok(p.decode()?) }
 /// # }
+/// # #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+/// # pub enum PlayerEvent { XpGained { amount: u64 } }
+/// # impl Event for PlayerEvent {
+/// #     const EVENT_TYPES: &'static [EventType] = &[EventType::new("xp_gained", 1)];
+/// #     fn event_type(&self) -> &'static EventType { &Self::EVENT_TYPES[0] }
+/// #     fn encode(&self) -> Result<Payload, PayloadError> { Payload::encode_variant_content(self) }
+/// #     fn decode(_: &str, p: &Payload) -> Result<Self, DecodeFailure> { Ok(p.decode_variant(0)?) }
+/// # }
+/// # #[derive(Default)] pub struct Player { xp: u64 }
+/// # #[derive(Debug, Clone)] pub struct GainXp { player_id: String, amount: u64 }
+/// # impl Command for GainXp { type Aggregate = Player; fn aggregate_id(&self) -> &String { &self.player_id } }
+/// # #[derive(Debug, thiserror::Error)] #[error("never")] pub struct Never;
+/// # impl Aggregate for Player {
+/// #     const TYPE: TypeName = TypeName::from_static("player");
+/// #     type Id = String; type Command = GainXp; type Event = PlayerEvent; type Error = Never;
+/// #     fn handle(&self, c: &GainXp) -> Result<Vec<PlayerEvent>, Never> { Ok(vec![PlayerEvent::XpGained { amount: c.amount }]) }
+/// #     fn apply(&mut self, e: &PlayerEvent) { let PlayerEvent::XpGained { amount } = e; self.xp += amount; }
+/// # }
 ///
-/// struct AwardXp;
+/// struct AwardXp {
+///     players: Repository<Player, MemoryStore>,
+/// }
 ///
 /// #[async_trait]
 /// impl Policy for AwardXp {
 ///     type Event = GameCompleted;
 ///     fn name(&self) -> &str { "award_xp" }
 ///     async fn react(&self, event: &RecordedEvent<GameCompleted>, reaction: &Reaction) -> Result<(), BoxError> {
-///         let context = reaction.command_context();
-///         // players.execute_with(GainXp { player_id: event.payload.player_id.clone(), .. }, context).await?;
-///         assert_eq!(context.metadata.causation_id, Some(event.event_id));
+///         let gain = GainXp { player_id: event.payload.player_id.clone(), amount: event.payload.score };
+///         // The reaction's context: the event's correlation, the event as cause, and an
+///         // idempotency key, so a redelivered event awards nothing twice.
+///         reaction.send(&self.players, gain).await?;
 ///         Ok(())
 ///     }
 /// }
+///
+/// # async fn demo() -> Result<(), BoxError> {
+/// let policy = AwardXp { players: Repository::new(MemoryStore::new()) };
+/// let completed = GameCompleted { player_id: "7".into(), score: 120 };
+/// let reactions = eventful_core::test_kit::given_events(policy, "session-1", [completed]).run().await?;
+/// assert_eq!(reactions.commands::<GainXp>()[0].amount, 120);
+/// # Ok(()) }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
 /// ```
 #[async_trait]
 pub trait Policy: Send + Sync + 'static {
@@ -73,6 +110,21 @@ pub struct Reaction {
     base: CommandContext,
     key: Uuid,
     issued: AtomicU32,
+    /// Set by the test kit, which lists the commands a policy sends.
+    sent: Option<Arc<Mutex<Vec<SentCommand>>>>,
+}
+
+/// A command a policy sent through [`Reaction::send`], as the policy test kit
+/// ([`crate::test_kit::given_events`]) lists it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SentCommand {
+    /// The command (downcast it, or use [`Reactions::commands`](crate::test_kit::Reactions::commands)).
+    pub command: Arc<dyn Any + Send + Sync>,
+    /// Its `Debug` form, for messages.
+    pub described: String,
+    /// The context it was sent with: correlation, causation, idempotency key.
+    pub context: CommandContext,
 }
 
 impl Reaction {
@@ -82,6 +134,67 @@ impl Reaction {
             base: CommandContext::caused_by(event),
             key: Uuid::new_v5(&event.event_id, policy.as_bytes()),
             issued: AtomicU32::new(0),
+            sent: None,
+        }
+    }
+
+    /// A reaction whose [`send`](Reaction::send)s are listed in `sent`.
+    pub(crate) fn recording<P>(
+        policy: &str,
+        event: &RecordedEvent<P>,
+        sent: Arc<Mutex<Vec<SentCommand>>>,
+    ) -> Self {
+        Self {
+            sent: Some(sent),
+            ..Self::new(policy, event)
+        }
+    }
+
+    /// Runs `command` on `repository` with the next [`command_context`](Reaction::command_context):
+    /// the way a policy sends its commands, so that the policy test kit sees them.
+    pub async fn send<A, S>(
+        &self,
+        repository: &Repository<A, S>,
+        command: impl Into<A::Command>,
+    ) -> Result<Committed<A::Event>, CommandError<A::Error>>
+    where
+        A: Aggregate,
+        A::Command: Clone + Debug,
+        S: EventStore,
+    {
+        let command = command.into();
+        let context = self.command_context();
+        if let Some(sent) = &self.sent {
+            sent.lock().push(SentCommand {
+                described: format!("{command:?}"),
+                command: Arc::new(command.clone()),
+                context: context.clone(),
+            });
+        }
+        repository.execute_with(command, context).await
+    }
+
+    /// [`send`](Reaction::send), for a command the aggregate may refuse in a way the policy
+    /// expects (a player who already left the session): such a refusal is `Ok(None)` and
+    /// the policy goes on, any other failure is returned.
+    pub async fn send_allowing<A, S>(
+        &self,
+        repository: &Repository<A, S>,
+        command: impl Into<A::Command>,
+        expected: impl FnOnce(&A::Error) -> bool,
+    ) -> Result<Option<Committed<A::Event>>, CommandError<A::Error>>
+    where
+        A: Aggregate,
+        A::Command: Clone + Debug,
+        S: EventStore,
+    {
+        match self.send(repository, command).await {
+            Ok(committed) => Ok(Some(committed)),
+            Err(error) if error.rejection().is_some_and(expected) => {
+                tracing::debug!(%error, "an expected rejection; the policy goes on");
+                Ok(None)
+            }
+            Err(error) => Err(error),
         }
     }
 

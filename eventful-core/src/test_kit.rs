@@ -1,5 +1,7 @@
 //! Tests that read as the rule they check: `given(events).when(command).then_expect(events)`
-//! for aggregates, and [`ProjectionFeed`] to feed a projection events by hand.
+//! for aggregates, [`ProjectionFeed`] to feed a projection events by hand, and
+//! `given_events(policy, stream, events).run()` then `expect_commands` / `expect_nothing` for
+//! policies ([`given_events`]).
 //!
 //! ```
 //! use eventful_core::test_kit::given;
@@ -38,13 +40,18 @@
 use std::collections::HashMap;
 use std::fmt::Debug;
 
+use std::sync::Arc;
+
 use chrono::Utc;
+use parking_lot::Mutex;
 
 use crate::aggregate::Aggregate;
 use crate::envelope::{Metadata, Position, RecordedEvent, Version};
 use crate::event::Event;
 use crate::names::StreamId;
+use crate::policy::{Policy, Reaction, SentCommand};
 use crate::projection::Projection;
+use crate::upcast::BoxError;
 
 /// An aggregate that has recorded `events`, ready for a command.
 pub fn given<A: Aggregate>(events: impl IntoIterator<Item = A::Event>) -> Given<A> {
@@ -203,8 +210,7 @@ fn assert_round_trips<E: Event + PartialEq + Debug>(event: &E) {
 /// ```
 pub struct ProjectionFeed<P> {
     projection: P,
-    position: u64,
-    versions: HashMap<StreamId, u64>,
+    envelopes: Envelopes,
 }
 
 impl<P: Projection> ProjectionFeed<P> {
@@ -212,8 +218,7 @@ impl<P: Projection> ProjectionFeed<P> {
     pub fn new(projection: P) -> Self {
         Self {
             projection,
-            position: 0,
-            versions: HashMap::new(),
+            envelopes: Envelopes::default(),
         }
     }
 
@@ -228,29 +233,8 @@ impl<P: Projection> ProjectionFeed<P> {
         stream_id: &str,
         events: impl IntoIterator<Item = P::Event>,
     ) -> &mut Self {
-        let stream_id = StreamId::new(stream_id).unwrap_or_else(|error| panic!("{error}"));
-        let aggregate_type = stream_id
-            .split_once('-')
-            .map_or(stream_id.as_str(), |(prefix, _)| prefix);
-        let aggregate_type =
-            crate::names::TypeName::new(aggregate_type).unwrap_or_else(|error| panic!("{error}"));
         for event in events {
-            let version = self.versions.entry(stream_id.clone()).or_default();
-            *version += 1;
-            self.position += 1;
-            let event_type = event.event_type();
-            let recorded = RecordedEvent {
-                event_id: crate::envelope::new_event_id(),
-                stream_id: stream_id.clone(),
-                aggregate_type: aggregate_type.clone(),
-                event_type: event_type.name.clone(),
-                schema_version: event_type.schema_version,
-                version: Version::new(*version),
-                position: Position::new(self.position),
-                recorded_at: Utc::now(),
-                metadata: Metadata::default(),
-                payload: event,
-            };
+            let recorded = self.envelopes.wrap(stream_id, event, Metadata::default());
             if let Err(error) = self.projection.apply(&recorded).await {
                 panic!("projection `{}` failed: {error}", self.projection.name());
             }
@@ -266,5 +250,240 @@ impl<P: Projection> ProjectionFeed<P> {
     /// The projection, handed back.
     pub fn into_projection(self) -> P {
         self.projection
+    }
+}
+
+/// Envelopes for events fed by hand: versions per stream and positions continue from what was
+/// fed before, ids are fresh, the time is now.
+#[derive(Default)]
+struct Envelopes {
+    position: u64,
+    versions: HashMap<StreamId, u64>,
+}
+
+impl Envelopes {
+    /// # Panics
+    ///
+    /// When `stream_id` is not a valid stream id.
+    fn wrap<E: Event>(
+        &mut self,
+        stream_id: &str,
+        event: E,
+        metadata: Metadata,
+    ) -> RecordedEvent<E> {
+        let stream_id = StreamId::new(stream_id).unwrap_or_else(|error| panic!("{error}"));
+        let aggregate_type = stream_id
+            .split_once('-')
+            .map_or(stream_id.as_str(), |(prefix, _)| prefix);
+        let aggregate_type =
+            crate::names::TypeName::new(aggregate_type).unwrap_or_else(|error| panic!("{error}"));
+        let version = self.versions.entry(stream_id.clone()).or_default();
+        *version += 1;
+        self.position += 1;
+        let event_type = event.event_type();
+        RecordedEvent {
+            event_id: crate::envelope::new_event_id(),
+            stream_id,
+            aggregate_type,
+            event_type: event_type.name.clone(),
+            schema_version: event_type.schema_version,
+            version: Version::new(*version),
+            position: Position::new(self.position),
+            recorded_at: Utc::now(),
+            metadata,
+            payload: event,
+        }
+    }
+}
+
+/// A policy given events, as a test sees it: `given_events(policy, "game_results-5", [...])`,
+/// then [`PolicyTest::run`] reacts to each and lists the commands the policy sent through
+/// [`Reaction::send`] — with their contexts, so that correlation and causation can be checked
+/// — or none.
+///
+/// The commands run for real, on whatever repositories the policy holds (a
+/// `MemoryStore` in a test), so a policy that reads other state first finds it.
+///
+/// ```
+/// use eventful_core::test_kit::given_events;
+/// # use eventful_core::{Policy, Reaction, RecordedEvent, BoxError, Repository};
+/// # use eventful_core::{Aggregate, Command, Event, EventType, Payload, PayloadError, DecodeFailure, TypeName};
+/// # use eventful_store_memory::MemoryStore;
+/// # #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq)]
+/// # pub enum CounterEvent { Added { by: u32 } }
+/// # impl Event for CounterEvent {
+/// #     const EVENT_TYPES: &'static [EventType] = &[EventType::new("added", 1)];
+/// #     fn event_type(&self) -> &'static EventType { &Self::EVENT_TYPES[0] }
+/// #     fn encode(&self) -> Result<Payload, PayloadError> { Payload::encode_variant_content(self) }
+/// #     fn decode(_: &str, p: &Payload) -> Result<Self, DecodeFailure> { Ok(p.decode_variant(0)?) }
+/// # }
+/// # #[derive(Default)] struct Counter { total: u32 }
+/// # #[derive(Debug, Clone, PartialEq)] struct Add { counter: String, by: u32 }
+/// # impl Command for Add { type Aggregate = Counter; fn aggregate_id(&self) -> &String { &self.counter } }
+/// # #[derive(Debug, PartialEq, thiserror::Error)] #[error("over the limit")] struct OverLimit;
+/// # impl Aggregate for Counter {
+/// #     const TYPE: TypeName = TypeName::from_static("counter");
+/// #     type Id = String; type Command = Add; type Event = CounterEvent; type Error = OverLimit;
+/// #     fn handle(&self, c: &Add) -> Result<Vec<CounterEvent>, OverLimit> { Ok(vec![CounterEvent::Added { by: c.by }]) }
+/// #     fn apply(&mut self, e: &CounterEvent) { let CounterEvent::Added { by } = e; self.total += by; }
+/// # }
+/// /// Every addition to a counter is mirrored on the counter `total`.
+/// struct Mirror { counters: Repository<Counter, MemoryStore> }
+///
+/// #[async_trait::async_trait]
+/// impl Policy for Mirror {
+///     type Event = CounterEvent;
+///     fn name(&self) -> &str { "mirror" }
+///     async fn react(&self, event: &RecordedEvent<CounterEvent>, reaction: &Reaction) -> Result<(), BoxError> {
+///         let CounterEvent::Added { by } = event.payload;
+///         reaction.send(&self.counters, Add { counter: "total".into(), by }).await?;
+///         Ok(())
+///     }
+/// }
+///
+/// # async fn demo() -> Result<(), BoxError> {
+/// let mirror = Mirror { counters: Repository::new(MemoryStore::new()) };
+/// let reactions = given_events(mirror, "counter-a", [CounterEvent::Added { by: 2 }]).run().await?;
+/// reactions.expect_commands([Add { counter: "total".into(), by: 2 }]);
+/// let sent = &reactions.sent()[0];
+/// assert_eq!(sent.context.metadata.causation_id, Some(reactions.given()[0].event_id));
+/// # Ok(()) }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+/// ```
+pub fn given_events<P: Policy>(
+    policy: P,
+    stream_id: &str,
+    events: impl IntoIterator<Item = P::Event>,
+) -> PolicyTest<P> {
+    PolicyTest {
+        policy,
+        envelopes: Envelopes::default(),
+        given: Vec::new(),
+    }
+    .and(stream_id, events)
+}
+
+/// A policy and the events it will be given; see [`given_events`].
+pub struct PolicyTest<P: Policy> {
+    policy: P,
+    envelopes: Envelopes,
+    given: Vec<RecordedEvent<P::Event>>,
+}
+
+impl<P: Policy> PolicyTest<P> {
+    /// More events, of another stream (or the same: versions continue), each with a fresh
+    /// correlation id as a request from outside would carry.
+    ///
+    /// # Panics
+    ///
+    /// When `stream_id` is not a valid stream id.
+    pub fn and(mut self, stream_id: &str, events: impl IntoIterator<Item = P::Event>) -> Self {
+        for event in events {
+            let metadata = Metadata::default().with_correlation_id(uuid::Uuid::new_v4());
+            let recorded = self.envelopes.wrap(stream_id, event, metadata);
+            self.given.push(recorded);
+        }
+        self
+    }
+
+    /// Reacts to every given event in order; stops at the first error the policy returns.
+    pub async fn run(self) -> Result<Reactions<P::Event>, BoxError> {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        for event in &self.given {
+            let reaction = Reaction::recording(self.policy.name(), event, sent.clone());
+            self.policy.react(event, &reaction).await?;
+        }
+        let sent = std::mem::take(&mut *sent.lock());
+        Ok(Reactions {
+            given: self.given,
+            sent,
+        })
+    }
+}
+
+/// What a policy did with the events it was given: the commands it sent, in order.
+#[derive(Debug)]
+pub struct Reactions<E> {
+    given: Vec<RecordedEvent<E>>,
+    sent: Vec<SentCommand>,
+}
+
+impl<E> Reactions<E> {
+    /// The events the policy was given, with their envelopes (ids, correlation).
+    pub fn given(&self) -> &[RecordedEvent<E>] {
+        &self.given
+    }
+
+    /// Every command sent, with its context.
+    pub fn sent(&self) -> &[SentCommand] {
+        &self.sent
+    }
+
+    /// The commands of type `C` sent, in order.
+    pub fn commands<C: Clone + 'static>(&self) -> Vec<C> {
+        self.sent
+            .iter()
+            .filter_map(|sent| sent.command.downcast_ref::<C>().cloned())
+            .collect()
+    }
+
+    /// Asserts that the policy sent exactly `expected`, in order, and nothing else, each with
+    /// the correlation of the event that caused it and that event as its cause.
+    ///
+    /// # Panics
+    ///
+    /// When it sent other commands, more, fewer, or with another context.
+    pub fn expect_commands<C>(&self, expected: impl IntoIterator<Item = C>)
+    where
+        C: Clone + PartialEq + Debug + 'static,
+    {
+        let expected: Vec<C> = expected.into_iter().collect();
+        let described: Vec<&str> = self
+            .sent
+            .iter()
+            .map(|sent| sent.described.as_str())
+            .collect();
+        assert_eq!(
+            self.sent.len(),
+            expected.len(),
+            "the policy sent {described:?}, expected {expected:?}"
+        );
+        assert_eq!(
+            self.commands::<C>(),
+            expected,
+            "the policy sent {described:?}"
+        );
+        for sent in &self.sent {
+            let cause = sent.context.metadata.causation_id;
+            let trigger = self
+                .given
+                .iter()
+                .find(|event| Some(event.event_id) == cause);
+            let trigger = trigger.unwrap_or_else(|| {
+                panic!(
+                    "`{}` was sent with a cause that is no given event",
+                    sent.described
+                )
+            });
+            assert_eq!(
+                sent.context.metadata.correlation_id, trigger.metadata.correlation_id,
+                "`{}` lost its trigger's correlation id",
+                sent.described
+            );
+        }
+    }
+
+    /// Asserts that the policy sent no command.
+    ///
+    /// # Panics
+    ///
+    /// When it sent one.
+    pub fn expect_nothing(&self) {
+        let described: Vec<&str> = self
+            .sent
+            .iter()
+            .map(|sent| sent.described.as_str())
+            .collect();
+        assert!(described.is_empty(), "the policy sent {described:?}");
     }
 }
