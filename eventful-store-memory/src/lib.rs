@@ -66,7 +66,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::log::Log;
-pub use crate::persist::PersistError;
+pub use crate::persist::{Counts, Dropped, Inconsistency, PersistError, Salvage};
 use crate::shared::Shared;
 
 /// The in-memory event, snapshot and checkpoint store. Clones share the same store.
@@ -274,6 +274,9 @@ impl CheckpointStore for MemoryStore {
         handler: &str,
         segments: Vec<SegmentProgress>,
     ) -> Result<(), StoreError> {
+        for progress in &segments {
+            self.within_the_log(handler, progress.position)?;
+        }
         self.inner.shared.put_segments(handler, segments);
         Ok(())
     }

@@ -1,29 +1,42 @@
 //! Saving the whole store to a file and loading it back, so that a demo or a local game
 //! server survives a restart.
 //!
-//! The file is JSON lines: a header, then every event in position order (its whole envelope
-//! and its payload as written), every snapshot and every checkpoint. Loading checks that the
-//! events continue one another (positions 1, 2, 3, …; versions with no gap; times that never
-//! go back) and refuses the file, naming the line, when they do not.
+//! The file is JSON lines (format 2): a header, every event in position order (its
+//! whole envelope and its payload as written), every snapshot, checkpoint, shared handler's
+//! segment and parked event, and last an end record with the count of each and the CRC-32 of
+//! every byte before it. Loading checks that the events continue one another (positions 1,
+//! 2, 3, …; versions with no gap; times that never go back), that snapshots, checkpoints and
+//! segments lie within the log, and that the end record matches the lines before it; it
+//! refuses the file otherwise, naming the line. [`MemoryStore::load_salvaging`] keeps what
+//! comes before the first damage and says what it left out.
+//!
+//! | module | what lives there |
+//! | --- | --- |
+//! | `format` | the lines, and the writer that counts and sums them |
+//! | `restore` | a store built line by line, each line checked against the ones before it |
+//! | `read` | the reading: header, lines, end record; whole or salvaging |
+//! | `write` | the writing: snapshots and progress taken, checked against the log, written after it |
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+mod format;
+mod read;
+mod restore;
+mod write;
+
 use std::path::{Path, PathBuf};
 
-use chrono::{DateTime, Utc};
-use eventful_core::progress::{ParkedEvent, Segment, SegmentProgress};
-use eventful_core::{
-    Metadata, Payload, Position, RecordedEvent, Snapshot, StreamId, TypeName, Version,
-};
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
-use uuid::Uuid;
+use eventful_core::progress::Segment;
+use eventful_core::{Position, StreamId, Version};
 
+use self::read::{Mode, read};
+use self::write::Tables;
 use crate::MemoryStore;
-use crate::log::Log;
 
 /// The file format this version writes and reads.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
+
+/// The format before the end record: refused by [`MemoryStore::load_from`], read by
+/// [`MemoryStore::load_salvaging`].
+const OLD_FORMAT: u32 = 1;
 
 /// Why a store could not be saved or loaded. Nothing in a store is changed by a failed load:
 /// it builds a new store.
@@ -39,7 +52,8 @@ pub enum PersistError {
         #[source]
         source: std::io::Error,
     },
-    /// A line of the file is not what the store writes.
+    /// A line of the file is not what the store writes: not UTF-8, not JSON of a line, an
+    /// event that does not continue the log, a line out of its place.
     #[error("{path}, line {line}: {reason}")]
     Corrupt {
         /// The file.
@@ -49,75 +63,286 @@ pub enum PersistError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The header names a format this version does not load.
+    #[error("{path}: a store saved in format {found}, where this version loads format {supported}{}", old_format_hint(*.found))]
+    UnsupportedFormat {
+        /// The file.
+        path: PathBuf,
+        /// The format its header names.
+        found: u32,
+        /// The format this version loads.
+        supported: u32,
+    },
+    /// The file ends without its end record: it was cut short, and how much of it is missing
+    /// cannot be known.
+    #[error(
+        "{path}: no end record after line {lines_read} ({events_read} events read): the file was cut short"
+    )]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// The lines it has.
+        lines_read: usize,
+        /// The events read from them.
+        events_read: u64,
+    },
+    /// The end record counts other lines than the file holds before it.
+    #[error(
+        "{path}, line {line}: the end record counts {recorded}, the lines before it hold {found}"
+    )]
+    CountMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The end record's line.
+        line: usize,
+        /// What the end record counts.
+        recorded: Counts,
+        /// What the lines before it hold.
+        found: Counts,
+    },
+    /// The bytes before the end record are not those that were written: a line was changed.
+    #[error(
+        "{path}, line {line}: the end record's checksum is {expected:08x}, the lines before it sum to {found:08x}: a line was changed"
+    )]
+    ChecksumMismatch {
+        /// The file.
+        path: PathBuf,
+        /// The end record's line.
+        line: usize,
+        /// The CRC-32 the end record holds.
+        expected: u32,
+        /// The CRC-32 of the bytes before it.
+        found: u32,
+    },
+    /// A line follows the end record.
+    #[error("{path}, line {line}: a line after the end record")]
+    AfterEnd {
+        /// The file.
+        path: PathBuf,
+        /// The first line after it.
+        line: usize,
+    },
+    /// A line does not fit the log before it: a snapshot, checkpoint or segment past it, a
+    /// handler's segments not whole.
+    #[error("{path}, line {line}: {problem}")]
+    Inconsistent {
+        /// The file.
+        path: PathBuf,
+        /// The line.
+        line: usize,
+        /// What does not fit.
+        problem: Inconsistency,
+    },
+    /// The store holds what a saved store cannot (it would be refused on load), so nothing
+    /// was written: the file is as it was.
+    #[error("{path}: not saved: {problem}")]
+    NotSaved {
+        /// The file.
+        path: PathBuf,
+        /// What the store holds that does not fit its log.
+        problem: Inconsistency,
+    },
 }
 
-/// One line of the file; `P` is the payload as raw JSON, borrowed when saving, owned when
-/// loading.
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum Line<P> {
-    Header {
-        eventful_memory_store: u32,
+fn old_format_hint(found: u32) -> &'static str {
+    if found == OLD_FORMAT {
+        " (`MemoryStore::load_salvaging` reads it)"
+    } else {
+        ""
+    }
+}
+
+/// Progress or a snapshot that does not fit the log it goes with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Inconsistency {
+    /// A snapshot of a version its stream has not reached, of a stream with no events, or of
+    /// version 0 (a snapshot covers at least one event).
+    #[error(
+        "a snapshot of `{stream_id}` at version {version}, where the stream is at version {stream_version}{}",
+        if *.version == Version::NONE { " (a snapshot covers at least one event)" } else { "" }
+    )]
+    SnapshotBeyondStream {
+        /// The stream.
+        stream_id: StreamId,
+        /// The snapshot's version.
+        version: Version,
+        /// The stream's version (0: no events).
+        stream_version: Version,
     },
-    Event(SavedEvent<P>),
-    Snapshot(SavedSnapshot<P>),
-    Checkpoint {
+    /// A checkpoint past the head of the log.
+    #[error("checkpoint `{name}` at position {position}, past the head of the log ({head})")]
+    CheckpointBeyondHead {
+        /// The checkpoint.
         name: String,
+        /// Its position.
         position: Position,
+        /// The head of the log.
+        head: Position,
     },
-    /// A shared handler's segment; its claim is not saved (no owner survives a restart).
-    Segment {
+    /// A shared handler's segment past the head of the log.
+    #[error(
+        "segment {segment} of `{handler}` at position {position}, past the head of the log ({head})"
+    )]
+    SegmentBeyondHead {
+        /// The handler.
         handler: String,
+        /// The segment.
         segment: Segment,
+        /// Its position.
         position: Position,
+        /// The head of the log.
+        head: Position,
     },
-    Parked(ParkedEvent),
+    /// A handler's segments are not 0, 1, … of one count, in order.
+    #[error("segment {segment} of `{handler}` where segment {expected} comes next")]
+    SegmentOutOfOrder {
+        /// The handler.
+        handler: String,
+        /// The segment found.
+        segment: Segment,
+        /// The segment that comes next.
+        expected: Segment,
+    },
+    /// A handler's segments stop before its last one.
+    #[error("`{handler}` has {found} of its {count} segments")]
+    SegmentsNotWhole {
+        /// The handler.
+        handler: String,
+        /// How many segments it is split in.
+        count: u32,
+        /// How many there are.
+        found: u32,
+    },
 }
 
-#[derive(Serialize, Deserialize)]
-struct SavedEvent<P> {
-    event_id: Uuid,
-    stream_id: StreamId,
-    aggregate_type: TypeName,
-    event_type: TypeName,
-    schema_version: u32,
-    version: Version,
-    position: Position,
-    recorded_at: DateTime<Utc>,
-    #[serde(default)]
-    metadata: Metadata,
-    payload: P,
+/// How many of each kind of line a saved store holds (the header and the end record aside).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct Counts {
+    /// Events.
+    pub events: u64,
+    /// Snapshots.
+    pub snapshots: u64,
+    /// Checkpoints.
+    pub checkpoints: u64,
+    /// Shared handlers' segments.
+    pub segments: u64,
+    /// Parked events.
+    pub parked: u64,
 }
 
-#[derive(Serialize, Deserialize)]
-struct SavedSnapshot<P> {
-    stream_id: StreamId,
-    aggregate_type: TypeName,
-    version: Version,
-    revision: u32,
-    taken_at: DateTime<Utc>,
-    payload: P,
+impl std::fmt::Display for Counts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plural = |n: u64| if n == 1 { "" } else { "s" };
+        write!(
+            f,
+            "{} event{}, {} snapshot{}, {} checkpoint{}, {} segment{}, {} parked event{}",
+            self.events,
+            plural(self.events),
+            self.snapshots,
+            plural(self.snapshots),
+            self.checkpoints,
+            plural(self.checkpoints),
+            self.segments,
+            plural(self.segments),
+            self.parked,
+            plural(self.parked),
+        )
+    }
 }
 
-type SavedLine<'a> = Line<&'a RawValue>;
-type LoadedLine = Line<Box<RawValue>>;
-
-/// The payload as raw JSON, without copying it.
-fn raw<'a>(payload: &'a Payload, path: &Path) -> Result<&'a RawValue, PersistError> {
-    serde_json::from_slice(payload.as_bytes()).map_err(|error| PersistError::Io {
-        path: path.to_owned(),
-        source: error.into(),
-    })
+/// The report of [`MemoryStore::load_salvaging`]: what the loaded store holds, what was left
+/// out of it and why, and what else is wrong with the file.
+///
+/// The store holds the lines before the first damage (a handler's segments whole or not at
+/// all); every line from there to the end of the file is left out, since no event after a
+/// damaged one can continue the log.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Salvage {
+    /// The format named by the file's header: [`FORMAT`](Self::FORMAT), or 1 for a file
+    /// saved before the end record existed (its completeness cannot be checked).
+    pub format: u32,
+    /// What the loaded store holds.
+    pub kept: Counts,
+    /// What the file's end record says it held, if it has one that could be read.
+    pub recorded: Option<Counts>,
+    /// The lines left out, if any.
+    pub dropped: Option<Dropped>,
+    /// What else is wrong with the file, in the order found: an old format, no end record
+    /// ([`PersistError::Truncated`]: lines may be missing past its last one), an end record
+    /// that does not match ([`PersistError::CountMismatch`],
+    /// [`PersistError::ChecksumMismatch`]: a line that was kept may have been changed).
+    pub problems: Vec<PersistError>,
 }
 
-fn payload(raw: &RawValue) -> Result<Payload, String> {
-    Payload::from_json_slice(raw.get().as_bytes()).map_err(|error| error.to_string())
+/// The lines [`MemoryStore::load_salvaging`] left out: from a line to the end of the file.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Dropped {
+    /// The first line left out, from 1.
+    pub from_line: usize,
+    /// How many lines were left out, from `from_line` to the last line of the file.
+    pub lines: usize,
+    /// What the lines left out that could be read were.
+    pub readable: Counts,
+    /// Lines left out that could not be read at all.
+    pub unreadable: usize,
+    /// Why: the damage, at `from_line` or, when the segments of a handler read in part were
+    /// left out with it, a few lines after.
+    pub because: PersistError,
+}
+
+impl Salvage {
+    /// The format a saved store is written in.
+    pub const FORMAT: u32 = FORMAT;
+
+    /// Whether the file was whole: nothing left out, nothing wrong (then
+    /// [`MemoryStore::load_from`] loads it too).
+    pub fn is_whole(&self) -> bool {
+        self.dropped.is_none() && self.problems.is_empty()
+    }
+}
+
+impl std::fmt::Display for Salvage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_whole() {
+            return write!(f, "the whole file: {}", self.kept);
+        }
+        write!(f, "kept {}", self.kept)?;
+        if let Some(dropped) = &self.dropped {
+            write!(
+                f,
+                "; left out lines {} to {} ({}, {} unreadable line{}) because {}",
+                dropped.from_line,
+                dropped.from_line + dropped.lines.saturating_sub(1),
+                dropped.readable,
+                dropped.unreadable,
+                if dropped.unreadable == 1 { "" } else { "s" },
+                dropped.because
+            )?;
+        }
+        for problem in &self.problems {
+            write!(f, "; {problem}")?;
+        }
+        if let Some(recorded) = &self.recorded {
+            write!(f, "; the end record counts {recorded}")?;
+        }
+        Ok(())
+    }
 }
 
 impl MemoryStore {
-    /// Writes every event, snapshot and checkpoint to `path`, replacing it atomically (the
-    /// file is written beside it, then renamed over it). Appends wait while events are
-    /// written.
+    /// Writes every event, snapshot, checkpoint, shared handler's segment and parked event
+    /// to `path`, then an end record that counts them and sums the file, replacing `path`
+    /// atomically (the file is written beside it, then renamed over it). Appends wait while
+    /// events are written.
+    ///
+    /// Snapshots and progress are taken before the events, so each lies within the events
+    /// saved (a handler may redo the events appended in between, as after any restart). A
+    /// store holding one past its log (which a load would refuse) is not saved:
+    /// [`PersistError::NotSaved`].
     ///
     /// ```
     /// use eventful_store_memory::MemoryStore;
@@ -131,206 +356,56 @@ impl MemoryStore {
     /// ```
     pub fn save_to(&self, path: impl AsRef<Path>) -> Result<(), PersistError> {
         let path = path.as_ref();
-        let io = |source| PersistError::Io {
-            path: path.to_owned(),
-            source,
-        };
+        let tables = Tables::take(self);
         let mut temporary = path.as_os_str().to_owned();
         temporary.push(".saving");
         let temporary = PathBuf::from(temporary);
-        let mut out = BufWriter::new(File::create(&temporary).map_err(io)?);
-        let mut write = |line: &SavedLine<'_>| -> Result<(), PersistError> {
-            serde_json::to_writer(&mut out, line).map_err(|error| io(error.into()))?;
-            out.write_all(b"\n").map_err(io)
-        };
-        write(&Line::Header {
-            eventful_memory_store: FORMAT,
-        })?;
-        {
-            let log = self.inner.log.read();
-            for event in log.all() {
-                write(&Line::Event(SavedEvent {
-                    payload: raw(&event.payload, path)?,
-                    event_id: event.event_id,
-                    stream_id: event.stream_id,
-                    aggregate_type: event.aggregate_type,
-                    event_type: event.event_type,
-                    schema_version: event.schema_version,
-                    version: event.version,
-                    position: event.position,
-                    recorded_at: event.recorded_at,
-                    metadata: event.metadata,
-                }))?;
-            }
+        let written = self.write(path, &temporary, &tables);
+        if written.is_err() {
+            // Best effort: the error to report is the one that stopped the writing.
+            std::fs::remove_file(&temporary).ok();
         }
-        let snapshots: Vec<Snapshot> = self.inner.snapshots.lock().values().cloned().collect();
-        for snapshot in snapshots {
-            write(&Line::Snapshot(SavedSnapshot {
-                payload: raw(&snapshot.payload, path)?,
-                stream_id: snapshot.stream_id,
-                aggregate_type: snapshot.aggregate_type,
-                version: snapshot.version,
-                revision: snapshot.revision,
-                taken_at: snapshot.taken_at,
-            }))?;
-        }
-        let checkpoints: Vec<(String, Position)> = self
-            .inner
-            .checkpoints
-            .lock()
-            .iter()
-            .map(|(name, position)| (name.clone(), *position))
-            .collect();
-        for (name, position) in checkpoints {
-            write(&Line::Checkpoint { name, position })?;
-        }
-        for (handler, segments) in self.inner.shared.all_segments() {
-            for progress in segments {
-                write(&Line::Segment {
-                    handler: handler.clone(),
-                    segment: progress.segment,
-                    position: progress.position,
-                })?;
-            }
-        }
-        for parked in self.inner.shared.all_parked() {
-            write(&Line::Parked(parked))?;
-        }
-        out.into_inner()
-            .map_err(|error| io(error.into_error()))?
-            .sync_all()
-            .map_err(io)?;
-        std::fs::rename(&temporary, path).map_err(io)
+        written
     }
 
-    /// A new store holding what [`MemoryStore::save_to`] wrote to `path`.
+    /// A new store holding what [`MemoryStore::save_to`] wrote to `path`, all of it or
+    /// nothing: a file that is not whole is refused with a typed error naming what is wrong
+    /// and, where it can be known, the line ([`PersistError`]). Nothing is ever left out in
+    /// silence; [`MemoryStore::load_salvaging`] keeps what can be read of a damaged file.
+    ///
+    /// A file saved by an earlier version (format 1, without an end record) is refused with
+    /// [`PersistError::UnsupportedFormat`]; `load_salvaging` reads it, and `save_to` then
+    /// writes it in the current format.
     pub fn load_from(path: impl AsRef<Path>) -> Result<Self, PersistError> {
-        let path = path.as_ref();
-        let file = File::open(path).map_err(|source| PersistError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        let store = Self::new();
-        let mut log = Log::default();
-        let mut header_seen = false;
-        let mut segments: std::collections::HashMap<String, Vec<(Segment, Position)>> =
-            std::collections::HashMap::new();
-        for (index, line) in BufReader::new(file).lines().enumerate() {
-            let corrupt = |reason: String| PersistError::Corrupt {
-                path: path.to_owned(),
-                line: index + 1,
-                reason,
-            };
-            let line = line.map_err(|source| PersistError::Io {
-                path: path.to_owned(),
-                source,
-            })?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let parsed: LoadedLine =
-                serde_json::from_str(&line).map_err(|error| corrupt(error.to_string()))?;
-            match parsed {
-                Line::Header {
-                    eventful_memory_store: FORMAT,
-                } if !header_seen => header_seen = true,
-                Line::Header {
-                    eventful_memory_store,
-                } => {
-                    return Err(corrupt(format!(
-                        "a header of format {eventful_memory_store}, where one header of format {FORMAT} opens the file"
-                    )));
-                }
-                _ if !header_seen => {
-                    return Err(corrupt(
-                        "not a saved eventful memory store (no header)".to_owned(),
-                    ));
-                }
-                Line::Event(saved) => {
-                    let event = RecordedEvent {
-                        payload: payload(&saved.payload).map_err(&corrupt)?,
-                        event_id: saved.event_id,
-                        stream_id: saved.stream_id,
-                        aggregate_type: saved.aggregate_type,
-                        event_type: saved.event_type,
-                        schema_version: saved.schema_version,
-                        version: saved.version,
-                        position: saved.position,
-                        recorded_at: saved.recorded_at,
-                        metadata: saved.metadata,
-                    };
-                    log.restore(event)
-                        .map_err(|refusal| corrupt(format!("event: {refusal}")))?;
-                }
-                Line::Snapshot(saved) => {
-                    let snapshot = Snapshot {
-                        payload: payload(&saved.payload).map_err(&corrupt)?,
-                        stream_id: saved.stream_id,
-                        aggregate_type: saved.aggregate_type,
-                        version: saved.version,
-                        revision: saved.revision,
-                        taken_at: saved.taken_at,
-                    };
-                    store
-                        .inner
-                        .snapshots
-                        .lock()
-                        .insert(snapshot.stream_id.clone(), snapshot);
-                }
-                Line::Checkpoint { name, position } => {
-                    store.inner.checkpoints.lock().insert(name, position);
-                }
-                Line::Segment {
-                    handler,
-                    segment,
-                    position,
-                } => {
-                    segments
-                        .entry(handler)
-                        .or_default()
-                        .push((segment, position));
-                }
-                Line::Parked(parked) => store.inner.shared.park(parked),
-            }
-        }
-        for (handler, mut saved) in segments {
-            saved.sort();
-            let count = saved.len() as u32;
-            let whole = saved.iter().enumerate().all(|(index, (segment, _))| {
-                segment.count == count && segment.index == index as u32
-            });
-            if !whole {
-                return Err(PersistError::Corrupt {
-                    path: path.to_owned(),
-                    line: 0,
-                    reason: format!(
-                        "handler `{handler}` has segments that are not 0 to {} of {count}",
-                        count.saturating_sub(1)
-                    ),
-                });
-            }
-            let progress = saved
-                .into_iter()
-                .map(|(segment, position)| {
-                    let mut progress = SegmentProgress::new(segment);
-                    progress.position = position;
-                    progress
-                })
-                .collect();
-            store.inner.shared.put_segments(&handler, progress);
-        }
-        if !header_seen {
-            return Err(PersistError::Corrupt {
-                path: path.to_owned(),
-                line: 1,
-                reason: "the file is empty".to_owned(),
-            });
-        }
-        store
-            .inner
-            .head
-            .store(log.head(), std::sync::atomic::Ordering::SeqCst);
-        *store.inner.log.write() = log;
-        Ok(store)
+        read(path.as_ref(), Mode::Whole).map(|(store, _)| store)
+    }
+
+    /// A new store holding what can be read of `path`, and a report of what was left out and
+    /// why: every line before the first damage (a handler's segments whole or not at all),
+    /// none after it. A whole file loads whole, with `Salvage::is_whole`.
+    ///
+    /// It reads files of format 1 too (saved before the end record), which it cannot check
+    /// for completeness. It fails only when nothing can be read: the file cannot be opened
+    /// or read, its first line is not a header, the header names a format it does not know.
+    ///
+    /// ```
+    /// use eventful_store_memory::MemoryStore;
+    ///
+    /// let path = std::env::temp_dir().join(format!("eventful-salvage-{}.jsonl", std::process::id()));
+    /// MemoryStore::new().save_to(&path)?;
+    /// let saved = std::fs::read_to_string(&path)?;
+    /// // Cut the end record off, as an interrupted copy would.
+    /// std::fs::write(&path, saved.lines().next().unwrap_or_default())?;
+    /// assert!(MemoryStore::load_from(&path).is_err());
+    ///
+    /// let (_store, salvage) = MemoryStore::load_salvaging(&path)?;
+    /// assert!(!salvage.is_whole());
+    /// assert_eq!(salvage.kept.events, 0);
+    /// println!("{}: {salvage}", path.display());
+    /// # std::fs::remove_file(&path).ok();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn load_salvaging(path: impl AsRef<Path>) -> Result<(Self, Salvage), PersistError> {
+        read(path.as_ref(), Mode::Salvage)
     }
 }
