@@ -77,7 +77,7 @@
 //! | [`snapshot`], [`checkpoint`] | the [`SnapshotStore`] and [`CheckpointStore`] traits |
 //! | [`progress`] | what a handler shared by several processes keeps: segments, claims, parked events |
 //! | [`repository`] | the command path: [`Repository`], retries, snapshots, the aggregate cache |
-//! | [`handler`], [`projection`], [`policy`] | consumers of the log: [`EventHandler`], [`Projection`], [`Policy`] |
+//! | [`handler`], [`projection`](mod@projection), [`policy`](mod@policy) | consumers of the log: [`EventHandler`], [`Projection`], [`Policy`] |
 //! | [`bus`] | the [`EventBus`] running handlers from their checkpoints |
 //! | [`registration`] | handlers that register themselves with `#[register]`, wired by [`EventBus::register_all`] |
 //! | [`upcast`] | [`Upcasters`]: reading old event shapes as new ones |
@@ -141,7 +141,7 @@ pub use crate::streams::{EventStoreExt, EventStream};
 pub use crate::upcast::{BoxError, UpcastError, Upcasters};
 #[cfg(feature = "derive")]
 #[cfg_attr(docsrs, doc(cfg(feature = "derive")))]
-pub use eventful_derive::{Command, Event, aggregate, register};
+pub use eventful_derive::{Command, Event, aggregate, policy, projection, register};
 
 /// Re-exported for generated code and for users who name these types.
 #[doc(hidden)]

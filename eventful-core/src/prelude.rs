@@ -15,4 +15,4 @@ pub use crate::streams::EventStoreExt;
 pub use crate::upcast::BoxError;
 pub use async_trait::async_trait;
 #[cfg(feature = "derive")]
-pub use eventful_derive::{Command, Event, aggregate, register};
+pub use eventful_derive::{Command, Event, aggregate, policy, projection, register};

@@ -117,6 +117,48 @@ fn an_aggregate() {
 }
 
 #[test]
+fn a_projection() {
+    let args = quote!(name = "leaderboard", event = PlayerEvent);
+    let input = quote! {
+        #[register]
+        impl Leaderboard {
+            #[on(PlayerEvent::Created(..))]
+            fn created(&self, created: &PlayerCreated, event: &RecordedEvent<PlayerEvent>) {
+                self.insert(event.stream_id.clone(), created.name.clone());
+            }
+
+            #[on(PlayerEvent::XpGained)]
+            async fn xp_gained(&self, amount: &u64) -> Result<(), BoxError> {
+                self.add(*amount).await
+            }
+
+            #[reset]
+            fn clear(&self) {
+                self.entries.lock().clear();
+            }
+        }
+    };
+    let expansion = crate::consumer::expand(crate::consumer::Kind::Projection, args, input);
+    assert_snapshot("projection", expansion);
+}
+
+#[test]
+fn a_policy_of_a_struct_event() {
+    let args = quote!(name = "award_game_results", event = GameCompletedEvent);
+    let input = quote! {
+        impl AwardGameResults {
+            #[on(GameCompletedEvent)]
+            async fn completed(&self, player_id: &PlayerId, score: &u64, reaction: &Reaction) -> Result<(), BoxError> {
+                self.players.execute_with(award(player_id, score), reaction.command_context()).await?;
+                Ok(())
+            }
+        }
+    };
+    let expansion = crate::consumer::expand(crate::consumer::Kind::Policy, args, input);
+    assert_snapshot("policy", expansion);
+}
+
+#[test]
 fn a_registered_policy() {
     let args = quote!(build = AwardXp::new);
     let input = quote! {
@@ -163,6 +205,30 @@ fn a_renamed_crate_is_the_only_path_generated_code_uses() {
         crate::register::expand(
             quote!(crate = "renamed_core"),
             quote!(impl Projection for Doors {}),
+        ),
+        crate::consumer::expand(
+            crate::consumer::Kind::Projection,
+            quote!(name = "doors", event = DoorEvent, crate = "renamed_core"),
+            quote!(impl Doors {
+                #[on(DoorEvent::Closed)]
+                fn closed(&self, by: &String) {}
+                #[reset]
+                fn reset(&self) {}
+            }),
+        ),
+        crate::consumer::expand(
+            crate::consumer::Kind::Policy,
+            quote!(
+                name = "lock_doors",
+                event = DoorEvent,
+                crate = "renamed_core"
+            ),
+            quote!(impl LockDoors {
+                #[on(DoorEvent::Closed)]
+                async fn closed(&self, by: &String, reaction: &Reaction) -> Result<(), E> {
+                    Ok(())
+                }
+            }),
         ),
     ];
     for expansion in expansions {

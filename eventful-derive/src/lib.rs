@@ -8,6 +8,8 @@
 //! | [`#[derive(Event)]`](macro@Event) | `impl Event`: a stored type name and schema version per variant, and the type's entry in the event registry |
 //! | [`#[derive(Command)]`](macro@Command) | `impl Command`: the aggregate a command addresses and the field holding its id |
 //! | [`#[aggregate(...)]`](macro@aggregate) | `impl Aggregate` from `#[handle]` and `#[apply]` methods, with exhaustive dispatch |
+//! | [`#[projection(...)]`](macro@projection) | `impl Projection` from `#[on]` methods, one per event variant it reads, and a `#[reset]` method |
+//! | [`#[policy(...)]`](macro@policy) | `impl Policy` from `#[on]` methods, one per event variant it reacts to |
 //! | [`#[register]`](macro@register) | a projection, policy or event handler that [`EventBus::register_all`] wires at start-up |
 //!
 //! Generated code names eventful by absolute path (`::eventful_core::...`) and needs no `use`
@@ -25,16 +27,22 @@
 //! Each macro has a module with four rooms: `ast` (the small model built from `syn` once),
 //! `attr` (its attributes as plain data), `valid` (every mistake as a spanned error, all
 //! reported together through `ctxt::Errors`) and `expand` (code from a valid model);
-//! `register` is small enough to be one file. `stored_name` and `crate_path` are shared.
+//! `#[projection]` and `#[policy]` share one, `consumer`, and `register` is small enough to be
+//! one file. Shared: `stored_name`, `crate_path`, and for the handler-method macros `target`
+//! (the variant a method takes and the pattern binding its fields) and `signature` (the checks
+//! of a handler's signature).
 
 mod aggregate;
 mod command;
+mod consumer;
 mod crate_path;
 mod ctxt;
 mod event;
 mod meta_keys;
 mod register;
+mod signature;
 mod stored_name;
+mod target;
 
 #[cfg(test)]
 mod expand_tests;
@@ -266,12 +274,262 @@ pub fn aggregate(args: TokenStream, input: TokenStream) -> TokenStream {
     aggregate::expand(args.into(), input.into()).into()
 }
 
+/// Writes `impl Projection` from an inherent impl block of event handler methods: a read
+/// model that reads like an aggregate.
+///
+/// ```text
+/// #[projection(name = "leaderboard", event = PlayerEvent)]
+/// impl Leaderboard { ... }
+/// ```
+///
+/// `name` is the projection's name, unique on a bus and kept for good, since its progress is
+/// saved under it; `event` is the event type it reads. Optional: `crate = "path"` for a
+/// renamed eventful-core.
+///
+/// In the block:
+///
+/// - `#[on(PlayerEvent::XpGained)]` marks the handler of one variant: a method taking `&self`
+///   (the bus feeds the read model while queries read it, so its state lives behind a lock,
+///   an atomic or a database), plain or `async`, returning nothing or `Result<(), E>` with
+///   `E` converting into `BoxError` (any `Error + Send + Sync`, a `String`, `BoxError`
+///   itself). An error stops the projection at that event, for the bus to retry.
+/// - Its parameters are told apart **by type**:
+///   - one of type `&RecordedEvent<PlayerEvent>`, whatever its name, receives the envelope:
+///     the event's id, stream, version, position and metadata, and
+///     `event.aggregate_id::<Player>()`, the typed id of the aggregate it happened to;
+///   - every other parameter borrows the variant's field **of the same name**, as
+///     `#[apply]` does: `amount: &u64` takes `amount` of `XpGained { amount }` (a `&str` for
+///     a `String` field works too). Any subset, in any order; a misspelled name is reported
+///     on the parameter.
+/// - For a tuple or newtype variant, write `(..)` after it, and the field parameters borrow
+///   its fields **in order**: `#[on(PlayerEvent::Renamed(..))] fn renamed(&self, name:
+///   &String)`. Named without `(..)`, a tuple variant whose fields a handler binds is an error
+///   saying to write it.
+/// - A struct event works the same way: `#[on(GameCompletedEvent)]` with parameters named
+///   after its fields.
+/// - `#[reset]` marks the method that clears the read model, before a rebuild feeds it every
+///   event again: `fn(&self)`, plain or `async`, returning nothing or `Result<(), E>`. Without
+///   one, `reset` does nothing: right for a read model that replaying overwrites, wrong for
+///   one that adds up.
+/// - Methods without a mark stay ordinary methods: the queries.
+///
+/// `apply` is generated as one `match` on the payload with an arm per handler and a wildcard:
+/// a variant without a handler is skipped, since a read model handles what it needs. A
+/// variant of another event type than `event = ...` is rustc's mismatched types on the path;
+/// two handlers for one variant, a block without any, a handler rustc could not call as
+/// written (not `&self`, `unsafe`, generic, a field parameter that is not a plain name or not
+/// a shared reference, a `&Reaction`, which only a policy gets) are errors of this macro on
+/// the tokens to change.
+///
+/// To register the projection for [`EventBus::register_all`], put [`#[register]`](macro@register)
+/// (`#[register(build = ...)]`) on the same block, above or below `#[projection(...)]`: it
+/// registers the `impl Projection` written here.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use eventful_core::prelude::*;
+/// use eventful_core::test_kit::ProjectionFeed;
+/// use parking_lot::Mutex;
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Event, Serialize, Deserialize, Debug)]
+/// enum PlayerEvent {
+///     Created { name: String, email: String },
+///     XpGained { amount: u64 },
+///     Renamed(String),
+///     Banned { reason: String },
+/// }
+///
+/// /// Each player's name and xp, by stream.
+/// #[derive(Default)]
+/// struct Leaderboard(Mutex<BTreeMap<String, (String, u64)>>);
+///
+/// #[projection(name = "leaderboard", event = PlayerEvent)]
+/// impl Leaderboard {
+///     #[on(PlayerEvent::Created)]
+///     fn created(&self, name: &str, event: &RecordedEvent<PlayerEvent>) {
+///         self.0.lock().insert(event.stream_id.to_string(), (name.to_owned(), 0));
+///     }
+///
+///     #[on(PlayerEvent::XpGained)]
+///     async fn xp_gained(
+///         &self,
+///         event: &RecordedEvent<PlayerEvent>,
+///         amount: &u64,
+///     ) -> Result<(), BoxError> {
+///         let mut board = self.0.lock();
+///         let (_, xp) = board.get_mut(event.stream_id.as_str()).ok_or("xp before creation")?;
+///         *xp += amount;
+///         Ok(())
+///     }
+///
+///     #[on(PlayerEvent::Renamed(..))]
+///     fn renamed(&self, name: &String, event: &RecordedEvent<PlayerEvent>) {
+///         if let Some(entry) = self.0.lock().get_mut(event.stream_id.as_str()) {
+///             entry.0 = name.clone();
+///         }
+///     }
+///
+///     // `Banned` has no method: the leaderboard ignores it.
+///
+///     #[reset]
+///     fn clear(&self) {
+///         self.0.lock().clear();
+///     }
+///
+///     /// A query: the names, best first.
+///     fn top(&self) -> Vec<String> {
+///         let mut entries: Vec<_> = self.0.lock().values().cloned().collect();
+///         entries.sort_by(|a, b| b.1.cmp(&a.1));
+///         entries.into_iter().map(|(name, _)| name).collect()
+///     }
+/// }
+///
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let created = |name: &str| PlayerEvent::Created { name: name.into(), email: String::new() };
+/// let mut feed = ProjectionFeed::new(Leaderboard::default());
+/// feed.feed("player-1", [created("ana"), PlayerEvent::XpGained { amount: 50 }]).await;
+/// feed.feed("player-2", [
+///     created("bob"),
+///     PlayerEvent::XpGained { amount: 80 },
+///     PlayerEvent::Renamed("bo".into()),
+///     PlayerEvent::Banned { reason: "afk".into() },
+/// ]).await;
+/// assert_eq!(feed.projection().top(), ["bo", "ana"]);
+/// assert_eq!(feed.projection().name(), "leaderboard");
+/// # });
+/// ```
+///
+/// [`EventBus::register_all`]: https://docs.rs/eventful-core/latest/eventful_core/struct.EventBus.html#method.register_all
+#[proc_macro_attribute]
+pub fn projection(args: TokenStream, input: TokenStream) -> TokenStream {
+    consumer::expand(consumer::Kind::Projection, args.into(), input.into()).into()
+}
+
+/// Writes `impl Policy` from an inherent impl block of event handler methods: a reaction to
+/// events with commands, written like an aggregate.
+///
+/// ```text
+/// #[policy(name = "award_game_results", event = GameCompletedEvent)]
+/// impl AwardGameResults { ... }
+/// ```
+///
+/// `name` is the policy's name, unique on a bus and kept for good: its progress is saved
+/// under it, and it is part of the idempotency key of every command the policy sends.
+/// `event` is the event type it reacts to. Optional: `crate = "path"` for a renamed
+/// eventful-core.
+///
+/// The block is written as for [`#[projection]`](macro@projection): `#[on(Variant)]`,
+/// `#[on(Variant(..))]` or `#[on(StructEvent)]` marks the handler of one variant, a method
+/// taking `&self`, plain or `async`, whose parameters borrow the variant's fields by name (in
+/// order for `(..)`) and, told by type, receive the envelope, `&RecordedEvent<E>`, and:
+///
+/// - **the reaction**, a parameter of type `&Reaction` (any name): the context of the
+///   commands the handler sends, carrying the event's correlation, the event as their cause,
+///   and an idempotency key, so that a redelivered event records nothing twice. Send every
+///   command with `reaction.send(&repository, command)` (or
+///   `repository.execute_with(command, reaction.command_context())`), in the same order for
+///   the same event.
+///
+/// A handler returns `Result<(), E>`, `E` converting into `BoxError` (a `CommandError`,
+/// `BoxError`, ...): its commands can fail, and the bus must know, to retry the event and then
+/// park it. Variants without a handler are skipped. There is no `#[reset]`: a policy keeps no
+/// read model. The mistakes reported are those of `#[projection]`, and a handler returning
+/// nothing.
+///
+/// To register the policy for [`EventBus::register_all`], put
+/// [`#[register(build = ...)]`](macro@register) on the same block, above or below
+/// `#[policy(...)]`.
+///
+/// ```
+/// use eventful_core::prelude::*;
+/// use eventful_core::test_kit::given_events;
+/// use eventful_store_memory::MemoryStore;
+/// use serde::{Deserialize, Serialize};
+///
+/// /// Published by the game service when a match ends.
+/// #[derive(Event, Serialize, Deserialize, Debug)]
+/// struct GameCompletedEvent {
+///     player_id: u64,
+///     score: u64,
+/// }
+///
+/// // A `Player` aggregate taking `PlayerCommand::GainXp`, refusing it with `NoXp`.
+/// # #[derive(Command, Debug, Clone, PartialEq)]
+/// # #[command(aggregate = Player)]
+/// # enum PlayerCommand { GainXp { #[aggregate_id] player_id: u64, amount: u64 } }
+/// # #[derive(Event, Serialize, Deserialize, Debug)]
+/// # enum PlayerEvent { XpGained { amount: u64 } }
+/// # #[derive(Debug, thiserror::Error)]
+/// # #[error("a player gains a positive amount of xp")]
+/// # struct NoXp;
+/// # #[derive(Default)]
+/// # struct Player;
+/// # #[aggregate(name = "player", id = u64, command = PlayerCommand, event = PlayerEvent, error = NoXp)]
+/// # impl Player {
+/// #     #[handle(PlayerCommand::GainXp)]
+/// #     fn gain_xp(&self, amount: &u64) -> Result<Vec<PlayerEvent>, NoXp> {
+/// #         if *amount == 0 { Err(NoXp) } else { Ok(vec![PlayerEvent::XpGained { amount: *amount }]) }
+/// #     }
+/// #     #[apply(PlayerEvent::XpGained)]
+/// #     fn xp_gained(&mut self) {}
+/// # }
+///
+/// /// Ten xp per point scored.
+/// struct AwardXp {
+///     players: Repository<Player, MemoryStore>,
+/// }
+///
+/// #[policy(name = "award_xp", event = GameCompletedEvent)]
+/// impl AwardXp {
+///     #[on(GameCompletedEvent)]
+///     async fn completed(
+///         &self,
+///         player_id: &u64,
+///         score: &u64,
+///         reaction: &Reaction,
+///     ) -> Result<(), CommandError<NoXp>> {
+///         if *score > 0 {
+///             let command = PlayerCommand::GainXp { player_id: *player_id, amount: score * 10 };
+///             reaction.send(&self.players, command).await?;
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// # async fn demo() -> Result<(), BoxError> {
+/// let award = AwardXp { players: Repository::new(MemoryStore::new()) };
+/// let reactions = given_events(award, "game-5", [
+///     GameCompletedEvent { player_id: 7, score: 12 },
+///     GameCompletedEvent { player_id: 8, score: 0 },
+/// ]).run().await?;
+/// reactions.expect_commands([PlayerCommand::GainXp { player_id: 7, amount: 120 }]);
+/// # Ok(()) }
+/// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+/// ```
+///
+/// [`EventBus::register_all`]: https://docs.rs/eventful-core/latest/eventful_core/struct.EventBus.html#method.register_all
+#[proc_macro_attribute]
+pub fn policy(args: TokenStream, input: TokenStream) -> TokenStream {
+    consumer::expand(consumer::Kind::Policy, args.into(), input.into()).into()
+}
+
 /// Registers a projection, policy or event handler, so that one call at start-up,
 /// [`EventBus::register_all`], adds it to the bus.
 ///
 /// Put it on the `impl Projection for T`, `impl Policy for T` or `impl EventHandler for T`
-/// block (before or after `#[async_trait]`). The block is kept as written; the type is
-/// submitted to a process-wide list (through `inventory`) that
+/// block (before or after `#[async_trait]`), or on the inherent impl block written with
+/// [`#[projection(...)]`](macro@projection) or [`#[policy(...)]`](macro@policy), before or
+/// after that attribute:
+///
+/// ```text
+/// #[register(build = AwardGameResults::new)]
+/// #[policy(name = "award_game_results", event = GameCompletedEvent)]
+/// impl AwardGameResults { ... }
+/// ```
+///
+/// The block is kept as written; the type is submitted to a process-wide list (through
+/// `inventory`) that
 /// [`registered_handlers()`](https://docs.rs/eventful-core/latest/eventful_core/registration/fn.registered_handlers.html)
 /// reads without building anything.
 ///

@@ -1,4 +1,5 @@
-//! `#[register]` on an `impl Projection`, `impl Policy` or `impl EventHandler` block: passes
+//! `#[register]` on an `impl Projection`, `impl Policy` or `impl EventHandler` block, or on
+//! the inherent impl block a `#[projection]` or `#[policy]` below it turns into one: passes
 //! the block through and submits the type's `HandlerRegistration` to `inventory`.
 
 use proc_macro2::TokenStream;
@@ -107,11 +108,27 @@ fn kind_of(item: &ItemImpl, errors: &Errors) -> Option<Kind> {
     let expected = "#[register] goes on an `impl Projection for T`, `impl Policy for T` or `impl \
                     EventHandler for T` block";
     let Some((path, _)) = &item.trait_ else {
-        errors.spanned(
-            &item.self_ty,
-            format!("{expected}, not on an inherent impl"),
-        );
-        return None;
+        // `#[projection]` or `#[policy]` below, not yet expanded, writes the trait impl.
+        let written_by = item.attrs.iter().find_map(|attr| {
+            let last = attr.path().segments.last()?;
+            if last.ident == "projection" {
+                Some(Kind::Projection)
+            } else if last.ident == "policy" {
+                Some(Kind::Policy)
+            } else {
+                None
+            }
+        });
+        if written_by.is_none() {
+            errors.spanned(
+                &item.self_ty,
+                format!(
+                    "{expected}, not on an inherent impl (unless it is written with \
+                     #[projection(...)] or #[policy(...)])"
+                ),
+            );
+        }
+        return written_by;
     };
     let last = path
         .segments

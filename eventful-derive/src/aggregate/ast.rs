@@ -3,8 +3,9 @@
 
 use syn::{Attribute, FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, Pat, Signature};
 
-use super::attr::{self, AggregateArgs, Role, Target};
+use super::attr::{self, AggregateArgs, Role};
 use crate::ctxt::Errors;
+use crate::target::{self, Target};
 
 pub(crate) struct Aggregate {
     /// The impl block as it is emitted: every `#[handle]` and `#[apply]` removed.
@@ -47,11 +48,20 @@ impl Aggregate {
 fn strip_marks(attrs: &mut Vec<Attribute>, place: &str, errors: &Errors) {
     attr::reject_marks(attrs, place, errors);
     attrs.retain(|attr| Role::of(attr).is_none());
+    strip_consumer_marks(attrs, errors);
+}
+
+/// Reports and removes the marks of projections and policies, so that only the error that
+/// says what to write instead shows.
+fn strip_consumer_marks(attrs: &mut Vec<Attribute>, errors: &Errors) {
+    attr::reject_consumer_marks(attrs, errors);
+    attrs.retain(|attr| !attr.path().is_ident("on") && !attr.path().is_ident("reset"));
 }
 
 impl Handler {
     /// Removes `method`'s marks and makes a handler of it if it had one.
     fn take(method: &mut ImplItemFn, errors: &Errors) -> Option<Self> {
+        strip_consumer_marks(&mut method.attrs, errors);
         let (marks, others): (Vec<_>, Vec<_>) = std::mem::take(&mut method.attrs)
             .into_iter()
             .partition(|attr| Role::of(attr).is_some());
@@ -70,7 +80,7 @@ impl Handler {
             );
         }
         let role = Role::of(&mark)?;
-        let target = errors.ok(attr::parse_target(&mark, role))?;
+        let target = errors.ok(target::parse(&mark, role.attribute(), role.example()))?;
         let params = method
             .sig
             .inputs

@@ -1,9 +1,9 @@
 //! The arguments of `#[aggregate(...)]` and the `#[handle(...)]` / `#[apply(...)]` marks on
 //! its methods, as plain data.
 
-use proc_macro2::{Span, TokenStream};
-use syn::parse::{ParseStream, Parser};
-use syn::{Attribute, LitInt, LitStr, Path, Token, Type, token};
+use proc_macro2::TokenStream;
+use syn::parse::Parser;
+use syn::{Attribute, LitInt, LitStr, Path, Type};
 
 use crate::crate_path::CratePath;
 use crate::ctxt::Errors;
@@ -105,57 +105,6 @@ impl Role {
     }
 }
 
-/// The variant (or struct) a handler takes, and how its parameters bind the fields.
-pub(crate) struct Target {
-    pub(crate) path: Path,
-    /// `Variant(..)`: parameters bind the fields in order, not by name.
-    pub(crate) positional: bool,
-    pub(crate) span: Span,
-}
-
-impl Target {
-    /// The path as written, for messages and for spotting two handlers of one variant.
-    pub(crate) fn key(&self) -> String {
-        let path = &self.path;
-        quote::quote!(#path).to_string().replace(' ', "")
-    }
-}
-
-/// Parses the inside of `#[handle(Path)]` or `#[handle(Path(..))]`.
-pub(crate) fn parse_target(attr: &Attribute, role: Role) -> syn::Result<Target> {
-    let syn::Meta::List(list) = &attr.meta else {
-        return Err(syn::Error::new_spanned(
-            attr,
-            format!(
-                "#[{}] names the variant this method takes, e.g. `{}`",
-                role.attribute(),
-                role.example()
-            ),
-        ));
-    };
-    let span = syn::spanned::Spanned::span(&list.tokens);
-    let parse = |input: ParseStream| {
-        let path: Path = input.parse()?;
-        let positional = input.peek(token::Paren);
-        if positional {
-            let content;
-            syn::parenthesized!(content in input);
-            content.parse::<Token![..]>().map_err(|_| {
-                content.error(
-                    "write `(..)` after a tuple variant: its fields bind to the method's \
-                     parameters in order",
-                )
-            })?;
-        }
-        Ok(Target {
-            path,
-            positional,
-            span,
-        })
-    };
-    parse.parse2(list.tokens.clone())
-}
-
 /// Records an error for each of `attrs` that is a `#[handle]` or `#[apply]`, found where
 /// `place` says, which is not a method.
 pub(crate) fn reject_marks(attrs: &[Attribute], place: &str, errors: &Errors) {
@@ -167,6 +116,27 @@ pub(crate) fn reject_marks(attrs: &[Attribute], place: &str, errors: &Errors) {
                     "#[{}] goes on a method of the `#[aggregate]` impl block, not on {place}",
                     role.attribute()
                 ),
+            );
+        }
+    }
+}
+
+/// Records an error for each of `attrs` that is a mark of a projection or a policy
+/// (`#[on]`, `#[reset]`), which an aggregate does not read.
+pub(crate) fn reject_consumer_marks(attrs: &[Attribute], errors: &Errors) {
+    for attr in attrs {
+        if attr.path().is_ident("on") {
+            errors.spanned(
+                attr,
+                "#[on(...)] marks a handler of a #[projection] or a #[policy]; an aggregate \
+                 evolves by its #[apply(...)] methods: write `#[apply(PlayerEvent::XpGained)]` \
+                 on a `fn(&mut self, ...)`",
+            );
+        } else if attr.path().is_ident("reset") {
+            errors.spanned(
+                attr,
+                "#[reset] marks the method that clears a #[projection]; an aggregate starts \
+                 from `Default::default()`",
             );
         }
     }

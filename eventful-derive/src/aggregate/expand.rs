@@ -3,9 +3,9 @@
 //! a handler is rustc's E0004 naming it.
 
 use proc_macro2::TokenStream;
-use quote::{ToTokens, quote, quote_spanned};
+use quote::{quote, quote_spanned};
+use syn::ReturnType;
 use syn::spanned::Spanned;
-use syn::{Member, ReturnType};
 
 use super::ast::{Aggregate, Handler};
 use super::attr::Role;
@@ -61,10 +61,13 @@ pub(crate) fn expand(aggregate: &Aggregate) -> TokenStream {
     };
     let item = &aggregate.item;
     let implementation = impl_aggregate(aggregate, &types, body);
+    let probes = tuple_variant_probes(aggregate, &types);
     quote! {
         #item
 
         #implementation
+
+        #probes
     }
 }
 
@@ -132,22 +135,11 @@ fn arms(aggregate: &Aggregate, role: Role) -> Vec<TokenStream> {
         .collect()
 }
 
-/// `Path { field: field, .. } => self.method(field),`: the fields bound by the parameters'
-/// names (spanned on the parameters, where a wrong name is reported), or by position for
-/// `Path(..)`.
+/// `Path { field, .. } => self.method(field),`: the fields bound by the parameters' names, or
+/// by position for `Path(..)` (see [`Target::pattern`](crate::target::Target::pattern)).
 fn arm(handler: &Handler) -> TokenStream {
-    let path = &handler.target.path;
     let method = &handler.sig.ident;
-    let bindings = handler.params.iter().enumerate().map(|(position, ident)| {
-        if handler.target.positional {
-            let mut index = syn::Index::from(position);
-            index.span = ident.span();
-            let member = Member::Unnamed(index);
-            quote!(#member: #ident)
-        } else {
-            ident.to_token_stream()
-        }
-    });
+    let pattern = handler.target.pattern(&handler.params);
     let args = &handler.params;
     // Spanned on the return type (if any), where a handler returning another type is reported.
     let span = match &handler.sig.output {
@@ -156,5 +148,23 @@ fn arm(handler: &Handler) -> TokenStream {
     };
     let call = quote_spanned!(span=> self.#method(#(#args),*));
     // The block's braces keep rustc from suggesting a missing arm inside the user's method.
-    quote!(#path { #(#bindings,)* .. } => { #call })
+    quote!(#pattern => { #call })
+}
+
+/// For each handler binding fields by name, the check that names what to write when its
+/// variant is a tuple variant.
+fn tuple_variant_probes(aggregate: &Aggregate, types: &Types) -> TokenStream {
+    aggregate
+        .handlers
+        .iter()
+        .map(|handler| {
+            let declared = match handler.role {
+                Role::Handle => types.command,
+                Role::Apply => types.event,
+            };
+            handler
+                .target
+                .tuple_variant_probe(&handler.params, declared, handler.role.attribute())
+        })
+        .collect()
 }

@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 
 use proc_macro2::Span;
-use syn::{FnArg, Pat, ReceiverKind, ReturnType, Safety, Signature, Type};
+use syn::{FnArg, ReturnType, Signature};
 
 use super::ast::{Aggregate, Handler};
 use super::attr::Role;
 use crate::ctxt::Errors;
+use crate::signature::{self, Receiver, type_text};
 
 pub(crate) fn check(aggregate: &Aggregate, errors: &Errors) {
     check_args(aggregate, errors);
@@ -64,8 +65,8 @@ fn check_one_handler_per_variant(handlers: &[Handler], errors: &Errors) {
             continue;
         };
         for (this, other) in [(first, handler), (handler, first)] {
-            errors.at(
-                this.target.span,
+            errors.spanned(
+                &this.target.path,
                 format!(
                     "`{}` has two #[{}] methods, `{}` and `{}`: keep one of them",
                     this.target.key(),
@@ -93,59 +94,17 @@ fn check_signature(aggregate: &Aggregate, handler: &Handler, errors: &Errors) {
             ),
         );
     }
-    if let Safety::Unsafe(unsafety) = &sig.safety {
-        errors.spanned(unsafety, format!("{kind} cannot be unsafe"));
-    }
-    if let Some(abi) = &sig.abi {
-        errors.spanned(abi, format!("{kind} cannot have an `extern` ABI"));
-    }
-    if sig.generics.lt_token.is_some() || sig.generics.where_clause.is_some() {
-        errors.spanned(
-            &sig.generics,
-            format!(
-                "{kind} cannot have generic parameters: it is called with the fields of one \
-                 variant, whose types are known"
-            ),
-        );
-    }
-    if let Some(variadic) = &sig.variadic {
-        errors.spanned(variadic, format!("{kind} cannot be variadic"));
-    }
-    check_receiver(handler, kind, errors);
-    check_params(handler, errors);
-    check_output(aggregate, handler, kind, errors);
-}
-
-fn check_receiver(handler: &Handler, kind: &str, errors: &Errors) {
-    let sig = &handler.sig;
-    let (wanted, why) = match handler.role {
+    signature::check_qualifiers(sig, kind, errors);
+    let (receiver, why) = match handler.role {
         Role::Handle => (
-            "&self",
+            Receiver::Shared,
             "it decides from the state without changing it; the events it returns change it",
         ),
-        Role::Apply => ("&mut self", "it changes the state by one event"),
+        Role::Apply => (Receiver::Mut, "it changes the state by one event"),
     };
-    let found = sig.receiver().map(|receiver| match &receiver.kind {
-        ReceiverKind::Reference(_, _, mutability) => {
-            if mutability.is_some() {
-                "&mut self"
-            } else {
-                "&self"
-            }
-        }
-        _ => "another receiver",
-    });
-    match found {
-        Some(found) if found == wanted => {}
-        Some(_) => errors.spanned(
-            sig.inputs.first(),
-            format!("{kind} takes `{wanted}`: {why}"),
-        ),
-        None => errors.spanned(
-            &sig.ident,
-            format!("{kind} is a method taking `{wanted}` first: {why}"),
-        ),
-    }
+    signature::check_receiver(sig, receiver, kind, why, errors);
+    check_params(handler, errors);
+    check_output(aggregate, handler, kind, errors);
 }
 
 fn check_params(handler: &Handler, errors: &Errors) {
@@ -154,62 +113,17 @@ fn check_params(handler: &Handler, errors: &Errors) {
     } else {
         "binds the variant's field of the same name"
     };
+    let borrows = match handler.role {
+        Role::Handle => "the fields of the command it takes",
+        Role::Apply => "the fields of the event it takes",
+    };
     for input in &handler.sig.inputs {
         let FnArg::Typed(param) = input else {
             continue;
         };
-        match &*param.pat {
-            Pat::Ident(pat) if pat.by_ref.is_none() && pat.mutability.is_none() && pat.subpat.is_none() => {}
-            Pat::Ident(pat) => errors.spanned(
-                pat,
-                format!(
-                    "write the parameter as a plain name, such as `{}: &T`: each parameter {binds}",
-                    pat.ident
-                ),
-            ),
-            other => errors.spanned(
-                other,
-                format!("write the parameter as a plain name, such as `amount: &u64`: each parameter {binds}"),
-            ),
-        }
-        match &*param.ty {
-            Type::Reference(reference) if reference.mutability.is_none() => {}
-            other => errors.spanned(
-                other,
-                format!(
-                    "a handler borrows the fields of the {} it takes: write this parameter's \
-                     type as a shared reference, `&{}`",
-                    match handler.role {
-                        Role::Handle => "command",
-                        Role::Apply => "event",
-                    },
-                    strip_reference(other)
-                ),
-            ),
-        }
+        signature::check_plain_name(param, binds, errors);
+        signature::check_shared_reference(&param.ty, borrows, errors);
     }
-}
-
-fn strip_reference(ty: &Type) -> String {
-    match ty {
-        Type::Reference(reference) => type_text(Some(&reference.elem), "T"),
-        other => type_text(Some(other), "T"),
-    }
-}
-
-/// `ty` as a user would write it, for messages.
-fn type_text(ty: Option<&Type>, otherwise: &str) -> String {
-    ty.map_or_else(
-        || otherwise.to_owned(),
-        |ty| {
-            quote::quote!(#ty)
-                .to_string()
-                .replace(" :: ", "::")
-                .replace(" < ", "<")
-                .replace(" >", ">")
-                .replace(" ,", ",")
-        },
-    )
 }
 
 fn check_output(aggregate: &Aggregate, handler: &Handler, kind: &str, errors: &Errors) {

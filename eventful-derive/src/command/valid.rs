@@ -1,8 +1,11 @@
 //! Checks a `#[derive(Command)]` model: it names its aggregate, and the struct or every
 //! variant has exactly one `#[aggregate_id]` field.
 
+use syn::{Ident, Type};
+
 use super::ast::{Input, Shape, Target};
 use crate::ctxt::Errors;
+use crate::stored_name::snake_case;
 
 pub(crate) fn check(input: &Input, errors: &Errors) {
     if input.aggregate.is_none() {
@@ -10,8 +13,9 @@ pub(crate) fn check(input: &Input, errors: &Errors) {
             input.ident,
             format!(
                 "`{}` does not say which aggregate it addresses: add \
-                 `#[command(aggregate = Player)]` above it, naming the aggregate type",
-                input.ident
+                 `#[command(aggregate = {})]` above it, naming the aggregate type",
+                input.ident,
+                aggregate_guess(input.ident).unwrap_or_else(|| "<YourAggregate>".to_owned())
             ),
         );
     }
@@ -36,6 +40,30 @@ pub(crate) fn check(input: &Input, errors: &Errors) {
     }
 }
 
+/// The aggregate a command type's name suggests: `PlayerCommand` → `Player`.
+fn aggregate_guess(ident: &Ident) -> Option<String> {
+    let name = ident.to_string();
+    let name = name.strip_prefix("r#").unwrap_or(&name);
+    ["Commands", "Command"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))
+        .filter(|stripped| !stripped.is_empty())
+        .map(str::to_owned)
+}
+
+/// The name of a field holding the id of the aggregate the command addresses, for messages:
+/// `clan_id` for `#[command(aggregate = Clan)]`.
+fn id_field_example(input: &Input) -> String {
+    let aggregate = match &input.aggregate {
+        Some(Type::Path(path)) => path.path.segments.last().map(|segment| &segment.ident),
+        _ => None,
+    };
+    match aggregate {
+        Some(aggregate) => format!("{}_id", snake_case(&aggregate.to_string())),
+        None => "player_id".to_owned(),
+    }
+}
+
 fn check_target(input: &Input, target: &Target, errors: &Errors) {
     let (what, span_of) = match target.variant {
         Some(variant) => (
@@ -57,7 +85,8 @@ fn check_target(input: &Input, target: &Target, errors: &Errors) {
             span_of,
             format!(
                 "{what} has no field marked #[aggregate_id]: mark the field that holds the id \
-                 of the aggregate it addresses, e.g. `#[aggregate_id] player_id: PlayerId`"
+                 of the aggregate it addresses, e.g. `#[aggregate_id] {}`",
+                id_field_example(input)
             ),
         ),
         [_, extra @ ..] => {
@@ -71,5 +100,21 @@ fn check_target(input: &Input, target: &Target, errors: &Errors) {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::Span;
+
+    use super::*;
+
+    #[test]
+    fn the_aggregate_is_guessed_from_the_command_type_name() {
+        let guess = |name: &str| aggregate_guess(&Ident::new(name, Span::call_site()));
+        assert_eq!(guess("ClanCommand").as_deref(), Some("Clan"));
+        assert_eq!(guess("PlayerCommands").as_deref(), Some("Player"));
+        assert_eq!(guess("Command"), None);
+        assert_eq!(guess("GainXp"), None);
     }
 }

@@ -45,3 +45,47 @@ impl ::eventful_core::Aggregate for Player {
         }
     }
 }
+#[allow(dead_code, non_upper_case_globals)]
+const _: () = {
+    struct Fallback;
+    struct Variant<V>(V);
+    #[diagnostic::on_unimplemented(
+        message = "`PlayerCommand::GainXp` is a tuple variant, whose fields have no names to bind by: write `#[handle(PlayerCommand::GainXp(..))]`, and the parameters bind its fields in order",
+        label = "write `PlayerCommand::GainXp(..)`"
+    )]
+    trait NamedFields {}
+    #[diagnostic::do_not_recommend]
+    impl NamedFields for Variant<&Fallback> {}
+    #[diagnostic::do_not_recommend]
+    impl NamedFields for Variant<&PlayerCommand> {}
+    trait StructVariant {
+        const GainXp: Fallback = Fallback;
+    }
+    impl<T: ?Sized> StructVariant for T {}
+    fn named_fields<V: NamedFields>(_: V) {}
+    fn probe() {
+        named_fields::<_>(Variant(&<PlayerCommand>::GainXp));
+    }
+};
+#[allow(dead_code, non_upper_case_globals)]
+const _: () = {
+    struct Fallback;
+    struct Variant<V>(V);
+    #[diagnostic::on_unimplemented(
+        message = "`PlayerEvent::XpGained` is a tuple variant, whose fields have no names to bind by: write `#[apply(PlayerEvent::XpGained(..))]`, and the parameters bind its fields in order",
+        label = "write `PlayerEvent::XpGained(..)`"
+    )]
+    trait NamedFields {}
+    #[diagnostic::do_not_recommend]
+    impl NamedFields for Variant<&Fallback> {}
+    #[diagnostic::do_not_recommend]
+    impl NamedFields for Variant<&PlayerEvent> {}
+    trait StructVariant {
+        const XpGained: Fallback = Fallback;
+    }
+    impl<T: ?Sized> StructVariant for T {}
+    fn named_fields<V: NamedFields>(_: V) {}
+    fn probe() {
+        named_fields::<_>(Variant(&<PlayerEvent>::XpGained));
+    }
+};

@@ -2,7 +2,9 @@
 //! given / when / then, run on the memory store, with registered handlers and a renamed
 //! eventful-core.
 
+mod game_results;
 mod guide;
+mod leaderboard;
 mod player;
 mod player_tests;
 mod registration;

@@ -1,5 +1,6 @@
 //! `#[register]`: handlers listed without building them, then built from resources and run
-//! by `register_all` on a bus over the memory store.
+//! by `register_all` on a bus over the memory store. Besides the trait impls here, it lists
+//! the `#[projection]` of `leaderboard.rs` and the `#[policy]` of `game_results.rs`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -140,6 +141,8 @@ fn registered_handlers_are_listed_without_being_built() {
     assert_eq!(
         listed,
         [
+            ("AwardGameResults", HandlerKind::Policy, Some(1)),
+            ("Leaderboard", HandlerKind::Projection, Some(4)),
             ("EventLog", HandlerKind::EventHandler, None),
             ("LevelTwoAchievement", HandlerKind::Policy, Some(4)),
             ("XpLeaderboard", HandlerKind::Projection, Some(4)),
@@ -161,9 +164,10 @@ fn registered_handlers_are_listed_without_being_built() {
 #[test]
 fn a_missing_resource_is_named_and_nothing_is_added() {
     let store = MemoryStore::new();
+    let players = Arc::new(Repository::<Player, _>::new(store.clone()));
     let mut bus = EventBus::new(store.clone(), store);
     let error = bus
-        .register_all(&Resources::new())
+        .register_all(&Resources::new().with(players))
         .err()
         .expect("resources are missing");
     let message = error.to_string();
@@ -185,7 +189,13 @@ async fn register_all_wires_every_handler_into_a_bus() -> Result<(), Box<dyn std
     names.sort();
     assert_eq!(
         names,
-        ["event_log", "level_two_achievement", "xp_leaderboard"]
+        [
+            "award_game_results",
+            "event_log",
+            "leaderboard",
+            "level_two_achievement",
+            "xp_leaderboard"
+        ]
     );
 
     let running = bus.start()?;

@@ -23,6 +23,7 @@ impl Player {
     }
 
     #[apply(PlayerEvent::Retired)]
+    #[on(PlayerEvent::Retired)]
     fn retired(&mut self) {
         self.retired = true;
     }

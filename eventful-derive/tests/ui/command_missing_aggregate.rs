@@ -8,4 +8,12 @@ struct GainXp {
     amount: u64,
 }
 
+#[derive(Command)]
+enum ClanCommand {
+    Found {
+        #[aggregate_id]
+        clan_id: u64,
+    },
+}
+
 fn main() {}
