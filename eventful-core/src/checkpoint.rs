@@ -32,7 +32,9 @@ pub trait CheckpointStore: Send + Sync {
         name: &str,
     ) -> impl Future<Output = Result<Option<Position>, StoreError>> + Send;
 
-    /// Saves the position of `name`, replacing what was saved.
+    /// Saves the position of `name`, replacing what was saved. A store that holds the log
+    /// refuses a position past its head ([`StoreError::PositionBeyondHead`]); a store that
+    /// holds no events keeps other stores' checkpoints and accepts any.
     fn save_checkpoint(
         &self,
         name: &str,

@@ -387,11 +387,19 @@ impl<P: Policy> PolicyTest<P> {
     }
 
     /// Reacts to every given event in order; stops at the first error the policy returns.
-    pub async fn run(self) -> Result<Reactions<P::Event>, BoxError> {
+    pub async fn run(self) -> Result<Reactions<P::Event>, ReactionFailed> {
         let sent = Arc::new(Mutex::new(Vec::new()));
         for event in &self.given {
             let reaction = Reaction::recording(self.policy.name(), event, sent.clone());
-            self.policy.react(event, &reaction).await?;
+            self.policy
+                .react(event, &reaction)
+                .await
+                .map_err(|source| ReactionFailed {
+                    policy: self.policy.name().to_owned(),
+                    stream_id: event.stream_id.clone(),
+                    version: event.version,
+                    source,
+                })?;
         }
         let sent = std::mem::take(&mut *sent.lock());
         Ok(Reactions {
@@ -399,6 +407,22 @@ impl<P: Policy> PolicyTest<P> {
             sent,
         })
     }
+}
+
+/// A policy of a [`PolicyTest`] failed on a given event. An `Error`, so that `?` turns it
+/// into the `Box<dyn Error>` of a test.
+#[derive(Debug, thiserror::Error)]
+#[error("policy `{policy}` failed on version {version} of stream `{stream_id}`: {source}")]
+pub struct ReactionFailed {
+    /// The policy's name.
+    pub policy: String,
+    /// The given event's stream.
+    pub stream_id: StreamId,
+    /// Its version.
+    pub version: Version,
+    /// The policy's error.
+    #[source]
+    pub source: BoxError,
 }
 
 /// What a policy did with the events it was given: the commands it sent, in order.

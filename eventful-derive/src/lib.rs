@@ -606,3 +606,8 @@ pub fn register(args: TokenStream, input: TokenStream) -> TokenStream {
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/writing-an-aggregate.md")]
 struct WritingAnAggregate;
+
+/// The read-side guide's examples, compiled and run as doc tests so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/read-models-and-policies.md")]
+struct ReadModelsAndPolicies;

@@ -97,10 +97,11 @@ impl MemoryStore {
 }
 
 impl MemoryStore {
-    /// Refuses a position past the head of the log.
+    /// Refuses a position past the head of the log. A store that holds no events is not the
+    /// log (it keeps the checkpoints of another store's handlers) and cannot tell.
     fn within_the_log(&self, name: &str, position: Position) -> Result<(), StoreError> {
         let head = Position::new(self.inner.head.load(Ordering::SeqCst));
-        if position > head {
+        if head != Position::START && position > head {
             return Err(StoreError::PositionBeyondHead {
                 name: name.to_owned(),
                 position,

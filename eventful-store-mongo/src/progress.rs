@@ -65,7 +65,9 @@ fn segment_document(handler: &str, progress: &SegmentProgress) -> Document {
 }
 
 impl Inner {
-    /// Refuses a position past the head of the log: known committed, or read.
+    /// Refuses a position past the head of the log: known committed, or read. A database
+    /// with no events is not the log (it keeps the checkpoints of another store's handlers)
+    /// and cannot tell.
     pub(crate) async fn within_the_log(
         &self,
         name: &str,
@@ -75,7 +77,7 @@ impl Inner {
             return Ok(());
         }
         let head = self.log_head().await?;
-        if position.get() > head {
+        if head != 0 && position.get() > head {
             return Err(StoreError::PositionBeyondHead {
                 name: name.to_owned(),
                 position,

@@ -1,6 +1,8 @@
 //! An append document as read back ([`StoredAppend`]): its header decoded at once, its events
-//! on demand, every field checked, and any failure a typed error naming the stream and
-//! version ([`RecordLocation`]) and what is wrong ([`DecodeProblem`]).
+//! on demand, every field checked, and any failure a typed error naming where it is
+//! ([`RecordLocation`]) and what is wrong ([`DecodeProblem`]): a document whose header does
+//! not decode, or whose events do not match it as a whole, by its `_id` (the position it
+//! starts at); one event that does not decode, by its stream and version.
 
 use chrono::{DateTime, Utc};
 use eventful_core::{
@@ -41,28 +43,11 @@ pub(crate) struct StoredAppend {
 
 impl StoredAppend {
     /// Decodes the header of an append document (the `events` array may be projected away).
+    /// A header that does not decode is named by the document's `_id`: the position the
+    /// append starts at, else the `_id` as the server holds it.
     pub(crate) fn decode(document: RawDocumentBuf, collection: &str) -> Result<Self, StoreError> {
         let position = read_u64(&document, field::ID);
-        let stream = text(&document, field::STREAM_ID)
-            .and_then(|stream| StreamId::new(stream).map_err(invalid_name(field::STREAM_ID)));
-        let version = read_u64(&document, field::FIRST_VERSION);
-        // As precise as what is readable: the event, else the append's position, else its
-        // stream, else its `_id` as the server holds it.
-        let location = match (&stream, &version, &position) {
-            (Ok(stream_id), Ok(version), _) => RecordLocation::Event {
-                stream_id: stream_id.clone(),
-                version: Version::new(*version),
-            },
-            (_, _, Ok(position)) => RecordLocation::Position(Position::new(*position)),
-            (Ok(stream_id), _, _) => RecordLocation::Stream(stream_id.clone()),
-            _ => RecordLocation::Key(match document.get(field::ID) {
-                Ok(Some(RawBsonRef::String(id))) => format!("{id:?}"),
-                Ok(Some(RawBsonRef::Int32(id))) => id.to_string(),
-                Ok(Some(RawBsonRef::Int64(id))) => id.to_string(),
-                Ok(Some(id)) => format!("(a {:?})", id.element_type()),
-                _ => "(no `_id`)".to_owned(),
-            }),
-        };
+        let location = document_location(&document);
         let undecodable = |problem: DecodeProblem| -> StoreError {
             MongoStoreError::Undecodable {
                 collection: collection.to_owned(),
@@ -71,9 +56,11 @@ impl StoredAppend {
             }
             .into()
         };
-        let stream_id = stream.clone().map_err(undecodable)?;
-        let first_position = position.clone().map_err(undecodable)?;
-        let first_version = version.clone().map_err(undecodable)?;
+        let first_position = position.map_err(undecodable)?;
+        let stream_id = text(&document, field::STREAM_ID)
+            .and_then(|stream| StreamId::new(stream).map_err(invalid_name(field::STREAM_ID)))
+            .map_err(undecodable)?;
+        let first_version = read_u64(&document, field::FIRST_VERSION).map_err(undecodable)?;
         let last_position = read_u64(&document, field::LAST_POSITION).map_err(undecodable)?;
         let last_version = read_u64(&document, field::LAST_VERSION).map_err(undecodable)?;
         let recorded_at = read_utc(&document, field::RECORDED_AT).map_err(undecodable)?;
@@ -102,25 +89,35 @@ impl StoredAppend {
         })
     }
 
-    /// The error for `problem` at `version` of this append (at its first, when it concerns
-    /// the whole append).
+    /// The number of events the append's versions span.
+    fn len(&self) -> u64 {
+        self.last_version - self.first_version + 1
+    }
+
+    /// The error for `problem` at `version` of this append, or in the document as a whole
+    /// (named by its `_id`, the position it starts at).
     fn undecodable(&self, version: Option<u64>, problem: DecodeProblem) -> StoreError {
         MongoStoreError::Undecodable {
             collection: self.collection.clone(),
-            location: RecordLocation::Event {
-                stream_id: self.stream_id.clone(),
-                version: Version::new(version.unwrap_or(self.first_version)),
+            location: match version {
+                Some(version) => RecordLocation::Event {
+                    stream_id: self.stream_id.clone(),
+                    version: Version::new(version),
+                },
+                None => RecordLocation::Position(Position::new(self.first_position)),
             },
             problem,
         }
         .into()
     }
 
-    /// The ids of the append's events, in order, from its `event_ids` field.
+    /// The ids of the append's events, in order, from its `event_ids` field: one for each
+    /// version it spans.
     pub(crate) fn event_ids(&self) -> Result<Vec<Uuid>, StoreError> {
         let whole = |problem| self.undecodable(None, problem);
         let ids = array(&self.document, field::EVENT_IDS).map_err(whole)?;
-        ids.into_iter()
+        let ids: Vec<Uuid> = ids
+            .into_iter()
             .map(
                 |id| match id.map_err(|error| malformed(field::EVENT_IDS, error))? {
                     RawBsonRef::String(text) => uuid(text, field::EVENT_IDS),
@@ -128,7 +125,14 @@ impl StoredAppend {
                 },
             )
             .collect::<Result<_, _>>()
-            .map_err(whole)
+            .map_err(whole)?;
+        if ids.len() as u64 != self.len() {
+            return Err(whole(DecodeProblem::EventCount {
+                found: ids.len() as u64,
+                expected: self.len(),
+            }));
+        }
+        Ok(ids)
     }
 
     /// The events whose version and position `keep` accepts (it also sees the event type and
@@ -158,7 +162,7 @@ impl StoredAppend {
             }
             decoded.push(self.decode_event(event, version, position).map_err(at)?);
         }
-        let expected = self.last_version - self.first_version + 1;
+        let expected = self.len();
         if count != expected {
             return Err(self.undecodable(
                 None,
@@ -212,6 +216,26 @@ impl StoredAppend {
             metadata: decode_metadata(event)?,
             payload,
         })
+    }
+}
+
+/// Where a document of the events collection is, for an error about it as a whole: the
+/// position its `_id` says it starts at, else its `_id` as the server holds it.
+pub(crate) fn document_location(document: &RawDocument) -> RecordLocation {
+    match document.get(field::ID) {
+        Ok(Some(RawBsonRef::Int64(id))) if id > 0 => {
+            RecordLocation::Position(Position::new(u64::try_from(id).unwrap_or_default()))
+        }
+        Ok(Some(RawBsonRef::Int32(id))) if id > 0 => {
+            RecordLocation::Position(Position::new(u64::try_from(id).unwrap_or_default()))
+        }
+        Ok(Some(RawBsonRef::String(id))) => RecordLocation::Key(format!("{id:?}")),
+        Ok(Some(RawBsonRef::Int32(id))) => RecordLocation::Key(id.to_string()),
+        Ok(Some(RawBsonRef::Int64(id))) => RecordLocation::Key(id.to_string()),
+        Ok(Some(RawBsonRef::Double(id))) => RecordLocation::Key(format!("{id:?}")),
+        Ok(Some(RawBsonRef::ObjectId(id))) => RecordLocation::Key(format!("ObjectId({id})")),
+        Ok(Some(id)) => RecordLocation::Key(format!("(a {:?})", id.element_type())),
+        Ok(None) | Err(_) => RecordLocation::Key("(no readable `_id`)".to_owned()),
     }
 }
 
@@ -436,22 +460,71 @@ mod tests {
             }
             other => panic!("expected Corrupt, got {other:?}"),
         }
+        // A header that does not decode is named by the document's `_id`.
         document.remove(field::LAST_VERSION);
         let raw = RawDocumentBuf::from_document(&document).expect("raw");
         match StoredAppend::decode(raw, "events") {
-            Err(StoreError::Corrupt { location, .. }) => {
-                assert_eq!(location.to_string(), "stream `player-7` version 5");
+            Err(StoreError::Corrupt { location, source }) => {
+                assert_eq!(location, RecordLocation::Position(Position::new(10)));
+                assert!(matches!(
+                    source.downcast_ref::<MongoStoreError>(),
+                    Some(MongoStoreError::Undecodable {
+                        problem: DecodeProblem::MissingField { field },
+                        ..
+                    }) if field == "last_version"
+                ));
             }
             other => panic!("expected Corrupt, got {other:?}"),
         }
-        document.remove(field::FIRST_VERSION);
+        document.insert(field::ID, "ten");
         let raw = RawDocumentBuf::from_document(&document).expect("raw");
         match StoredAppend::decode(raw, "events") {
             Err(StoreError::Corrupt { location, .. }) => {
-                assert_eq!(location, RecordLocation::Position(Position::new(10)));
+                assert_eq!(location, RecordLocation::Key("\"ten\"".to_owned()));
             }
             other => panic!("expected Corrupt, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn events_that_do_not_match_the_header_name_the_document() {
+        let prepared = PreparedAppend::new(&stream(), &[event("a", "{}"), event("b", "{}")])
+            .expect("prepares");
+        let mut document = prepared
+            .document(10, 5, bson::DateTime::from_millis(0))
+            .expect("fits")
+            .to_document()
+            .expect("a document");
+        document
+            .get_array_mut(field::EVENT_IDS)
+            .expect("ids")
+            .push(bson::Bson::String(Uuid::new_v4().to_string()));
+        document.insert(field::EVENTS, "not an array");
+        let raw = RawDocumentBuf::from_document(&document).expect("raw");
+        let stored = StoredAppend::decode(raw, "events").expect("the header decodes");
+        fn problem<T: std::fmt::Debug>(result: Result<T, StoreError>) -> DecodeProblem {
+            match result {
+                Err(StoreError::Corrupt { location, source }) => {
+                    assert_eq!(location, RecordLocation::Position(Position::new(10)));
+                    match source.downcast_ref::<MongoStoreError>() {
+                        Some(MongoStoreError::Undecodable { problem, .. }) => problem.clone(),
+                        other => panic!("expected Undecodable, got {other:?}"),
+                    }
+                }
+                other => panic!("expected Corrupt, got {other:?}"),
+            }
+        }
+        assert_eq!(
+            problem(stored.event_ids()),
+            DecodeProblem::EventCount {
+                found: 3,
+                expected: 2
+            }
+        );
+        assert!(matches!(
+            problem(stored.events(|_, _, _, _| true)),
+            DecodeProblem::WrongType { field, .. } if field == "events"
+        ));
     }
 
     #[test]

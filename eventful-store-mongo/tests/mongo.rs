@@ -255,10 +255,19 @@ async fn a_document_that_does_not_decode_names_its_stream_and_version() {
         })
         .await
         .expect("a hand-written document is inserted");
+    // The log delivers the events before the document, and the read that starts at it fails.
+    let before = store
+        .read_all(Position::START, &EventFilter::all(), 10)
+        .await
+        .expect("the event before the document reads");
+    assert_eq!(
+        (before.events.len(), before.next, before.end_of_log),
+        (1, Position::new(2), false)
+    );
     for result in [
         store.read_stream(&s, Version::new(1), 10).await.map(|_| ()),
         store
-            .read_all(Position::START, &EventFilter::all(), 10)
+            .read_all(before.next, &EventFilter::all(), 10)
             .await
             .map(|_| ()),
     ] {
@@ -489,6 +498,11 @@ async fn an_older_snapshot_never_replaces_a_newer_one() {
         return;
     };
     let s = stream("snap");
+    // A snapshot may not be ahead of its stream.
+    store
+        .append(&s, ExpectedVersion::NoStream, (1..=20).map(event).collect())
+        .await
+        .expect("append");
     let snapshot = |version: u64, revision: u32| Snapshot {
         stream_id: s.clone(),
         aggregate_type: TypeName::from_static("player"),
@@ -832,4 +846,446 @@ async fn two_stores_racing_with_the_same_ids_store_them_once() {
         );
     }
     common::drop_database(&stores[0]).await;
+}
+
+/// What a careless operator, a crash or a bad migration does to an append's document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Damage {
+    NoLastPosition,
+    NullLastPosition,
+    NegativeLastPosition,
+    TextLastPosition,
+    NoLastVersion,
+    NoFirstVersion,
+    EventsNotAnArray,
+    NoEvents,
+}
+
+impl Damage {
+    const ALL: [Damage; 8] = [
+        Damage::NoLastPosition,
+        Damage::NullLastPosition,
+        Damage::NegativeLastPosition,
+        Damage::TextLastPosition,
+        Damage::NoLastVersion,
+        Damage::NoFirstVersion,
+        Damage::EventsNotAnArray,
+        Damage::NoEvents,
+    ];
+
+    fn apply(self, document: &mut Document) {
+        match self {
+            Damage::NoLastPosition => drop(document.remove("last_position")),
+            Damage::NullLastPosition => drop(document.insert("last_position", bson::Bson::Null)),
+            Damage::NegativeLastPosition => drop(document.insert("last_position", -1_i64)),
+            Damage::TextLastPosition => drop(document.insert("last_position", "5")),
+            Damage::NoLastVersion => drop(document.remove("last_version")),
+            Damage::NoFirstVersion => drop(document.remove("first_version")),
+            Damage::EventsNotAnArray => drop(document.insert("events", "garbage")),
+            Damage::NoEvents => drop(document.insert("events", bson::Bson::Array(Vec::new()))),
+        }
+    }
+
+    /// Whether `problem` says what this damage did.
+    fn reported_by(self, problem: &DecodeProblem) -> bool {
+        use bson::spec::ElementType;
+        match (self, problem) {
+            (Damage::NoLastPosition, DecodeProblem::MissingField { field }) => {
+                field == "last_position"
+            }
+            (Damage::NullLastPosition, DecodeProblem::WrongType { field, found, .. }) => {
+                field == "last_position" && *found == ElementType::Null
+            }
+            (Damage::NegativeLastPosition, DecodeProblem::OutOfRange { field, value, .. }) => {
+                field == "last_position" && *value == -1
+            }
+            (Damage::TextLastPosition, DecodeProblem::WrongType { field, found, .. }) => {
+                field == "last_position" && *found == ElementType::String
+            }
+            (Damage::NoLastVersion, DecodeProblem::MissingField { field }) => {
+                field == "last_version"
+            }
+            (Damage::NoFirstVersion, DecodeProblem::MissingField { field }) => {
+                field == "first_version"
+            }
+            (Damage::EventsNotAnArray, DecodeProblem::WrongType { field, found, .. }) => {
+                field == "events" && *found == ElementType::String
+            }
+            (Damage::NoEvents, DecodeProblem::EventCount { found, expected }) => {
+                (*found, *expected) == (0, 1)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Rewrites the append document at `position` with `damage` done to it, past the store.
+async fn damage(store: &MongoStore, position: u64, damage: Damage) {
+    let id = i64::try_from(position).expect("a position");
+    let mut document = raw_events(store)
+        .find_one(doc! { "_id": id })
+        .await
+        .expect("the document reads")
+        .unwrap_or_else(|| panic!("no document at position {position}"));
+    damage.apply(&mut document);
+    document.insert("_id", id);
+    raw_events(store)
+        .delete_one(doc! { "_id": id })
+        .await
+        .expect("the document is deleted");
+    raw_events(store)
+        .insert_one(document)
+        .await
+        .unwrap_or_else(|error| panic!("the damaged document ({damage:?}) is inserted: {error}"));
+}
+
+/// Asserts that `error` is the store's typed error for the document at `position`, and
+/// returns its problem.
+fn corrupt_at(error: &StoreError, location: &RecordLocation) -> DecodeProblem {
+    match error {
+        StoreError::Corrupt {
+            location: found,
+            source,
+        } => {
+            assert_eq!(found, location, "{error}");
+            match source.downcast_ref::<MongoStoreError>() {
+                Some(MongoStoreError::Undecodable { problem, .. }) => problem.clone(),
+                other => panic!("expected Undecodable, got {other:?}"),
+            }
+        }
+        other => panic!("expected Corrupt at {location}, got {other:?}"),
+    }
+}
+
+/// Reads the log with `read_all` from the start until a read fails: the positions read
+/// before, and the error. The log ending first fails the test.
+async fn read_log_until_error(store: &MongoStore, filter: &EventFilter) -> (Vec<u64>, StoreError) {
+    let mut positions = Vec::new();
+    let mut next = Position::START;
+    for _ in 0..100 {
+        match store.read_all(next, filter, 100).await {
+            Ok(batch) => {
+                positions.extend(batch.events.iter().map(|event| event.position.get()));
+                assert!(
+                    !batch.end_of_log,
+                    "the log ended at {} without an error, after {positions:?}",
+                    batch.next
+                );
+                assert!(batch.next >= next, "the read went back");
+                next = batch.next;
+            }
+            Err(error) => return (positions, error),
+        }
+    }
+    panic!("no error after 100 reads: {positions:?}");
+}
+
+/// Drains `events` until its error, failing the test if it ends or waits too long first:
+/// the positions before the error, and the error.
+async fn until_error(mut events: eventful_core::EventStream) -> (Vec<u64>, StoreError) {
+    let mut positions = Vec::new();
+    let drained = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(event) => positions.push(event.position.get()),
+                Err(error) => return Some(error),
+            }
+        }
+        None
+    })
+    .await;
+    match drained {
+        Ok(Some(error)) => (positions, error),
+        Ok(None) => panic!("the stream ended without an error, after {positions:?}"),
+        Err(_) => panic!("no error within 30 s (it waits for ever), after {positions:?}"),
+    }
+}
+
+/// Appends to `damaged` and `other` in turn, one event each, five times: `damaged` holds
+/// the odd positions 1..=9 (its versions 1..=5), `other` the even ones.
+async fn five_and_five(store: &MongoStore) -> (StreamId, StreamId, Vec<uuid::Uuid>) {
+    let (damaged, other) = (stream("damaged"), stream("other"));
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let sent = event(i + 1);
+        ids.push(sent.event_id);
+        store
+            .append(
+                &damaged,
+                ExpectedVersion::Exact(Version::new(i)),
+                vec![sent],
+            )
+            .await
+            .expect("append");
+        store
+            .append(
+                &other,
+                ExpectedVersion::Exact(Version::new(i)),
+                vec![event(100 + i)],
+            )
+            .await
+            .expect("append");
+    }
+    (damaged, other, ids)
+}
+
+/// A document damaged between good ones is never skipped: every read that reaches it fails
+/// with a typed error naming its `_id` (position 5) and what is wrong — the log, whether read
+/// in batches, streamed, subscribed to, filtered by type or by time; the stream; the event by
+/// id — and the log's readers get every event before it first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_document_between_good_ones_is_an_error_on_every_read() {
+    let numbered = || EventFilter::all().with_event_types([TypeName::from_static("numbered")]);
+    for kind in Damage::ALL {
+        let Some(store) = common::fresh_store("a_damaged_document_between_good_ones").await else {
+            return;
+        };
+        let started = chrono::Utc::now() - chrono::Duration::seconds(5);
+        let (s, _, ids) = five_and_five(&store).await;
+        damage(&store, 5, kind).await;
+        let at = RecordLocation::Position(Position::new(5));
+        let check = |what: &str, error: &StoreError| {
+            let problem = corrupt_at(error, &at);
+            assert!(
+                kind.reported_by(&problem),
+                "{kind:?}, {what}: the problem is {problem:?}"
+            );
+            assert!(error.to_string().contains("position 5"), "{error}");
+        };
+        let before = [1, 2, 3, 4];
+
+        let (read, error) = read_log_until_error(&store, &EventFilter::all()).await;
+        assert_eq!(read, before, "{kind:?}: read_all");
+        check("read_all", &error);
+        let (read, error) =
+            until_error(store.read_all_events(Position::START, EventFilter::all())).await;
+        assert_eq!(read, before, "{kind:?}: read_all_events");
+        check("read_all_events", &error);
+        let (read, error) = until_error(store.subscribe(Position::START, EventFilter::all())).await;
+        assert_eq!(read, before, "{kind:?}: subscribe");
+        check("subscribe", &error);
+        let (read, error) =
+            until_error(store.subscribe(Position::new(3), EventFilter::all())).await;
+        assert_eq!(read, [3, 4], "{kind:?}: subscribe from 3");
+        check("subscribe from 3", &error);
+
+        // A filtered read delivers what is before the document too, unless the damage makes
+        // the log's head itself unreadable: a `last_position` of another type sorts above
+        // every number.
+        let filtered_before: &[u64] = if kind == Damage::TextLastPosition {
+            &[]
+        } else {
+            &before
+        };
+        for (what, filter) in [
+            ("by type", numbered()),
+            (
+                "by time",
+                EventFilter::all().recorded_between(started, chrono::Utc::now()),
+            ),
+        ] {
+            let (read, error) = read_log_until_error(&store, &filter).await;
+            assert_eq!(read, filtered_before, "{kind:?}, {what}");
+            check(what, &error);
+            let (read, error) = until_error(store.subscribe(Position::START, filter)).await;
+            assert_eq!(read, filtered_before, "{kind:?}, {what}: subscribe");
+            check(what, &error);
+        }
+
+        let error = store
+            .read_stream(&s, Version::new(1), 100)
+            .await
+            .expect_err("read_stream fails");
+        check("read_stream", &error);
+        let (read, error) = until_error(store.read_stream_events(s.clone(), Version::new(1))).await;
+        assert!(
+            read.is_empty(),
+            "{kind:?}: read_stream_events read {read:?}"
+        );
+        check("read_stream_events", &error);
+        let error = store
+            .find_event(&s, ids[2])
+            .await
+            .expect_err("find_event fails");
+        check("find_event", &error);
+        let fine = store
+            .find_event(&s, ids[3])
+            .await
+            .expect("another event is found")
+            .expect("it is there");
+        assert_eq!(fine.version, Version::new(4));
+        common::drop_database(&store).await;
+    }
+}
+
+/// The last append damaged is not taken for the end of the log: reads that reach it fail
+/// with its error, and a subscriber does not wait for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_last_document_is_not_the_end_of_the_log() {
+    for kind in [
+        Damage::NoLastPosition,
+        Damage::NegativeLastPosition,
+        Damage::NoLastVersion,
+        Damage::NoEvents,
+    ] {
+        let Some(store) = common::fresh_store("a_damaged_last_document").await else {
+            return;
+        };
+        let (_, other, _) = five_and_five(&store).await;
+        damage(&store, 10, kind).await;
+        let at = RecordLocation::Position(Position::new(10));
+        let before: Vec<u64> = (1..=9).collect();
+        let check = |what: &str, read: &[u64], error: &StoreError| {
+            assert_eq!(read, before, "{kind:?}, {what}");
+            let problem = corrupt_at(error, &at);
+            assert!(kind.reported_by(&problem), "{kind:?}, {what}: {problem:?}");
+        };
+        let (read, error) = read_log_until_error(&store, &EventFilter::all()).await;
+        check("read_all", &read, &error);
+        let (read, error) =
+            until_error(store.read_all_events(Position::START, EventFilter::all())).await;
+        check("read_all_events", &read, &error);
+        let (read, error) = until_error(store.subscribe(Position::START, EventFilter::all())).await;
+        check("subscribe", &read, &error);
+        let filter = EventFilter::all().with_event_types([TypeName::from_static("numbered")]);
+        let (read, error) = until_error(store.subscribe(Position::START, filter)).await;
+        check("a filtered subscription", &read, &error);
+        // A store that has not read the log yet (another process).
+        let fresh = common::connect(store.settings().clone()).await;
+        let (read, error) = until_error(fresh.subscribe(Position::START, EventFilter::all())).await;
+        check("another store's subscription", &read, &error);
+        if kind == Damage::NoLastVersion {
+            // Nothing after the stream's last append betrays it to a stream read; an append
+            // made from what that read gave collides with it, and reports it.
+            let error = fresh
+                .append(
+                    &other,
+                    ExpectedVersion::Exact(Version::new(4)),
+                    vec![event(0)],
+                )
+                .await
+                .expect_err("the append collides with the damaged document");
+            let problem = corrupt_at(&error, &at);
+            assert!(kind.reported_by(&problem), "{kind:?}: {problem:?}");
+        } else {
+            let error = store
+                .read_stream(&other, Version::new(1), 100)
+                .await
+                .expect_err("read_stream fails");
+            let problem = corrupt_at(&error, &at);
+            assert!(kind.reported_by(&problem), "{kind:?}: {problem:?}");
+        }
+        common::drop_database(&store).await;
+    }
+}
+
+/// A subscriber waiting at the end of the log wakes with the error of a damaged document
+/// that appears there, and so does one that filters by type.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_document_appearing_at_the_end_wakes_a_subscriber() {
+    let Some(store) = common::fresh_store("a_damaged_document_appearing").await else {
+        return;
+    };
+    let s = stream("late");
+    store
+        .append(&s, ExpectedVersion::NoStream, vec![event(1), event(2)])
+        .await
+        .expect("append");
+    let filter = EventFilter::all().with_event_types([TypeName::from_static("numbered")]);
+    let mut subscriptions = [
+        store.subscribe(Position::START, EventFilter::all()),
+        store.subscribe(Position::START, filter),
+    ];
+    for subscription in &mut subscriptions {
+        for expected in [1, 2] {
+            let event = tokio::time::timeout(Duration::from_secs(30), subscription.next())
+                .await
+                .expect("the events are delivered")
+                .expect("the subscription goes on")
+                .expect("the events read");
+            assert_eq!(event.position, Position::new(expected));
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let id = uuid::Uuid::new_v4().to_string();
+    raw_events(&store)
+        .insert_one(doc! {
+            "_id": 3_i64, "stream_id": s.as_str(),
+            "first_version": 3_i64, "last_version": 3_i64, "recorded_at": bson::DateTime::now(),
+            "aggregate_types": ["test"], "event_types": ["numbered"], "event_ids": [id.clone()],
+            "events": [{
+                "event_id": id, "event_type": "numbered", "aggregate_type": "test",
+                "schema_version": 1_i64, "version": 3_i64, "position": 3_i64, "metadata": {},
+                "payload": { "n": 3 },
+            }],
+        })
+        .await
+        .expect("a document without a last position is inserted");
+    for subscription in subscriptions {
+        let (read, error) = until_error(subscription).await;
+        assert!(read.is_empty(), "{read:?}");
+        let problem = corrupt_at(&error, &RecordLocation::Position(Position::new(3)));
+        assert_eq!(
+            problem,
+            DecodeProblem::MissingField {
+                field: "last_position".to_owned()
+            }
+        );
+    }
+    common::drop_database(&store).await;
+}
+
+/// A position no document holds, below ones that are held, is a typed error at that
+/// position (its `_id` missing) in the log, and a stream's missing version one at that
+/// version; neither is taken for an insert still in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_document_is_a_hole_not_an_insert_in_flight() {
+    let Some(store) = common::fresh_store("a_missing_document_is_a_hole").await else {
+        return;
+    };
+    let (s, _, _) = five_and_five(&store).await;
+    raw_events(&store)
+        .delete_one(doc! { "_id": 5_i64 })
+        .await
+        .expect("the document is deleted");
+    let missing_id = DecodeProblem::MissingField {
+        field: "_id".to_owned(),
+    };
+    let (read, error) = read_log_until_error(&store, &EventFilter::all()).await;
+    assert_eq!(read, [1, 2, 3, 4]);
+    assert_eq!(
+        corrupt_at(&error, &RecordLocation::Position(Position::new(5))),
+        missing_id
+    );
+    let (read, error) = until_error(store.subscribe(Position::START, EventFilter::all())).await;
+    assert_eq!(read, [1, 2, 3, 4]);
+    assert_eq!(
+        corrupt_at(&error, &RecordLocation::Position(Position::new(5))),
+        missing_id
+    );
+    let error = store
+        .read_stream(&s, Version::new(1), 100)
+        .await
+        .expect_err("the stream has a hole");
+    assert_eq!(
+        corrupt_at(
+            &error,
+            &RecordLocation::Event {
+                stream_id: s.clone(),
+                version: Version::new(3)
+            }
+        ),
+        DecodeProblem::MissingField {
+            field: "first_version".to_owned()
+        }
+    );
+    let after: Vec<u64> = store
+        .read_stream(&s, Version::new(4), 100)
+        .await
+        .expect("the versions after the hole read")
+        .iter()
+        .map(|event| event.version.get())
+        .collect();
+    assert_eq!(after, [4, 5]);
+    common::drop_database(&store).await;
 }

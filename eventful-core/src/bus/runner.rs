@@ -352,6 +352,14 @@ impl<S: EventStore> Runner<S> {
             tracing::warn!(handler = %claim.handler, segment = %claim.segment, %error, "lost the claim; stopping work on the segment");
             return Err(Ended::Lost);
         }
+        if let StoreError::PositionBeyondHead { .. } = error {
+            // The checkpoint store holds another log than the one read: saving again would
+            // never succeed.
+            tracing::error!(handler = %claim.handler, %error, "the handler cannot run");
+            let halted = Arc::new(BusError::Store(error));
+            self.state.send_modify(|state| state.halted = Some(halted));
+            return Err(Ended::Failed);
+        }
         tracing::warn!(handler = %claim.handler, segment = %claim.segment, %error, "cannot save the position");
         Ok(())
     }

@@ -16,9 +16,12 @@ use std::sync::Arc;
 use eventful_core::prelude::*;
 use eventful_core::registration::RegistrationError;
 
+use crate::game_mode::GameMode;
+use crate::ids::{PlayerId, SessionId};
 use crate::integration::{AchievementUnlockedEvent, GameCompletedEvent};
 
 use super::commands::PlayerCommand;
+use super::errors::PlayerError;
 use super::service::PlayerRepository;
 
 /// `game_completed` → [`PlayerCommand::RecordGameResult`]: xp and statistics by score and
@@ -36,31 +39,27 @@ impl AwardGameResults {
     }
 }
 
+#[policy(name = "award_game_results", event = GameCompletedEvent)]
 #[register(build = AwardGameResults::new)]
-#[async_trait]
-impl Policy for AwardGameResults {
-    type Event = GameCompletedEvent;
-
-    fn name(&self) -> &str {
-        "award_game_results"
-    }
-
-    async fn react(
+impl AwardGameResults {
+    #[on(GameCompletedEvent)]
+    async fn completed(
         &self,
-        event: &RecordedEvent<GameCompletedEvent>,
+        player_id: &PlayerId,
+        session_id: &SessionId,
+        mode: &GameMode,
+        score: &u64,
+        placement: &u32,
         reaction: &Reaction,
-    ) -> Result<(), BoxError> {
-        let result = &event.payload;
+    ) -> Result<(), CommandError<PlayerError>> {
         let command = PlayerCommand::RecordGameResult {
-            player_id: result.player_id,
-            session_id: result.session_id,
-            mode: result.mode,
-            score: result.score,
-            placement: result.placement,
+            player_id: *player_id,
+            session_id: *session_id,
+            mode: *mode,
+            score: *score,
+            placement: *placement,
         };
-        self.players
-            .execute_with(command, reaction.command_context())
-            .await?;
+        reaction.send(&self.players, command).await?;
         Ok(())
     }
 }
@@ -80,27 +79,21 @@ impl GrantAchievementRewards {
     }
 }
 
+#[policy(name = "grant_achievement_rewards", event = AchievementUnlockedEvent)]
 #[register(build = GrantAchievementRewards::new)]
-#[async_trait]
-impl Policy for GrantAchievementRewards {
-    type Event = AchievementUnlockedEvent;
-
-    fn name(&self) -> &str {
-        "grant_achievement_rewards"
-    }
-
-    async fn react(
+impl GrantAchievementRewards {
+    #[on(AchievementUnlockedEvent)]
+    async fn unlocked(
         &self,
-        event: &RecordedEvent<AchievementUnlockedEvent>,
+        player_id: &PlayerId,
+        achievement_id: &str,
         reaction: &Reaction,
-    ) -> Result<(), BoxError> {
+    ) -> Result<(), CommandError<PlayerError>> {
         let command = PlayerCommand::ClaimAchievement {
-            player_id: event.payload.player_id,
-            achievement_id: event.payload.achievement_id.clone(),
+            player_id: *player_id,
+            achievement_id: achievement_id.to_owned(),
         };
-        self.players
-            .execute_with(command, reaction.command_context())
-            .await?;
+        reaction.send(&self.players, command).await?;
         Ok(())
     }
 }
