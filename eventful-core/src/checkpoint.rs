@@ -53,7 +53,9 @@ pub trait CheckpointStore: Send + Sync {
     -> impl Future<Output = Result<ClaimOutcome, StoreError>> + Send;
 
     /// Saves the segment's position, and renews the lease, if `claim.owner` still holds it;
-    /// [`StoreError::ClaimLost`] otherwise, with nothing changed.
+    /// [`StoreError::ClaimLost`] otherwise, with nothing changed. A store that holds the log
+    /// refuses a position past its head ([`StoreError::PositionBeyondHead`], nothing changed),
+    /// as [`save_checkpoint`](CheckpointStore::save_checkpoint) does.
     fn save_claimed(
         &self,
         claim: &Claim,

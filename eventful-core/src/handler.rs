@@ -45,11 +45,15 @@ pub trait EventHandler: Send + Sync + 'static {
     /// Which events it receives.
     fn filter(&self) -> EventFilter;
 
-    /// Handles one event. An error is retried, then stops this handler at this event (its
-    /// checkpoint stays before it) and is reported to whoever waits on the bus.
+    /// Handles one event. An error is retried; then, as the handler's
+    /// [`OnFailure`](crate::bus::OnFailure) says, it stops this handler at this event (its
+    /// checkpoint stays before it, and the error is reported to whoever waits on the bus), or
+    /// the event is parked and the handler goes on.
     async fn handle(&self, event: &RecordedEvent, upcasters: &Upcasters) -> Result<(), BoxError>;
 
-    /// Called before a rebuild from the start of the log: clear what was built. The default
+    /// Called before the handler is fed again from the start of the log: clear what was built.
+    /// [`RunningBus::rebuild`](crate::RunningBus::rebuild) calls it, and so does
+    /// [`RunningBus::restart`](crate::RunningBus::restart) for a volatile handler. The default
     /// does nothing, for handlers with nothing to rebuild.
     async fn reset(&self) -> Result<(), BoxError> {
         Ok(())

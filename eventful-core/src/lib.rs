@@ -81,7 +81,7 @@
 //! | [`bus`] | the [`EventBus`] running handlers from their checkpoints |
 //! | [`registration`] | handlers that register themselves with `#[register]`, wired by [`EventBus::register_all`] |
 //! | [`upcast`] | [`Upcasters`]: reading old event shapes as new ones |
-//! | [`test_kit`] | given / when / then for aggregates, and feeding projections by hand |
+//! | [`test_kit`] | given / when / then for aggregates, feeding projections by hand, and the commands a policy sends ([`test_kit::given_events`]) |
 //! | `testing` | (feature `testing`) the store conformance suite and the game workload benchmark |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -63,7 +63,8 @@ pub trait Projection: Send + Sync + 'static {
     /// Folds one event into the read model.
     async fn apply(&self, event: &RecordedEvent<Self::Event>) -> Result<(), BoxError>;
 
-    /// Clears the read model, before it is built again from the first event.
+    /// Clears the read model, before it is built again from the first event (a rebuild, or a
+    /// restart of a projection with volatile progress).
     async fn reset(&self) -> Result<(), BoxError>;
 }
 

@@ -50,6 +50,11 @@ pub struct Snapshot {
 pub trait SnapshotStore: Send + Sync {
     /// Keeps `snapshot` as its stream's latest, unless one of a higher version is already
     /// kept (a slow writer never replaces a newer snapshot with an older one).
+    ///
+    /// A store that holds the events checks a snapshot against its stream: one of version 0,
+    /// or of a version the stream has not reached, is refused
+    /// ([`StoreError::SnapshotBeyondStream`], nothing saved). A store that holds no events
+    /// keeps another store's snapshots and cannot tell.
     fn save_snapshot(
         &self,
         snapshot: Snapshot,

@@ -338,8 +338,10 @@ impl fmt::Display for RecordLocation {
 ///
 /// - an append is atomic: all its events become visible together or none does;
 /// - the expected version is checked by the store, and a mismatch is [`StoreError::Conflict`];
-/// - appending events already stored in that stream (same ids, same order) writes nothing and
-///   reports [`AppendResult::already_stored`];
+/// - an event id is stored at most once in the store: appending events already stored at the
+///   same versions of that stream (same ids, same order) writes nothing and reports
+///   [`AppendResult::already_stored`], and the same ids anywhere else are
+///   [`StoreError::DuplicateEvent`], nothing written;
 /// - versions start at 1 with no gaps; positions increase strictly in the order appends
 ///   become visible, so a reader that has seen position `p` never later sees a new event
 ///   below `p`.

@@ -610,3 +610,28 @@ async fn consumers_get_the_typed_id_back_and_load_takes_a_borrowed_id() {
         .expect_err("exists already");
     assert!(rejected.rejection().is_some(), "{rejected:?}");
 }
+
+#[tokio::test]
+async fn snapshots_may_live_in_a_store_of_their_own() {
+    let events = MemoryStore::new();
+    let snapshots = MemoryStore::new();
+    let players = Repository::<Player, _>::new(events.clone())
+        .with_snapshots(snapshots.clone(), 2)
+        .with_cache_capacity(0);
+    let player = created_player(&events).await;
+    for _ in 0..3 {
+        players
+            .execute(PlayerCommand::gain(&player, 10))
+            .await
+            .expect("gained");
+    }
+    let health = players.snapshot_health().expect("snapshots are on");
+    assert_eq!((health.saved, health.failed), (2, 0), "{health:?}");
+    let kept = snapshots
+        .load_snapshot(&stream(&player))
+        .await
+        .expect("reads")
+        .expect("kept");
+    assert_eq!(kept.version, Version::new(4));
+    assert_eq!(players.load(&player).await.expect("loads").state.xp, 30);
+}

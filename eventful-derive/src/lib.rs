@@ -307,8 +307,9 @@ pub fn aggregate(args: TokenStream, input: TokenStream) -> TokenStream {
 ///   saying to write it.
 /// - A struct event works the same way: `#[on(GameCompletedEvent)]` with parameters named
 ///   after its fields.
-/// - `#[reset]` marks the method that clears the read model, before a rebuild feeds it every
-///   event again: `fn(&self)`, plain or `async`, returning nothing or `Result<(), E>`. Without
+/// - `#[reset]` marks the method that clears the read model before it is fed every event
+///   again (a rebuild, or a restart of the projection with volatile progress): `fn(&self)`,
+///   plain or `async`, returning nothing or `Result<(), E>`. Without
 ///   one, `reset` does nothing: right for a read model that replaying overwrites, wrong for
 ///   one that adds up.
 /// - Methods without a mark stay ordinary methods: the queries.

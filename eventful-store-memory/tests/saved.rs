@@ -911,3 +911,38 @@ async fn the_documented_file_loads() {
     );
     assert_eq!(saved_text(&store), file, "saved again, the same file");
 }
+
+#[tokio::test]
+async fn a_store_of_another_stores_checkpoints_and_snapshots_saves_and_loads() {
+    let keeper = MemoryStore::new();
+    keeper
+        .save_checkpoint("leaderboard", Position::new(500))
+        .await
+        .expect("a store with no events keeps any position");
+    keeper
+        .save_snapshot(Snapshot {
+            stream_id: StreamId::new("player-1").expect("valid"),
+            aggregate_type: TypeName::from_static("player"),
+            version: Version::new(40),
+            revision: 1,
+            taken_at: chrono::Utc::now(),
+            payload: Payload::from_json_slice(br#"{"xp":1}"#).expect("json"),
+        })
+        .await
+        .expect("and any snapshot");
+    let path = temporary_file();
+    keeper.save_to(&path).expect("saves");
+    let loaded = MemoryStore::load_from(&path).expect("loads");
+    std::fs::remove_file(&path).ok();
+    assert_eq!(
+        loaded.load_checkpoint("leaderboard").await.expect("reads"),
+        Some(Position::new(500))
+    );
+    assert!(
+        loaded
+            .load_snapshot(&StreamId::new("player-1").expect("valid"))
+            .await
+            .expect("reads")
+            .is_some()
+    );
+}

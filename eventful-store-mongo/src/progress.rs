@@ -296,6 +296,9 @@ impl Inner {
         handler: &str,
         segments: Vec<SegmentProgress>,
     ) -> Result<(), StoreError> {
+        for progress in &segments {
+            self.within_the_log(handler, progress.position).await?;
+        }
         self.progress()
             .delete_many(doc! { KIND: SEGMENT, HANDLER: handler })
             .await

@@ -33,7 +33,10 @@ impl SnapshotStore for MongoStore {
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         let inner = &self.inner;
         let stream_version = Version::new(inner.stream_version(&snapshot.stream_id).await?);
-        if snapshot.version > stream_version || snapshot.version == Version::NONE {
+        // A database with no events keeps another store's snapshots and cannot tell.
+        if (snapshot.version > stream_version || snapshot.version == Version::NONE)
+            && inner.log_head().await? > 0
+        {
             return Err(StoreError::SnapshotBeyondStream {
                 stream_id: snapshot.stream_id,
                 version: snapshot.version,

@@ -57,8 +57,10 @@ pub struct HandlerStatus {
     pub parked: usize,
     /// Why it stopped in this instance, if it did: the event it failed on.
     pub failure: Option<Arc<HandlerFailure>>,
-    /// Why it cannot run at all in this instance, if it cannot (its progress was split in
-    /// another number of segments).
+    /// Why it cannot run at all in this instance, if it cannot: its progress is stored in
+    /// another number of segments ([`BusError::SegmentsChanged`]), or a saved position is, or
+    /// a save would be, past the head of the log
+    /// ([`StoreError::PositionBeyondHead`], inside [`BusError::Store`]).
     pub halted: Option<Arc<BusError>>,
 }
 
@@ -170,7 +172,8 @@ pub enum BusError {
         /// Segments asked for.
         to: u32,
     },
-    /// A handler cannot run in this instance.
+    /// A handler cannot run in this instance: its progress is stored in another number of
+    /// segments, or lies past the head of the log (see [`HandlerStatus::halted`]).
     #[error("handler `{handler}` cannot run: {reason}")]
     Halted {
         /// The handler's name.

@@ -91,7 +91,11 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     }
 
     /// Saves a snapshot of an aggregate each time its stream crosses a multiple of `every`
-    /// events, and loads from the latest snapshot. `every` of 0 turns snapshots off.
+    /// events, and loads from the latest snapshot. `every` of 0 turns snapshots off. The store
+    /// may be the one that holds the events (it then refuses a snapshot of a version the
+    /// stream has not reached, [`StoreError::SnapshotBeyondStream`]) or one of its own (which
+    /// holds no events and keeps any); either way a snapshot beyond its stream is ignored on
+    /// load and the stream replayed.
     ///
     /// A snapshot that cannot be saved does not fail the command (its events are committed);
     /// it is counted in [`Repository::snapshot_health`] and logged. A state the snapshot store

@@ -198,7 +198,7 @@ pub(super) fn snapshot_within(
     version: Version,
 ) -> Result<(), Inconsistency> {
     let stream_version = log.stream_version(stream_id.as_str());
-    if version == Version::NONE || version > stream_version {
+    if holds_the_log(log) && (version == Version::NONE || version > stream_version) {
         return Err(Inconsistency::SnapshotBeyondStream {
             stream_id: stream_id.clone(),
             version,
@@ -208,13 +208,19 @@ pub(super) fn snapshot_within(
     Ok(())
 }
 
+/// A store with no events is not the log: it keeps the snapshots and checkpoints of another
+/// store's aggregates and handlers, and cannot tell where they are.
+fn holds_the_log(log: &Log) -> bool {
+    log.head() > 0
+}
+
 /// A checkpoint is at most the head of the log.
 pub(super) fn checkpoint_within(
     log: &Log,
     name: &str,
     position: Position,
 ) -> Result<(), Inconsistency> {
-    if position.get() > log.head() {
+    if holds_the_log(log) && position.get() > log.head() {
         return Err(Inconsistency::CheckpointBeyondHead {
             name: name.to_owned(),
             position,
@@ -231,7 +237,7 @@ pub(super) fn segment_within(
     segment: Segment,
     position: Position,
 ) -> Result<(), Inconsistency> {
-    if position.get() > log.head() {
+    if holds_the_log(log) && position.get() > log.head() {
         return Err(Inconsistency::SegmentBeyondHead {
             handler: handler.to_owned(),
             segment,

@@ -174,6 +174,11 @@ where
         publish(session, PlayerId(1 + session % PLAYERS));
     }
     let mut instances = instances;
+    // Every segment held before one instance dies (claims are taken as the instances start).
+    eventually(main, "every segment is claimed", || async {
+        let segments = store.segments(POLICY).await.expect("segments");
+        segments.len() == SEGMENTS as usize && segments.iter().all(|s| s.owner.is_some())
+    });
     let victim = (0..instances.len())
         .max_by_key(|&index| instances[index].held())
         .expect("three instances");
@@ -200,8 +205,19 @@ where
         .expect("the survivors caught up within the patience")
         .expect("no handler stopped");
 
-    // The survivors hold every segment now: the dead instance's were taken over once its
-    // lease ran out.
+    // The survivors take every segment over once the dead instance's lease runs out (an
+    // instance dying mid-run may save its last batch as it goes).
+    eventually(main, "the survivors hold every segment", || async {
+        let segments = store.segments(POLICY).await.expect("segments");
+        segments
+            .iter()
+            .all(|s| s.owner.as_deref().is_some_and(|owner| owner != dead))
+    });
+    survivor
+        .runtime
+        .block_on(async { tokio::time::timeout(PATIENCE, survivor.bus().wait_until(head)).await })
+        .expect("the survivors caught up within the patience")
+        .expect("no handler stopped");
     let segments = main.block_on(store.segments(POLICY)).expect("segments");
     assert_eq!(segments.len(), SEGMENTS as usize);
     for segment in &segments {
@@ -285,6 +301,23 @@ where
         instance.shutdown();
     }
     drop(corpse);
+}
+
+/// Waits, up to the patience, until `condition` holds.
+fn eventually<Check, Checked>(main: &Runtime, what: &str, condition: Check)
+where
+    Check: Fn() -> Checked,
+    Checked: Future<Output = bool>,
+{
+    let waited = main.block_on(async {
+        tokio::time::timeout(PATIENCE, async {
+            while !condition().await {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+    });
+    assert!(waited.is_ok(), "not within {PATIENCE:?}: {what}");
 }
 
 fn events_of<S: EventStore + Clone + 'static>(

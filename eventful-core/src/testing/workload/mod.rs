@@ -47,7 +47,8 @@
 //! The last line it prints is the one scripts read:
 //! `RESULT name=<impl> players=<P> tasks=<T> commands_per_s=<x> events_per_s=<y> replay_events_per_s=<z>`;
 //! with `--keyed-long-stream`, a `RESULT_KEYED` line comes before it
-//! (see [`WorkloadReport::keyed_result_line`]).
+//! (see [`WorkloadReport::keyed_result_line`]), and with `--policy-instances K`, a
+//! `RESULT_POLICIES` line (see [`WorkloadReport::policies_result_line`]).
 
 pub mod keyed;
 pub mod policies;

@@ -5,7 +5,8 @@ use std::fmt::{self, Display, Formatter};
 use super::{CommandsReport, KeyedReport, PoliciesReport, ReplayReport};
 
 /// The figures of one run of [`run`](super::run), printed as a bench prints them: one line per
-/// figure, then the `RESULT_KEYED` line (with the keyed case) and the `RESULT` line, last.
+/// figure, then the `RESULT_KEYED` line (with the keyed case), the `RESULT_POLICIES` line
+/// (with the policies case) and the `RESULT` line, last.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct WorkloadReport {
