@@ -214,7 +214,19 @@ impl<S: EventStore> Runner<S> {
                 if !self.segment.holds(&event.stream_id) {
                     continue;
                 }
-                if let Err(failure) = self.handle(&name, event).await {
+                let mut outcome = self.handle(&name, event).await;
+                // A store that does not answer is no fault of the event: wait until it does,
+                // then try the event again, rather than park it or stop on it.
+                let mut outage = 0;
+                while outcome.is_err() && self.store.head_position().await.is_err() {
+                    outage += 1;
+                    tracing::warn!(handler = %name, position = %event.position, "the store does not answer; trying the event again once it does");
+                    if !self.pause(outage).await {
+                        return Ended::Stopped;
+                    }
+                    outcome = self.handle(&name, event).await;
+                }
+                if let Err(failure) = outcome {
                     if self.on_failure == OnFailure::Park && self.park(&failure, event).await {
                         continue;
                     }
