@@ -456,27 +456,28 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         let Some(first) = self.store.find_event(stream_id, first_id).await? else {
             return Ok(None);
         };
-        let mut count = 0;
+        let mut stored = Vec::new();
         loop {
-            let from = Version::new(first.version.get() + count as u64);
+            let from = Version::new(first.version.get() + stored.len() as u64);
             let batch = self
                 .store
                 .read_stream(stream_id, from, READ_BACK_BATCH)
                 .await?;
-            let following = batch
-                .iter()
-                .zip(count..)
-                .take_while(|(event, index)| {
-                    event.event_id == derived_event_id(key, stream_id, *index)
-                })
-                .count();
-            count += following;
-            if following < READ_BACK_BATCH {
+            let before = stored.len();
+            stored.extend(
+                batch
+                    .into_iter()
+                    .zip(before..)
+                    .take_while(|(event, index)| {
+                        event.event_id == derived_event_id(key, stream_id, *index)
+                    })
+                    .map(|(event, _)| event),
+            );
+            if stored.len() - before < READ_BACK_BATCH {
                 break;
             }
         }
-        self.read_back(stream_id, first.version, count)
-            .await
+        self.committed_from(stream_id, first.version, stored)
             .map(Some)
     }
 
@@ -487,6 +488,16 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         count: usize,
     ) -> Result<Committed<A::Event>, LoadError> {
         let stored = self.store.read_stream(stream_id, first, count).await?;
+        self.committed_from(stream_id, first, stored)
+    }
+
+    /// What an earlier run recorded, decoded (and upcast) from the events it stored.
+    fn committed_from(
+        &self,
+        stream_id: &StreamId,
+        first: Version,
+        stored: Vec<RecordedEvent>,
+    ) -> Result<Committed<A::Event>, LoadError> {
         let events = stored
             .into_iter()
             .map(|event| self.upcasters.decode_recorded(event))
