@@ -150,6 +150,22 @@ impl Payload {
         Self::from_json_bytes(Bytes::copy_from_slice(json))
     }
 
+    /// Takes JSON text a store made itself from what it holds (MongoDB's BSON, turned into
+    /// JSON by its own writer), checking only the nesting: the text is valid JSON with
+    /// readable numbers and escapes by construction, and reading each stored event back whole
+    /// a second time would cost every read a tree of allocations.
+    ///
+    /// ```
+    /// use eventful_core::{Payload, PayloadError};
+    ///
+    /// assert!(Payload::from_stored_json(bytes::Bytes::from_static(br#"{"xp":1}"#)).is_ok());
+    /// let deep = "[".repeat(128) + &"]".repeat(128);
+    /// assert!(matches!(Payload::from_stored_json(deep.into()), Err(PayloadError::TooDeep { .. })));
+    /// ```
+    pub fn from_stored_json(json: Bytes) -> Result<Self, PayloadError> {
+        readable(Self(json))
+    }
+
     /// Takes JSON text without copying it, with the checks of [`Payload::from_json_slice`].
     pub fn from_json_bytes(json: Bytes) -> Result<Self, PayloadError> {
         let payload = readable(Self(json))?;

@@ -32,7 +32,7 @@ impl Shared {
         let count = held.len() as u32;
         let Some(record) = held
             .get_mut(claim.segment.index as usize)
-            .filter(|_| count == claim.segment.count)
+            .filter(|record| record.segment == claim.segment)
         else {
             return ClaimOutcome::OtherSegments { count };
         };
@@ -79,7 +79,10 @@ impl Shared {
         if let Some(record) = segments
             .get_mut(&claim.handler)
             .and_then(|held| held.get_mut(claim.segment.index as usize))
-            .filter(|record| record.owner.as_deref() == Some(claim.owner.as_str()))
+            .filter(|record| {
+                record.segment == claim.segment
+                    && record.owner.as_deref() == Some(claim.owner.as_str())
+            })
         {
             record.owner = None;
             record.lease_until = None;
@@ -94,7 +97,9 @@ impl Shared {
             .unwrap_or_default()
     }
 
-    pub(crate) fn put_segments(&self, handler: &str, segments: Vec<SegmentProgress>) {
+    pub(crate) fn put_segments(&self, handler: &str, mut segments: Vec<SegmentProgress>) {
+        // Claims find a segment at its index.
+        segments.sort_by_key(|progress| progress.segment.index);
         let mut held = self.segments.lock();
         if segments.is_empty() {
             held.remove(handler);

@@ -145,9 +145,11 @@ impl Inner {
                     count: first.segment.count,
                 });
             }
-        } else {
-            self.create_segments(&claim.handler, claim.segment.count)
-                .await?;
+        } else if let Some(count) = self
+            .create_segments(&claim.handler, claim.segment.count)
+            .await?
+        {
+            return Ok(ClaimOutcome::OtherSegments { count });
         }
         let now = Utc::now();
         let Some(current) = self
@@ -211,15 +213,39 @@ impl Inner {
         })
     }
 
-    /// The handler's segments, free and at the start, unless another instance made them first.
-    async fn create_segments(&self, handler: &str, count: u32) -> Result<(), StoreError> {
-        let documents: Vec<Document> = Segment::all(count)
+    /// The handler's segments, free and at the start, unless another instance made them first;
+    /// the number of segments another instance made them in, if not `count`.
+    ///
+    /// Segment 0 is inserted alone first: its unique `_id` decides between instances starting
+    /// at once, so that two configured with different counts never both lay segments out
+    /// (each would hold a part of the other's streams). Whoever wins or agrees with the winner
+    /// then inserts the rest, a duplicate of which is another instance's identical work.
+    async fn create_segments(&self, handler: &str, count: u32) -> Result<Option<u32>, StoreError> {
+        let mut documents = Segment::all(count)
             .into_iter()
-            .map(|segment| segment_document(handler, &SegmentProgress::new(segment)))
-            .collect();
-        match self.progress().insert_many(documents).ordered(false).await {
-            Ok(_) => Ok(()),
-            Err(error) if is_duplicate_key(&error) => Ok(()),
+            .map(|segment| segment_document(handler, &SegmentProgress::new(segment)));
+        let first = documents.next().unwrap_or_default();
+        match self.progress().insert_one(first).await {
+            Ok(_) => {}
+            Err(error) if is_duplicate_key(&error) => {
+                let laid_out = self
+                    .segments(handler)
+                    .await?
+                    .first()
+                    .map(|progress| progress.segment.count);
+                if let Some(other) = laid_out.filter(|&other| other != count) {
+                    return Ok(Some(other));
+                }
+            }
+            Err(error) => return Err(self.driver_error("creating segments", error)),
+        }
+        let rest: Vec<Document> = documents.collect();
+        if rest.is_empty() {
+            return Ok(None);
+        }
+        match self.progress().insert_many(rest).ordered(false).await {
+            Ok(_) => Ok(None),
+            Err(error) if is_duplicate_key(&error) => Ok(None),
             Err(error) => Err(self.driver_error("creating segments", error)),
         }
     }

@@ -110,6 +110,6 @@ fn decode(stream_id: &StreamId, document: &RawDocumentBuf) -> Result<Snapshot, D
         version: Version::new(read_u64(document, VERSION)?),
         revision,
         taken_at: read_utc(document, TAKEN_AT)?,
-        payload: Payload::from_json_bytes(json.into()).map_err(|error| malformed(STATE, error))?,
+        payload: Payload::from_stored_json(json.into()).map_err(|error| malformed(STATE, error))?,
     })
 }

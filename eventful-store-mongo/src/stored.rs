@@ -202,7 +202,7 @@ impl StoredAppend {
             })?;
         let payload = value(event, field::PAYLOAD)?;
         let json = bson_to_json(payload)?;
-        let payload = Payload::from_json_bytes(json.into())
+        let payload = Payload::from_stored_json(json.into())
             .map_err(|error| malformed(field::PAYLOAD, error))?;
         Ok(RecordedEvent {
             event_id: uuid(text(event, field::EVENT_ID)?, field::EVENT_ID)?,

@@ -175,10 +175,15 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             .await;
         // `loaded` is always the stream's true state at `loaded.version`; after a conflict or
         // a failure it may be behind, and is better read afresh next time.
-        if matches!(
-            outcome,
-            Ok(_) | Err(CommandError::Rejected { .. } | CommandError::Encode(_))
-        ) {
+        // After an earlier run's events were found stored, `loaded` is behind them.
+        let current = match &outcome {
+            Ok(committed) => !committed.already_applied,
+            Err(error) => matches!(
+                error,
+                CommandError::Rejected { .. } | CommandError::Encode(_)
+            ),
+        };
+        if current {
             self.cache.put(id, loaded);
         }
         outcome

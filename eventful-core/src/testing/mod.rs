@@ -106,6 +106,7 @@ macro_rules! conformance_tests {
             segments_have_claims_of_their_own,
             parked_events_are_kept_until_dismissed,
             snapshots_and_positions_stay_within_the_log,
+            racing_segment_counts_lay_out_one,
             checkpoint_resumes_after_restart,
             bad_input_is_typed_and_changes_nothing,
         );

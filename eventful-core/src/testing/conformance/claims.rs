@@ -7,6 +7,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::{fresh_stream, numbered};
+use crate::checkpoint::CheckpointStore;
 use crate::envelope::{ExpectedVersion, Position};
 use crate::progress::{Claim, ClaimOutcome, ParkedEvent, Segment};
 use crate::store::StoreError;
@@ -425,4 +426,59 @@ pub async fn snapshots_and_positions_stay_within_the_log<S: ConformanceStore>(st
         Position::START,
         "a refused position was saved"
     );
+}
+
+/// Two instances configured with different numbers of segments, starting at the same moment
+/// on a handler never run before: one layout wins whole, and the other instance is told the
+/// count it lost to — never segments of both counts, which would each hold part of the
+/// other's streams.
+pub async fn racing_segment_counts_lay_out_one<S: ConformanceStore>(store: S) {
+    const ROUNDS: usize = 10;
+    let store = Interleaved::new(store);
+    for round in 0..ROUNDS {
+        let handler = fresh_handler("layout");
+        let barrier = Arc::new(tokio::sync::Barrier::new(2));
+        let tasks: Vec<_> = [2u32, 3]
+            .into_iter()
+            .map(|count| {
+                let (store, barrier) = (store.clone(), barrier.clone());
+                let claim = claim(
+                    &handler,
+                    Segment { index: 0, count },
+                    &format!("instance-{count}"),
+                    Duration::from_secs(30),
+                );
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    (count, claim_ok(&store, &claim).await)
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(
+                task.await
+                    .unwrap_or_else(|error| panic!("an instance panicked: {error}")),
+            );
+        }
+        let segments = store
+            .segments(&handler)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        let count = segments[0].segment.count;
+        assert!(
+            segments.iter().all(|s| s.segment.count == count) && segments.len() == count as usize,
+            "round {round}: segments of two layouts: {segments:?}"
+        );
+        for (asked, outcome) in outcomes {
+            match outcome {
+                ClaimOutcome::Held { .. } => assert_eq!(asked, count, "round {round}"),
+                ClaimOutcome::OtherSegments { count: told } => {
+                    assert_ne!(asked, count, "round {round}");
+                    assert_eq!(told, count, "round {round}: told another count");
+                }
+                other => panic!("round {round}: unexpected {other:?}"),
+            }
+        }
+    }
 }

@@ -9,7 +9,7 @@
 //! | 3. idempotent appends | [`retried_append_is_stored_once`], [`idempotent_command_is_applied_once`] |
 //! | 10. one event id, one place | [`event_id_is_stored_once_in_its_stream`], [`event_id_is_unique_across_streams`] |
 //! | 11. a keyed command is applied once | [`keyed_command_is_applied_once_under_concurrency`] |
-//! | 12. shared handlers | [`claims_are_exclusive_under_racing_instances`], [`a_claim_is_handed_over_after_its_lease`], [`segments_have_claims_of_their_own`], [`parked_events_are_kept_until_dismissed`] |
+//! | 12. shared handlers | [`claims_are_exclusive_under_racing_instances`], [`a_claim_is_handed_over_after_its_lease`], [`segments_have_claims_of_their_own`], [`parked_events_are_kept_until_dismissed`], [`racing_segment_counts_lay_out_one`] |
 //! | 4. versions and positions | [`versions_and_positions_are_ordered`], [`subscriber_sees_every_event_once_across_handover`] |
 //! | 5. reads | [`append_and_read_back`], [`read_stream_from_a_version`], [`read_all_in_batches`], [`read_a_time_range`], [`filter_by_event_and_aggregate_type`], [`find_an_event_by_id`], [`wait_for_append_wakes_on_append`] |
 //! | 6. snapshots | [`snapshot_and_tail_equal_full_replay`], [`stale_or_unreadable_snapshot_is_ignored`], [`snapshots_and_positions_stay_within_the_log`] |
@@ -32,8 +32,8 @@ pub use self::appends::{
 };
 pub use self::claims::{
     a_claim_is_handed_over_after_its_lease, claims_are_exclusive_under_racing_instances,
-    parked_events_are_kept_until_dismissed, segments_have_claims_of_their_own,
-    snapshots_and_positions_stay_within_the_log,
+    parked_events_are_kept_until_dismissed, racing_segment_counts_lay_out_one,
+    segments_have_claims_of_their_own, snapshots_and_positions_stay_within_the_log,
 };
 pub use self::commands::{
     bad_input_is_typed_and_changes_nothing, concurrent_commands_are_retried_not_lost,
