@@ -79,8 +79,10 @@
 //! | [`repository`] | the command path: [`Repository`], retries, snapshots, the aggregate cache |
 //! | [`handler`], [`projection`](mod@projection), [`policy`](mod@policy) | consumers of the log: [`EventHandler`], [`Projection`], [`Policy`] |
 //! | [`bus`] | the [`EventBus`] running handlers from their checkpoints |
+//! | [`swappable`] | a read model rebuilt into a fresh copy while the old one serves reads |
 //! | [`registration`] | handlers that register themselves with `#[register]`, wired by [`EventBus::register_all`] |
 //! | [`upcast`] | [`Upcasters`]: reading old event shapes as new ones |
+//! | [`telemetry`] | the `tracing` spans and `metrics` eventful records, and the helpers relays and gateways record theirs with |
 //! | [`test_kit`] | given / when / then for aggregates, feeding projections by hand, and the commands a policy sends ([`test_kit::given_events`]) |
 //! | `testing` | (feature `testing`) the store conformance suite and the game workload benchmark |
 
@@ -107,6 +109,8 @@ pub mod repository;
 pub mod snapshot;
 pub mod store;
 pub mod streams;
+pub mod swappable;
+pub mod telemetry;
 pub mod test_kit;
 #[cfg(feature = "testing")]
 pub mod testing;

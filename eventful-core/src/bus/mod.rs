@@ -46,6 +46,7 @@ use crate::progress::{ParkedEvent, Segment, SegmentProgress};
 use crate::projection::{Projection, ProjectionHandler};
 use crate::repository::RetryPolicy;
 use crate::store::{EventFilter, EventStore, RecordLocation, StoreError};
+use crate::telemetry::handles::SegmentMetrics;
 use crate::upcast::{BoxError, Upcasters};
 
 /// How long a claim on a segment holds unrenewed, by default: an instance that dies is
@@ -247,6 +248,8 @@ struct Subscriber {
     handler: Arc<dyn EventHandler>,
     settings: HandlerSettings,
     segments: Vec<SegmentRunner>,
+    /// True while the handler is paused in this instance.
+    paused: watch::Sender<bool>,
 }
 
 struct SegmentRunner {
@@ -270,6 +273,7 @@ pub struct RunningBus<S> {
 impl<S: EventStore + Clone + 'static> RunningBus<S> {
     fn spawn(&self, handler: Arc<dyn EventHandler>, settings: HandlerSettings) -> Subscriber {
         let claimed = Arc::new(AtomicU32::new(0));
+        let (paused, paused_rx) = watch::channel(false);
         let segments = Segment::all(settings.segment_count())
             .into_iter()
             .map(|segment| {
@@ -290,6 +294,8 @@ impl<S: EventStore + Clone + 'static> RunningBus<S> {
                     retry: self.retry,
                     state: state_tx,
                     stop: stop_rx,
+                    paused: paused_rx.clone(),
+                    metrics: SegmentMetrics::new(handler.name(), segment),
                 };
                 SegmentRunner {
                     segment,
@@ -303,6 +309,7 @@ impl<S: EventStore + Clone + 'static> RunningBus<S> {
             handler,
             settings,
             segments,
+            paused,
         }
     }
 
@@ -446,12 +453,54 @@ impl<S: EventStore + Clone + 'static> RunningBus<S> {
                 processed,
                 lag: lag(processed),
                 parked: self.checkpoints.parked(name).await?.len(),
+                paused: *subscriber.paused.borrow(),
                 failure: local.iter().find_map(|state| state.failure.clone()),
                 halted: local.iter().find_map(|state| state.halted.clone()),
                 segments,
             });
         }
         Ok(statuses)
+    }
+
+    /// Pauses handler `name` in this instance: each of its segments here stops after the batch
+    /// it is on (its position saved) and reads nothing until [`RunningBus::resume`]. A durable
+    /// segment keeps its claim meanwhile (renewed as usual), so no other instance takes it
+    /// over; segments that other instances hold go on there (pause it in each instance to
+    /// pause it everywhere). Returns once every segment here has paused (or has ended).
+    ///
+    /// ```
+    /// use eventful_core::{EventBus, RecordedEvent, BoxError};
+    /// # use eventful_store_memory::MemoryStore;
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = MemoryStore::new();
+    /// let mut bus = EventBus::new(store.clone(), store.clone());
+    /// bus.subscribe_named(["game_completed"], "mailer", |_: RecordedEvent| async { Ok::<(), BoxError>(()) });
+    /// let running = bus.start()?;
+    /// running.pause("mailer").await?;
+    /// assert!(running.status().await?[0].paused);
+    /// running.resume("mailer")?;
+    /// running.wait_until_caught_up().await?;
+    /// # running.shutdown().await;
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn pause(&self, name: &str) -> Result<(), BusError> {
+        let subscriber = self.subscriber(name)?;
+        subscriber.paused.send_replace(true);
+        for runner in &subscriber.segments {
+            let mut state = runner.state.clone();
+            // A task that is gone (it panicked) has nothing to pause.
+            let _ = state.wait_for(|state| state.paused || state.ended).await;
+        }
+        Ok(())
+    }
+
+    /// Resumes handler `name` in this instance after [`RunningBus::pause`]: its segments go
+    /// on from where they paused. Resuming a handler that is not paused does nothing.
+    pub fn resume(&self, name: &str) -> Result<(), BusError> {
+        self.subscriber(name)?.paused.send_replace(false);
+        Ok(())
     }
 
     /// Restarts handler `name` in this instance from its progress (after a failure was fixed,

@@ -2,13 +2,17 @@
 //! wait while another instance holds it), resume from its saved position, read the log in
 //! batches, handle the segment's events with retries, park or stop on an event that keeps
 //! failing, save the position under the claim after each batch, and give the claim up when
-//! it is lost or the bus stops. Volatile progress skips the claim and the saves.
+//! it is lost or the bus stops. Volatile progress skips the claim and the saves. While the
+//! handler is paused, it reads nothing and keeps its claim. Each batch runs in a
+//! `handler_batch` span and each event in a `handle_event` span, and the segment's metrics
+//! move with them ([`crate::telemetry`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tracing::Instrument;
 
 use super::settings::{OnFailure, Progress};
 use super::status::{BusError, HandlerFailure};
@@ -17,7 +21,9 @@ use crate::envelope::{Position, RecordedEvent};
 use crate::handler::EventHandler;
 use crate::progress::{Claim, ClaimOutcome, ParkedEvent, Segment};
 use crate::repository::RetryPolicy;
-use crate::store::{EventStore, StoreError};
+use crate::store::{AllBatch, EventStore, StoreError};
+use crate::telemetry::handles::{Behind, SegmentMetrics};
+use crate::telemetry::spans;
 use crate::upcast::{BoxError, Upcasters};
 
 /// How many events the runner reads at a time.
@@ -33,6 +39,10 @@ pub(crate) struct SegmentState {
     pub(crate) holding: bool,
     pub(crate) failure: Option<Arc<HandlerFailure>>,
     pub(crate) halted: Option<Arc<BusError>>,
+    /// The segment is paused: it reads nothing until the handler is resumed.
+    pub(crate) paused: bool,
+    /// The segment's task has ended (the bus stopped, or the handler stopped or halted).
+    pub(crate) ended: bool,
 }
 
 pub(crate) struct Runner<S> {
@@ -51,6 +61,9 @@ pub(crate) struct Runner<S> {
     pub(crate) retry: RetryPolicy,
     pub(crate) state: watch::Sender<SegmentState>,
     pub(crate) stop: watch::Receiver<bool>,
+    /// True while the handler is paused, in this instance.
+    pub(crate) paused: watch::Receiver<bool>,
+    pub(crate) metrics: SegmentMetrics,
 }
 
 /// Why work on a segment ended.
@@ -63,10 +76,27 @@ enum Ended {
     Failed,
 }
 
+impl Ended {
+    /// The `outcome` of the `handler_batch` span it ends.
+    fn label(&self) -> &'static str {
+        match self {
+            Self::Stopped => "stopped",
+            Self::Lost => "lost_claim",
+            Self::Failed => "failed",
+        }
+    }
+}
+
 /// Resolves when `stop` turns true (or its sender is gone).
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     // An error means the bus was dropped: stop as well.
     let _ = stop.wait_for(|stop| *stop).await;
+}
+
+/// Resolves when `paused` is `to` (or its sender is gone).
+async fn paused_is(paused: &mut watch::Receiver<bool>, to: bool) {
+    // An error means the bus was dropped; `stopped` resolves too.
+    let _ = paused.wait_for(|paused| *paused == to).await;
 }
 
 impl<S: EventStore> Runner<S> {
@@ -80,8 +110,17 @@ impl<S: EventStore> Runner<S> {
     }
 
     pub(crate) async fn run(mut self) {
+        self.run_segment().await;
+        self.state.send_modify(|state| state.ended = true);
+    }
+
+    async fn run_segment(&mut self) {
         if self.progress == Progress::Volatile {
+            if self.wait_while_paused(None, Position::START).await.is_err() {
+                return;
+            }
             self.state.send_modify(|state| state.holding = true);
+            self.metrics.resumed(Position::START);
             self.work(Position::START, None).await;
             return;
         }
@@ -90,6 +129,13 @@ impl<S: EventStore> Runner<S> {
         loop {
             if *self.stop.borrow() {
                 return;
+            }
+            // A paused handler claims nothing new.
+            if *self.paused.borrow() {
+                if self.wait_while_paused(None, Position::START).await.is_err() {
+                    return;
+                }
+                continue;
             }
             // A slot among this instance's claims first, so that its runners together never
             // hold more than `max_claims`.
@@ -117,6 +163,7 @@ impl<S: EventStore> Runner<S> {
                         self.claimed.fetch_sub(1, Ordering::SeqCst);
                         let _ = self.checkpoints.release(&claim).await;
                         tracing::error!(handler = %claim.handler, %error, "the handler cannot run");
+                        self.metrics.stopped();
                         self.state
                             .send_modify(|state| state.halted = Some(Arc::new(error)));
                         return;
@@ -125,6 +172,7 @@ impl<S: EventStore> Runner<S> {
                         state.holding = true;
                         state.processed = position;
                     });
+                    self.metrics.resumed(position);
                     tracing::info!(handler = %claim.handler, segment = %claim.segment, owner = %claim.owner, %position, "claimed");
                     let ended = self.work(position, Some(&claim)).await;
                     self.state.send_modify(|state| state.holding = false);
@@ -152,6 +200,7 @@ impl<S: EventStore> Runner<S> {
                         configured: claim.segment.count,
                     };
                     tracing::error!(handler = %claim.handler, %error, "the handler cannot run");
+                    self.metrics.stopped();
                     self.state
                         .send_modify(|state| state.halted = Some(Arc::new(error)));
                     return;
@@ -192,6 +241,9 @@ impl<S: EventStore> Runner<S> {
             if *self.stop.borrow() {
                 return Ended::Stopped;
             }
+            if let Err(ended) = self.wait_while_paused(claim, saved).await {
+                return ended;
+            }
             let batch = tokio::select! {
                 batch = self.store.read_all(next, &filter, BATCH) => batch,
                 () = stopped(&mut self.stop) => return Ended::Stopped,
@@ -210,44 +262,43 @@ impl<S: EventStore> Runner<S> {
                     continue;
                 }
             };
-            for event in &batch.events {
-                if !self.segment.holds(&event.stream_id) {
-                    continue;
+            let span = spans::handler_batch(&name, self.segment, next);
+            let mut handled = 0;
+            let done = self
+                .handle_batch(&name, &batch, claim, &mut saved, &mut next, &mut handled)
+                .instrument(span.clone())
+                .await;
+            span.record("events", handled);
+            if let Err(ended) = done {
+                span.record("outcome", ended.label());
+                if let Ended::Failed = ended {
+                    self.metrics.stopped();
                 }
-                let mut outcome = self.handle(&name, event).await;
-                // A store that does not answer is no fault of the event: wait until it does,
-                // then try the event again, rather than park it or stop on it.
-                let mut outage = 0;
-                while outcome.is_err() && self.store.head_position().await.is_err() {
-                    outage += 1;
-                    tracing::warn!(handler = %name, position = %event.position, "the store does not answer; trying the event again once it does");
-                    if !self.pause(outage).await {
-                        return Ended::Stopped;
-                    }
-                    outcome = self.handle(&name, event).await;
-                }
-                if let Err(failure) = outcome {
-                    if self.on_failure == OnFailure::Park && self.park(&failure, event).await {
-                        continue;
-                    }
-                    let before = Position::new(event.position.get() - 1);
-                    if let Err(ended) = self.save(claim, &mut saved, before).await {
-                        return ended;
-                    }
-                    self.state.send_modify(|state| {
-                        state.processed = saved;
-                        state.failure = Some(Arc::new(failure));
-                    });
-                    return Ended::Failed;
-                }
-                next = event.position.next();
+                return ended;
             }
             next = next.max(batch.next);
             let processed = Position::new(next.get().saturating_sub(1));
             if let Err(ended) = self.save(claim, &mut saved, processed).await {
+                span.record("outcome", ended.label());
                 return ended;
             }
+            span.record("to", processed.get());
+            span.record("outcome", "ok");
             self.state.send_modify(|state| state.processed = processed);
+            let behind = if batch.end_of_log {
+                Behind::EndOfLog
+            } else {
+                match self.store.head_position().await {
+                    Ok(head) => Behind::Head(head),
+                    Err(_) => Behind::Unknown,
+                }
+            };
+            let last = batch
+                .events
+                .iter()
+                .rev()
+                .find(|event| self.segment.holds(&event.stream_id));
+            self.metrics.batch_done(processed, handled, behind, last);
             if batch.end_of_log {
                 // A claim is renewed at least a few times a lease, appends or not.
                 let renew = claim.map_or(Duration::MAX, |_| self.lease / 3);
@@ -261,9 +312,90 @@ impl<S: EventStore> Runner<S> {
                         }
                     }
                     () = stopped(&mut self.stop) => return Ended::Stopped,
+                    () = paused_is(&mut self.paused, true) => {}
                 }
             }
         }
+    }
+
+    /// Hands the segment's events of `batch` to the handler, moving `next` past each one
+    /// handled or parked; stops on an event the handler gives up on (saving the position just
+    /// before it) unless it parks it.
+    async fn handle_batch(
+        &mut self,
+        name: &str,
+        batch: &AllBatch,
+        claim: Option<&Claim>,
+        saved: &mut Position,
+        next: &mut Position,
+        handled: &mut usize,
+    ) -> Result<(), Ended> {
+        for event in &batch.events {
+            if !self.segment.holds(&event.stream_id) {
+                continue;
+            }
+            let span = spans::handle_event(name, event);
+            let mut outcome = self.handle(name, event).instrument(span.clone()).await;
+            // A store that does not answer is no fault of the event: wait until it does,
+            // then try the event again, rather than park it or stop on it.
+            let mut outage = 0;
+            while outcome.is_err() && self.store.head_position().await.is_err() {
+                outage += 1;
+                tracing::warn!(handler = %name, position = %event.position, "the store does not answer; trying the event again once it does");
+                if !self.pause(outage).await {
+                    return Err(Ended::Stopped);
+                }
+                outcome = self.handle(name, event).instrument(span.clone()).await;
+            }
+            span.record("outcome", if outcome.is_ok() { "ok" } else { "failed" });
+            if let Err(failure) = outcome {
+                self.metrics.failed();
+                if self.on_failure == OnFailure::Park && self.park(&failure, event).await {
+                    self.metrics.parked();
+                    continue;
+                }
+                let before = Position::new(event.position.get() - 1);
+                self.save(claim, saved, before).await?;
+                let stopped_at = *saved;
+                self.state.send_modify(|state| {
+                    state.processed = stopped_at;
+                    state.failure = Some(Arc::new(failure));
+                });
+                return Err(Ended::Failed);
+            }
+            *handled += 1;
+            *next = event.position.next();
+        }
+        Ok(())
+    }
+
+    /// Waits while the handler is paused, renewing `claim` a few times a lease so that no
+    /// other instance takes the segment meanwhile.
+    async fn wait_while_paused(
+        &mut self,
+        claim: Option<&Claim>,
+        saved: Position,
+    ) -> Result<(), Ended> {
+        if !*self.paused.borrow() {
+            return Ok(());
+        }
+        self.state.send_modify(|state| state.paused = true);
+        let renew = claim.map_or(Duration::MAX, |_| self.lease / 3);
+        let waited = loop {
+            tokio::select! {
+                () = paused_is(&mut self.paused, false) => break Ok(()),
+                () = stopped(&mut self.stop) => break Err(Ended::Stopped),
+                () = tokio::time::sleep(renew) => {
+                    if let Some(claim) = claim
+                        && let Err(ended) = self.renew(claim, saved).await
+                    {
+                        break Err(ended);
+                    }
+                }
+            }
+        };
+        self.state.send_modify(|state| state.paused = false);
+        waited
     }
 
     /// Handles one event, retrying as the policy allows.
@@ -369,6 +501,7 @@ impl<S: EventStore> Runner<S> {
             // never succeed.
             tracing::error!(handler = %claim.handler, %error, "the handler cannot run");
             let halted = Arc::new(BusError::Store(error));
+            self.metrics.stopped();
             self.state.send_modify(|state| state.halted = Some(halted));
             return Err(Ended::Failed);
         }

@@ -55,6 +55,8 @@ pub struct HandlerStatus {
     pub segments: Vec<SegmentStatus>,
     /// Events it parked, waiting to be replayed or dismissed.
     pub parked: usize,
+    /// It is paused in this instance ([`RunningBus::pause`](crate::RunningBus::pause)).
+    pub paused: bool,
     /// Why it stopped in this instance, if it did: the event it failed on.
     pub failure: Option<Arc<HandlerFailure>>,
     /// Why it cannot run at all in this instance, if it cannot: its progress is stored in

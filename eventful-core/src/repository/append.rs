@@ -3,6 +3,7 @@
 //! turn domain events into stored ones.
 
 use chrono::{DateTime, Utc};
+use tracing::Instrument;
 
 use super::context::{CommandContext, Committed};
 use crate::envelope::{ExpectedVersion, NewEvent, Position, RecordedEvent, Version};
@@ -10,6 +11,7 @@ use crate::event::Event;
 use crate::names::{StreamId, TypeName};
 use crate::payload::PayloadError;
 use crate::store::{AppendResult, EventStore, StoreError};
+use crate::telemetry::{EVENTS_APPENDED_TOTAL, spans};
 
 /// Why [`append_events`] appended nothing.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +50,9 @@ pub struct EncodeError {
 /// where the earlier append stored them; re-read them from the store if what was decided then
 /// may differ from what was decided now.
 ///
+/// The append runs in an `append` span, and the events it stores are counted in
+/// [`EVENTS_APPENDED_TOTAL`] `{aggregate}`.
+///
 /// ```
 /// use eventful_core::repository::append_events;
 /// use eventful_core::{CommandContext, Event, ExpectedVersion, StreamId, TypeName, Uuid};
@@ -80,9 +85,51 @@ pub async fn append_events<E: Event>(
     events: Vec<E>,
     context: &CommandContext,
 ) -> Result<Committed<E>, AppendError> {
-    let (new_events, pending) = encode(stream_id, aggregate_type, events, context)?;
-    let result = store.append(stream_id, expected, new_events).await?;
-    Ok(stamp(stream_id, pending, &result))
+    let committed =
+        append_traced(store, stream_id, aggregate_type, expected, events, context).await?;
+    if !committed.already_applied {
+        metrics::counter!(EVENTS_APPENDED_TOTAL, "aggregate" => aggregate_type.as_str().to_owned())
+            .increment(committed.events.len() as u64);
+    }
+    Ok(committed)
+}
+
+/// [`append_events`] in its `append` span, without counting: the repository counts with the
+/// handle it keeps.
+pub(super) async fn append_traced<E: Event>(
+    store: &impl EventStore,
+    stream_id: &StreamId,
+    aggregate_type: &TypeName,
+    expected: ExpectedVersion,
+    events: Vec<E>,
+    context: &CommandContext,
+) -> Result<Committed<E>, AppendError> {
+    let span = spans::append(stream_id, aggregate_type, expected, events.len());
+    let appended = async {
+        let (new_events, pending) = encode(stream_id, aggregate_type, events, context)?;
+        let result = store.append(stream_id, expected, new_events).await?;
+        Ok(stamp(stream_id, pending, &result))
+    }
+    .instrument(span.clone())
+    .await;
+    let outcome = match &appended {
+        Ok(committed) => {
+            span.record("version", committed.version.get());
+            if let Some(first) = committed.events.first() {
+                span.record("first_position", first.position.get());
+            }
+            if committed.already_applied {
+                "already_stored"
+            } else {
+                "ok"
+            }
+        }
+        Err(AppendError::Store(StoreError::Conflict { .. })) => "conflict",
+        Err(AppendError::Store(StoreError::DuplicateEvent { .. })) => "duplicate",
+        Err(_) => "failed",
+    };
+    span.record("outcome", outcome);
+    appended
 }
 
 /// Serializes events into what the store appends, and keeps them as the caller gets them back

@@ -9,13 +9,15 @@ mod errors;
 mod retry;
 mod snapshots;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tracing::{Instrument, Span};
 use uuid::Uuid;
 
+use self::append::append_traced;
 pub use self::append::{AppendError, EncodeError, append_events};
 pub use self::context::{CommandContext, Committed, Loaded};
 pub use self::errors::{CommandError, LoadError};
@@ -31,6 +33,8 @@ use crate::names::StreamId;
 use crate::payload::Payload;
 use crate::snapshot::SnapshotStore;
 use crate::store::{EventStore, RecordLocation, StoreError};
+use crate::telemetry::handles::{CommandOutcome, RepositoryMetrics};
+use crate::telemetry::spans;
 use crate::upcast::Upcasters;
 
 /// How many aggregates a repository keeps in memory by default.
@@ -56,6 +60,9 @@ pub struct Repository<A: Aggregate, S> {
     retry: RetryPolicy,
     upcasters: Upcasters,
     cache: AggregateCache<A::Id, Loaded<A>>,
+    /// Taken at the first command, so that a recorder installed after the repository was made
+    /// (but before it ran anything) still gets its metrics.
+    metrics: OnceLock<RepositoryMetrics>,
 }
 
 impl<A: Aggregate, S: EventStore> Repository<A, S> {
@@ -68,6 +75,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             retry: RetryPolicy::default(),
             upcasters: Upcasters::new(),
             cache: AggregateCache::new(DEFAULT_CACHE_CAPACITY),
+            metrics: OnceLock::new(),
         }
     }
 
@@ -142,12 +150,50 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     /// With an idempotency key in `context`, the command is applied at most once, however many
     /// callers run it, at once or one after the other: the others get what it recorded, with
     /// [`Committed::already_applied`].
+    ///
+    /// Each command runs in a `command` span and is counted in the metrics of
+    /// [`crate::telemetry`] (outcome, retries, latency, events appended, snapshots).
     pub async fn execute_with(
         &self,
         command: impl Into<A::Command>,
         context: CommandContext,
     ) -> Result<Committed<A::Event>, CommandError<A::Error>> {
-        let command = command.into();
+        let metrics = self
+            .metrics
+            .get_or_init(|| RepositoryMetrics::new(&A::TYPE));
+        let started = metrics.start();
+        let span = spans::command(
+            &A::TYPE,
+            context.metadata.correlation_id,
+            context.metadata.causation_id,
+        );
+        let outcome = self
+            .run_command(command.into(), context, &span, metrics)
+            .instrument(span.clone())
+            .await;
+        let label = match &outcome {
+            Ok(committed) => {
+                span.record("stream", tracing::field::display(&committed.stream_id));
+                span.record("version", committed.version.get());
+                span.record("events", committed.events.len());
+                CommandOutcome::Ok
+            }
+            Err(CommandError::Rejected { .. }) => CommandOutcome::Rejected,
+            Err(CommandError::Conflict { .. }) => CommandOutcome::Conflict,
+            Err(_) => CommandOutcome::Failed,
+        };
+        span.record("outcome", label.label());
+        metrics.finish(label, started);
+        outcome
+    }
+
+    async fn run_command(
+        &self,
+        command: A::Command,
+        context: CommandContext,
+        span: &Span,
+        metrics: &RepositoryMetrics,
+    ) -> Result<Committed<A::Event>, CommandError<A::Error>> {
         let id = command.aggregate_id();
         // A cached aggregate's stream id was made (and checked) when it was loaded.
         let cached = self.cache.take(id);
@@ -171,7 +217,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             }
         };
         let outcome = self
-            .decide_and_append(&command, &mut loaded, cached, &context)
+            .decide_and_append(&command, &mut loaded, cached, &context, span, metrics)
             .await;
         // `loaded` is always the stream's true state at `loaded.version`; after a conflict or
         // a failure it may be behind, and is better read afresh next time.
@@ -198,10 +244,14 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         loaded: &mut Loaded<A>,
         cached: bool,
         context: &CommandContext,
+        span: &Span,
+        metrics: &RepositoryMetrics,
     ) -> Result<Committed<A::Event>, CommandError<A::Error>> {
         let mut attempt = 1;
         let mut current = !cached;
+        span.record("stream", tracing::field::display(&loaded.stream_id));
         loop {
+            span.record("attempts", attempt);
             let events = match loaded.state.handle(command) {
                 Ok(events) => Ok(events),
                 Err(_) if !current => {
@@ -231,7 +281,8 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 Version::NONE => ExpectedVersion::NoStream,
                 version => ExpectedVersion::Exact(version),
             };
-            let appended = append_events(
+            span.record("expected", tracing::field::display(expected));
+            let appended = append_traced(
                 &self.store,
                 &loaded.stream_id,
                 &A::TYPE,
@@ -249,13 +300,14 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                     return Ok(self.read_back(&loaded.stream_id, first, count).await?);
                 }
                 Ok(committed) => {
+                    metrics.appended(committed.events.len());
                     for event in &committed.events {
                         loaded.state.apply(&event.payload);
                     }
                     loaded.version = committed.version;
                     if let Some(snapshots) = &self.snapshots {
                         snapshots
-                            .save_if_due(loaded, committed.events.len() as u64)
+                            .save_if_due(loaded, committed.events.len() as u64, metrics)
                             .await;
                     }
                     return Ok(committed);
@@ -302,6 +354,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 stream_id = %loaded.stream_id, %expected, %actual, attempt,
                 "append conflict; retrying on fresh state"
             );
+            metrics.retried();
             tokio::time::sleep(self.retry.delay_before(attempt)).await;
             attempt += 1;
             self.catch_up(loaded, None).await?;

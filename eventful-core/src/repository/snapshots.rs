@@ -13,6 +13,7 @@ use crate::names::StreamId;
 use crate::payload::{Payload, PayloadError};
 use crate::snapshot::{DynSnapshotStore, Snapshot};
 use crate::store::StoreError;
+use crate::telemetry::handles::RepositoryMetrics;
 
 /// How a repository's snapshots are doing: read it with
 /// [`Repository::snapshot_health`](super::Repository::snapshot_health).
@@ -77,7 +78,12 @@ pub(super) struct Snapshots<A> {
 impl<A: Aggregate> Snapshots<A> {
     /// Saves a snapshot of `loaded` if its last `appended` events crossed a multiple of
     /// `every`.
-    pub(super) async fn save_if_due(&self, loaded: &Loaded<A>, appended: u64) {
+    pub(super) async fn save_if_due(
+        &self,
+        loaded: &Loaded<A>,
+        appended: u64,
+        metrics: &RepositoryMetrics,
+    ) {
         let now = loaded.version.get();
         if (now - appended) / self.every == now / self.every {
             return;
@@ -101,8 +107,12 @@ impl<A: Aggregate> Snapshots<A> {
         };
         let mut health = self.health.lock();
         match outcome {
-            Ok(()) => health.saved += 1,
+            Ok(()) => {
+                health.saved += 1;
+                metrics.snapshot_saved();
+            }
             Err(error) => {
+                metrics.snapshot_failed();
                 tracing::warn!(
                     stream_id = %loaded.stream_id, version = %loaded.version, %error,
                     "cannot save a snapshot; the next load replays from the last one"

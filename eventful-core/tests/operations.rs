@@ -1,0 +1,342 @@
+//! What an operator acts with: pausing and resuming a handler, rebuilding a read model into
+//! a fresh copy while the old one serves reads, and the spans a command leaves.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use common::{GameCompletedEvent, Player, PlayerCommand, publish_game_completed};
+use eventful_core::bus::HandlerSettings;
+use eventful_core::prelude::*;
+use eventful_core::swappable::Swappable;
+use eventful_core::{CommandError, Upcasters, Uuid};
+use eventful_store_memory::MemoryStore;
+use parking_lot::Mutex;
+use tokio::sync::Semaphore;
+
+/// Counts `game_completed` events by name of the handler that saw them.
+fn counting(bus: &mut EventBus<MemoryStore>, seen: &Arc<AtomicU64>) {
+    let seen = seen.clone();
+    bus.subscribe::<GameCompletedEvent, _, _>("count_games", move |_| {
+        let seen = seen.clone();
+        async move {
+            seen.fetch_add(1, Ordering::SeqCst);
+            Ok::<(), BoxError>(())
+        }
+    });
+    bus.configure("count_games", HandlerSettings::durable());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_handler_reads_nothing_keeps_its_claim_and_goes_on_when_resumed() {
+    let store = MemoryStore::new();
+    publish_game_completed(&store, "m1", "a", 10).await;
+    let lease = Duration::from_millis(100);
+
+    let here = Arc::new(AtomicU64::new(0));
+    let mut bus = EventBus::new(store.clone(), store.clone())
+        .with_instance_id("a")
+        .with_lease(lease);
+    counting(&mut bus, &here);
+    let running = bus.start().expect("starts");
+    running.wait_until_caught_up().await.expect("caught up");
+    assert_eq!(here.load(Ordering::SeqCst), 1);
+
+    running.pause("count_games").await.expect("pauses");
+    assert!(running.status().await.expect("status")[0].paused);
+    publish_game_completed(&store, "m2", "a", 20).await;
+    publish_game_completed(&store, "m3", "b", 30).await;
+
+    // Another instance would take a claim left unrenewed within a lease and a quarter.
+    let there = Arc::new(AtomicU64::new(0));
+    let mut other = EventBus::new(store.clone(), store.clone())
+        .with_instance_id("b")
+        .with_lease(lease);
+    counting(&mut other, &there);
+    let other = other.start().expect("starts");
+    tokio::time::sleep(lease * 4).await;
+    let status = &running.status().await.expect("status")[0];
+    assert_eq!(
+        status.segments[0].owner.as_deref(),
+        Some("a"),
+        "the claim is kept"
+    );
+    assert_eq!(status.lag, 2, "nothing read while paused");
+    assert_eq!(here.load(Ordering::SeqCst), 1);
+    assert_eq!(there.load(Ordering::SeqCst), 0);
+
+    running.resume("count_games").expect("resumes");
+    running.wait_until_caught_up().await.expect("caught up");
+    assert_eq!(here.load(Ordering::SeqCst), 3);
+    assert_eq!(there.load(Ordering::SeqCst), 0);
+    assert!(!running.status().await.expect("status")[0].paused);
+    assert!(matches!(
+        running.pause("no_such_handler").await,
+        Err(eventful_core::BusError::UnknownHandler(name)) if name == "no_such_handler"
+    ));
+    other.shutdown().await;
+    running.shutdown().await;
+}
+
+/// Sums scores; a copy made while `gate` is closed waits at its first event until the test
+/// lets it go, so that the test can look at the reads while a rebuild is under way.
+struct Scores {
+    total: AtomicU64,
+    applied: AtomicU64,
+    gate: Option<Arc<Semaphore>>,
+    entered: Option<Arc<Semaphore>>,
+}
+
+#[async_trait]
+impl Projection for Scores {
+    type Event = GameCompletedEvent;
+
+    fn name(&self) -> &str {
+        "scores"
+    }
+
+    async fn apply(&self, event: &RecordedEvent<GameCompletedEvent>) -> Result<(), BoxError> {
+        if let (Some(gate), Some(entered)) = (&self.gate, &self.entered)
+            && self.applied.load(Ordering::SeqCst) == 0
+        {
+            entered.add_permits(1);
+            gate.acquire().await?.forget();
+        }
+        self.total.fetch_add(event.payload.score, Ordering::SeqCst);
+        self.applied.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    async fn reset(&self) -> Result<(), BoxError> {
+        self.total.store(0, Ordering::SeqCst);
+        self.applied.store(0, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// A swappable `Scores` whose first copy runs free and whose later copies wait at `gate`.
+fn gated_scores(gate: &Arc<Semaphore>, entered: &Arc<Semaphore>) -> Swappable<Scores> {
+    let made = AtomicU64::new(0);
+    let (gate, entered) = (gate.clone(), entered.clone());
+    Swappable::new(move || {
+        let first = made.fetch_add(1, Ordering::SeqCst) == 0;
+        Scores {
+            total: AtomicU64::new(0),
+            applied: AtomicU64::new(0),
+            gate: (!first).then(|| gate.clone()),
+            entered: (!first).then(|| entered.clone()),
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuild_into_a_fresh_copy_leaves_the_old_one_serving_reads_until_the_swap() {
+    let store = MemoryStore::new();
+    for (game, score) in [("m1", 10), ("m2", 20), ("m3", 30)] {
+        publish_game_completed(&store, game, "a", score).await;
+    }
+    let (gate, entered) = (Arc::new(Semaphore::new(0)), Arc::new(Semaphore::new(0)));
+    let scores = gated_scores(&gate, &entered);
+    let mut bus = EventBus::new(store.clone(), store.clone());
+    bus.projection(scores.clone());
+    let running = bus.start().expect("starts");
+    running.wait_until_caught_up().await.expect("caught up");
+    let old = scores.current();
+    assert_eq!(old.total.load(Ordering::SeqCst), 60);
+
+    let rebuild = {
+        let (scores, store) = (scores.clone(), store.clone());
+        tokio::spawn(async move { scores.rebuild(&store, &Upcasters::new()).await })
+    };
+    entered.acquire().await.expect("open").forget();
+    // The fresh copy is held at its first event: reads see the old copy, which the bus
+    // still feeds.
+    publish_game_completed(&store, "m4", "b", 40).await;
+    running.wait_until_caught_up().await.expect("caught up");
+    assert!(Arc::ptr_eq(&scores.current(), &old));
+    assert_eq!(scores.current().total.load(Ordering::SeqCst), 100);
+
+    gate.add_permits(1);
+    let reached = rebuild.await.expect("joins").expect("rebuilt");
+    assert!(reached >= Position::new(3), "{reached}");
+    let fresh = scores.current();
+    assert!(!Arc::ptr_eq(&fresh, &old), "the fresh copy is swapped in");
+    publish_game_completed(&store, "m5", "b", 50).await;
+    running.wait_until_caught_up().await.expect("caught up");
+    assert_eq!(fresh.total.load(Ordering::SeqCst), 150, "every event once");
+    assert_eq!(fresh.applied.load(Ordering::SeqCst), 5);
+    assert_eq!(
+        old.total.load(Ordering::SeqCst),
+        100,
+        "the old copy is left behind"
+    );
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_copy_ahead_of_the_bus_is_not_given_its_events_twice() {
+    let store = MemoryStore::new();
+    publish_game_completed(&store, "m1", "a", 10).await;
+    let (gate, entered) = (Arc::new(Semaphore::new(100)), Arc::new(Semaphore::new(0)));
+    let scores = gated_scores(&gate, &entered);
+    let mut bus = EventBus::new(store.clone(), store.clone());
+    bus.projection(scores.clone());
+    let running = bus.start().expect("starts");
+    running.wait_until_caught_up().await.expect("caught up");
+
+    // Paused, the bus falls behind the log; the rebuild reads it to the end.
+    running.pause("scores").await.expect("pauses");
+    publish_game_completed(&store, "m2", "a", 20).await;
+    publish_game_completed(&store, "m3", "a", 30).await;
+    let reached = scores
+        .rebuild(&store, &Upcasters::new())
+        .await
+        .expect("rebuilt");
+    assert_eq!(reached, store.head_position().await.expect("head"));
+    assert_eq!(scores.current().total.load(Ordering::SeqCst), 60);
+
+    running.resume("scores").expect("resumes");
+    publish_game_completed(&store, "m4", "a", 40).await;
+    running.wait_until_caught_up().await.expect("caught up");
+    assert_eq!(scores.current().total.load(Ordering::SeqCst), 100);
+    assert_eq!(scores.current().applied.load(Ordering::SeqCst), 4);
+    running.shutdown().await;
+}
+
+/// A span's fields by name, as text.
+type SpanFields = BTreeMap<String, String>;
+
+/// The fields of every span that closed, by span name, as the subscriber saw them.
+#[derive(Clone, Default)]
+struct ClosedSpans(Arc<Mutex<Vec<(String, SpanFields)>>>);
+
+struct Fields(SpanFields);
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}"));
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.to_owned());
+    }
+}
+
+impl<S> tracing_subscriber::Layer<S> for ClosedSpans
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        let mut fields = Fields(BTreeMap::new());
+        attrs.record(&mut fields);
+        if let Some(parent) = ctx.span(id).and_then(|span| span.parent()) {
+            fields.0.insert("parent".into(), parent.name().to_owned());
+        }
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(fields);
+        }
+    }
+
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if let Some(span) = ctx.span(id)
+            && let Some(fields) = span.extensions_mut().get_mut::<Fields>()
+        {
+            values.record(fields);
+        }
+    }
+
+    fn on_close(&self, id: tracing::span::Id, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        if let Some(span) = ctx.span(&id)
+            && let Some(fields) = span.extensions_mut().remove::<Fields>()
+        {
+            self.0.lock().push((span.name().to_owned(), fields.0));
+        }
+    }
+}
+
+impl ClosedSpans {
+    fn named(&self, name: &str) -> Vec<SpanFields> {
+        let closed = self.0.lock();
+        closed
+            .iter()
+            .filter(|(span, _)| span == name)
+            .map(|(_, fields)| fields.clone())
+            .collect()
+    }
+}
+
+#[test]
+fn commands_leave_spans_with_their_outcome_attempts_and_correlation() {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let spans = ClosedSpans::default();
+    let subscriber = tracing_subscriber::registry().with(spans.clone());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let request = Uuid::new_v4();
+    tracing::subscriber::with_default(subscriber, || {
+        runtime.block_on(async {
+            let store = MemoryStore::new();
+            let context = CommandContext::default().with_correlation_id(request);
+            let players = Repository::<Player, _>::new(store.clone());
+            players
+                .execute_with(PlayerCommand::create("a"), context.clone())
+                .await
+                .expect("created");
+            let refused = players.execute(PlayerCommand::create("a")).await;
+            assert!(matches!(refused, Err(CommandError::Rejected { .. })));
+            // A second repository moves the stream behind the first one's cached state: the
+            // first one's next command conflicts once, then commits.
+            let other = Repository::<Player, _>::new(store.clone());
+            other
+                .execute(PlayerCommand::gain("a", 5))
+                .await
+                .expect("xp");
+            players
+                .execute(PlayerCommand::gain("a", 5))
+                .await
+                .expect("xp after a retry");
+        });
+    });
+
+    let commands = spans.named("command");
+    assert_eq!(commands.len(), 4, "{commands:?}");
+    let field = |index: usize, name: &str| commands[index].get(name).cloned().unwrap_or_default();
+    assert_eq!(field(0, "outcome"), "ok");
+    assert_eq!(field(0, "aggregate"), "player");
+    assert_eq!(field(0, "stream"), "player-a");
+    assert_eq!(field(0, "correlation_id"), request.to_string());
+    assert_eq!(field(1, "correlation_id"), "", "none was given");
+    assert_eq!(field(0, "attempts"), "1");
+    assert_eq!(field(0, "version"), "1");
+    assert_eq!(field(1, "outcome"), "rejected");
+    assert_eq!(field(3, "outcome"), "ok");
+    assert_eq!(field(3, "attempts"), "2", "the conflict was retried");
+    assert_eq!(field(3, "version"), "3");
+
+    let appends = spans.named("append");
+    let outcomes: Vec<_> = appends
+        .iter()
+        .map(|append| append.get("outcome").cloned().unwrap_or_default())
+        .collect();
+    assert_eq!(outcomes, ["ok", "ok", "conflict", "ok"]);
+    assert!(
+        appends
+            .iter()
+            .all(|append| append.get("parent").map(String::as_str) == Some("command"))
+    );
+}
