@@ -1,37 +1,40 @@
-//! Appends: the expected-version rules, idempotent retries, and claiming global positions
-//! with the insert itself.
+//! Appends: the expected-version rules, idempotent retries, and where an append goes in the
+//! log.
 //!
-//! An append is one `insert_one` of one document, so it is atomic on every deployment. Unique
-//! indexes decide it: `(stream_id, first_version)` refuses a second append from the same
-//! stream version, `_id` (the first global position) a second append at the same position,
-//! and `event_ids` an id stored anywhere already. The crate documentation gives the whole
-//! argument; the rules here:
+//! An append is one insert of one document, so it is atomic on every deployment. Its global
+//! positions come from this store's block (the `sequence` module): no round trip of its own,
+//! no race with other writers. Unique indexes decide everything else: `(stream_id,
+//! first_version)` refuses a second append from the same stream version, `event_ids` an id
+//! stored anywhere already, and `_id` a position a reader closed as a gap (the `gaps`
+//! module) because the insert came too late. The rules:
 //!
 //! - Event ids first, as in every store (the `ids` module): when any id of the append is
 //!   stored, the append is a retry (the result stored then) or a `DuplicateEvent`, whatever
-//!   the stream's version. A server that enforces the `event_ids` index says so by refusing
-//!   the insert, and only then are the ids looked up; on one that does not, the append is
-//!   checked against the ids of the log below the position it claims, kept in memory.
+//!   the stream's version.
 //! - `Exact(v)` inserts at version `v + 1` only when the stream is known to have been at `v`
 //!   (this process wrote or read an append ending at `v`, or a read of the stream's head just
 //!   said so); otherwise it is refused without writing.
 //! - `NoStream` inserts at version 1, which collides with any existing stream.
 //! - `Any` inserts after the last known version, moving up if the stream moved.
-//! - Every insert claims position `L + 1`, where `L` is the last position of an append seen
-//!   committed. Inside one process claims are serialized, so a second insert never starts
-//!   before the first is acknowledged.
+//! - An append's positions are above the stream's last position, so a stream's positions
+//!   grow with its versions and a reader of the log meets its events in order.
 //!
 //! A refused insert does not say which index refused it (the driver does not expose the key
 //! pattern, and messages differ between servers), so the store reads what holds the keys:
-//! the stream version, the position, the ids.
+//! the ids, the stream version, the position. When none of them is visible, the server's
+//! index saw a document that the read concern's view does not show yet (just after an
+//! election a new primary's majority view can lag): the store reads again until it is
+//! visible, up to the catch-up timeout, and then fails with
+//! [`MongoStoreError::CatchingUp`] rather than guess.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use eventful_core::{
     AppendResult, ExpectedVersion, NewEvent, Position, StoreError, StreamId, Version,
 };
 
 use crate::error::{MongoStoreError, is_duplicate_key};
+use crate::heads::Head;
 use crate::schema::{PreparedAppend, now_millis};
 use crate::store::Inner;
 
@@ -42,6 +45,21 @@ enum Inserted {
     /// Another append holds the stream version, and none of the ids is stored.
     VersionTaken,
 }
+
+/// What holds the keys of a refused insert.
+enum Refusal {
+    /// The ids: a retry's result, or the refusal.
+    Ids(AppendResult),
+    VersionTaken,
+    /// A reader closed the position: the insert goes on at another one.
+    PositionClosed,
+}
+
+/// The stream had no append: version 0, and no position to stay above.
+const NO_STREAM: Head = Head {
+    version: 0,
+    position: 0,
+};
 
 impl Inner {
     pub(crate) async fn append(
@@ -54,32 +72,32 @@ impl Inner {
             return self.check_version_only(stream_id, expected).await;
         }
         let prepared = PreparedAppend::new(stream_id, &events)?;
-        let mut first_version = match expected {
-            ExpectedVersion::NoStream | ExpectedVersion::Exact(Version::NONE) => 1,
-            ExpectedVersion::Exact(version) => {
-                let version = version.get();
-                if self.heads.get(stream_id) != Some(version) {
-                    let actual = self.stream_version(stream_id).await?;
-                    if actual != version {
-                        return self.refuse(stream_id, expected, &prepared, actual).await;
+        let mut after = match expected {
+            ExpectedVersion::NoStream | ExpectedVersion::Exact(Version::NONE) => NO_STREAM,
+            ExpectedVersion::Exact(version) => match self.heads.get(stream_id) {
+                Some(head) if head.version == version.get() => head,
+                _ => {
+                    let head = self.stream_head(stream_id).await?;
+                    if head.version != version.get() {
+                        return self
+                            .refuse(stream_id, expected, &prepared, head.version)
+                            .await;
                     }
+                    head
                 }
-                version + 1
-            }
+            },
             ExpectedVersion::Any => match self.heads.get(stream_id) {
-                Some(version) => version + 1,
-                None => self.stream_version(stream_id).await? + 1,
+                Some(head) => head,
+                None => self.stream_head(stream_id).await?,
             },
         };
         let mut attempts = 0;
         loop {
             attempts += 1;
-            match self
-                .insert(stream_id, expected, &prepared, first_version)
-                .await?
-            {
+            match self.insert(stream_id, expected, &prepared, after).await? {
                 Inserted::Stored(result) => return Ok(result),
                 Inserted::VersionTaken if expected != ExpectedVersion::Any => {
+                    // The holder is visible, so this read sees the stream past `expected`.
                     return Err(StoreError::Conflict {
                         stream_id: stream_id.clone(),
                         expected,
@@ -90,15 +108,26 @@ impl Inner {
                     if attempts >= self.settings.position_attempts() {
                         return Err(MongoStoreError::PositionContention {
                             stream_id: stream_id.clone(),
-                            first_version: Version::new(first_version),
+                            first_version: Version::new(after.version + 1),
                             attempts,
                         }
                         .into());
                     }
-                    first_version = self.stream_version(stream_id).await? + 1;
+                    after = self.stream_head(stream_id).await?;
                 }
             }
         }
+    }
+
+    /// The stream's last version and the last position of the append ending there.
+    async fn stream_head(&self, stream_id: &StreamId) -> Result<Head, StoreError> {
+        Ok(self
+            .last_append(stream_id)
+            .await?
+            .map_or(NO_STREAM, |last| Head {
+                version: last.last_version,
+                position: last.last_position,
+            }))
     }
 
     /// An append of no events: the version check alone.
@@ -143,51 +172,38 @@ impl Inner {
         })
     }
 
-    /// Inserts the append at `first_version`, claiming the next global position; on a
-    /// collision, finds out whether the event ids, the stream version or the position was
-    /// taken, and tries the next position in the last case.
+    /// Inserts the append after `after` (the stream's head), at positions from this store's
+    /// block; on a refusal, finds out what holds its keys, and takes other positions when a
+    /// reader closed the ones it had.
     async fn insert(
         &self,
         stream_id: &StreamId,
         expected: ExpectedVersion,
         prepared: &PreparedAppend,
-        first_version: u64,
+        after: Head,
     ) -> Result<Inserted, StoreError> {
         let count = prepared.len();
-        let attempts = self.settings.position_attempts();
-        // Held across the round trip: an insert claiming above one still in flight could
-        // commit first, above a position that is not visible yet.
-        let mut claim = self.log.claim.lock().await;
-        for attempt in 1..=attempts {
-            let last = match claim.last {
-                Some(last) => last,
-                None => self.log_head().await?,
-            };
-            // On a server that does not enforce the event ids index, the append is checked
-            // against every append below the position it claims (the `ids` module).
-            if !self.ids_enforced
-                && let Some(stored) = self
-                    .judge_known(&mut claim.ids, last, stream_id, expected, prepared)
-                    .await?
-            {
-                return Ok(Inserted::Stored(stored));
-            }
-            let first_position = last + 1;
+        let first_version = after.version + 1;
+        loop {
+            let first_position = self.take_positions(count, after.position).await?;
             let (stored_at, recorded_at) = now_millis();
-            let document = prepared.document(first_position, first_version, stored_at)?;
-            match self.events.insert_one(document).await {
-                Ok(_) => {
-                    let last_position = first_position + count - 1;
-                    claim.last = Some(last_position);
-                    if !self.ids_enforced {
-                        claim
-                            .ids
-                            .record(prepared.event_ids(), first_position, last_position);
-                    }
-                    drop(claim);
+            let document = match prepared.document(first_position, first_version, stored_at) {
+                Ok(document) => document,
+                Err(error) => {
+                    self.sequence.give_back(first_position, count);
+                    return Err(error.into());
+                }
+            };
+            let inserted = if self.ids_enforced || count == 1 {
+                self.events.insert_one(document).await.map(drop)
+            } else {
+                self.insert_claimed(prepared, first_position, document).await
+            };
+            match inserted {
+                Ok(()) => {
                     let last_version = first_version + count - 1;
-                    self.heads.observe(stream_id, last_version);
-                    self.log.saw(last_position);
+                    let last_position = first_position + count - 1;
+                    self.heads.observe(stream_id, last_version, last_position);
                     self.log.appended.notify_waiters();
                     return Ok(Inserted::Stored(AppendResult {
                         last_version: Version::new(last_version),
@@ -197,55 +213,64 @@ impl Inner {
                     }));
                 }
                 Err(error) if is_duplicate_key(&error) => {
-                    let (holder, head) = tokio::try_join!(
-                        self.append_at(stream_id, first_version),
-                        self.log_head()
-                    )?;
-                    claim.last = Some(head);
-                    // Which index refused it is told by what holds the keys; the ids come
-                    // first, as in every store.
-                    let stored = if self.ids_enforced {
-                        // They may be what collided unless the position alone was taken (then
-                        // the next attempt collides on them again, if they are stored).
-                        let ids_may_collide = holder.is_some() || head < first_position;
-                        if ids_may_collide {
-                            self.stored_ids_in_index(stream_id, expected, prepared)
-                                .await?
-                        } else {
-                            None
-                        }
-                    } else if holder.is_some() {
-                        self.judge_known(&mut claim.ids, head, stream_id, expected, prepared)
-                            .await?
-                    } else {
-                        // The next attempt checks them, up to the new head.
-                        None
-                    };
-                    if let Some(stored) = stored {
-                        return Ok(Inserted::Stored(stored));
+                    let refusal = self
+                        .judge_refusal(stream_id, expected, prepared, first_version, first_position)
+                        .await?;
+                    if !matches!(refusal, Refusal::PositionClosed) {
+                        self.sequence.give_back(first_position, count);
                     }
-                    if holder.is_some() {
-                        return Ok(Inserted::VersionTaken);
-                    }
-                    if head < first_position {
-                        // Neither the ids, the stream version nor the position is visibly
-                        // taken: the other append is not readable yet.
-                        tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(50)))).await;
+                    match refusal {
+                        Refusal::Ids(result) => return Ok(Inserted::Stored(result)),
+                        Refusal::VersionTaken => return Ok(Inserted::VersionTaken),
+                        Refusal::PositionClosed => {}
                     }
                 }
-                Err(error) => {
-                    // The insert may or may not have been stored: learn the head afresh.
-                    claim.last = None;
-                    return Err(self.driver_error("appending", error));
-                }
+                // The insert may or may not be stored, so its positions are not reused: if it
+                // is not, readers close them after the gap timeout.
+                Err(error) => return Err(self.driver_error("appending", error)),
             }
         }
-        Err(MongoStoreError::PositionContention {
-            stream_id: stream_id.clone(),
-            first_version: Version::new(first_version),
-            attempts,
+    }
+
+    /// What holds the keys of an insert the server refused, read until the view shows it (at
+    /// most the catch-up timeout).
+    async fn judge_refusal(
+        &self,
+        stream_id: &StreamId,
+        expected: ExpectedVersion,
+        prepared: &PreparedAppend,
+        first_version: u64,
+        first_position: u64,
+    ) -> Result<Refusal, StoreError> {
+        let started = Instant::now();
+        let mut pause = Duration::from_millis(5);
+        loop {
+            // The ids come first, as in every store.
+            if let Some(stored) = self.stored_ids(stream_id, expected, prepared).await? {
+                return Ok(Refusal::Ids(stored));
+            }
+            let (holder, at_position) = tokio::try_join!(
+                self.append_at(stream_id, first_version),
+                self.holds_position(first_position)
+            )?;
+            if holder.is_some() {
+                return Ok(Refusal::VersionTaken);
+            }
+            if at_position {
+                return Ok(Refusal::PositionClosed);
+            }
+            let waited = started.elapsed();
+            if waited >= self.settings.catch_up_timeout() {
+                return Err(MongoStoreError::CatchingUp {
+                    stream_id: stream_id.clone(),
+                    version: Version::new(first_version),
+                    waited,
+                }
+                .into());
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(200));
         }
-        .into())
     }
 }
 
@@ -390,11 +415,6 @@ mod tests {
             Version::NONE
         );
         assert_eq!(store.head_position().await.expect("reads").get(), 2);
-        assert_eq!(
-            store.inner.log.claim.lock().await.ids.len(),
-            0,
-            "where the index decides, no ids are kept"
-        );
         store
             .database()
             .drop()

@@ -189,10 +189,10 @@ pub enum MongoStoreError {
         /// What is wrong with it.
         problem: DecodeProblem,
     },
-    /// Other writers took every global position this append tried to claim.
+    /// Other writers took the stream's next version every time this `Any` append tried it.
     #[error(
-        "could not claim a global position for stream `{stream_id}` (version {first_version}) \
-         in {attempts} attempts: other writers took each one"
+        "could not append to stream `{stream_id}` (from version {first_version}) in \
+         {attempts} attempts: other writers took its next version each time"
     )]
     PositionContention {
         /// The stream appended to.
@@ -201,6 +201,24 @@ pub enum MongoStoreError {
         first_version: Version,
         /// Attempts made.
         attempts: u32,
+    },
+    /// The server refused an append because of a document its read concern's view does not
+    /// show yet (just after an election, a new primary's majority view can be older than
+    /// what it holds), and the view did not catch up within the catch-up timeout. Nothing
+    /// was written by this call; retrying the same append later is safe and is then either
+    /// stored or reported as already stored.
+    #[error(
+        "the cluster is catching up: an append to stream `{stream_id}` at version {version} \
+         was refused because of a document the read view still did not show after \
+         {waited:?}; nothing was written by it, and retrying it is safe"
+    )]
+    CatchingUp {
+        /// The stream appended to.
+        stream_id: StreamId,
+        /// The version the append would have started at.
+        version: Version,
+        /// How long the store waited for the view.
+        waited: std::time::Duration,
     },
 }
 
@@ -235,7 +253,10 @@ impl From<MongoStoreError> for StoreError {
                 source: Box::new(error),
             },
             MongoStoreError::PositionContention { .. } => StoreError::Timeout {
-                operation: "claiming a global position",
+                operation: "appending to a contended stream",
+                source: Box::new(error),
+            },
+            MongoStoreError::CatchingUp { .. } => StoreError::Unavailable {
                 source: Box::new(error),
             },
             MongoStoreError::Unauthorized { .. } => StoreError::Unauthorized {

@@ -1,11 +1,12 @@
 //! [`StreamHeads`]: the versions this process has seen streams at, so that an append with an
 //! expected version usually needs no read first.
 //!
-//! What is remembered is a version the stream *was* at: the last version of an append
-//! document this process wrote or read. Versions only grow, so that is proof enough to
+//! What is remembered is a version the stream *was* at, with the last position of the append
+//! that ended there: the last version of an append document this process wrote or read. Versions only grow, so that is proof enough to
 //! attempt `Exact(v)` directly: if the stream has moved on since, the append that moved it
 //! started at `v + 1` and the attempt collides with it on the unique index. A stale entry
-//! costs a conflict, never a wrong write.
+//! costs a conflict, never a wrong write. The position keeps a stream's positions growing with
+//! its versions: the next append of the stream takes a position above it.
 //!
 //! The cache is bounded by two generations of maps: when the young one fills, it becomes
 //! the old one and the previous old one is dropped; a hit in the old one moves back to the
@@ -16,6 +17,13 @@ use std::collections::HashMap;
 use eventful_core::StreamId;
 use parking_lot::Mutex;
 
+/// A version a stream was at, and the last position of the append that ended there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Head {
+    pub(crate) version: u64,
+    pub(crate) position: u64,
+}
+
 /// The last known version of recently used streams.
 #[derive(Debug)]
 pub(crate) struct StreamHeads {
@@ -25,8 +33,8 @@ pub(crate) struct StreamHeads {
 
 #[derive(Debug, Default)]
 struct Generations {
-    young: HashMap<StreamId, u64>,
-    old: HashMap<StreamId, u64>,
+    young: HashMap<StreamId, Head>,
+    old: HashMap<StreamId, Head>,
 }
 
 impl StreamHeads {
@@ -39,7 +47,7 @@ impl StreamHeads {
     }
 
     /// The highest version `stream_id` is known to have been at, if remembered.
-    pub(crate) fn get(&self, stream_id: &StreamId) -> Option<u64> {
+    pub(crate) fn get(&self, stream_id: &StreamId) -> Option<Head> {
         if self.generation_size == 0 {
             return None;
         }
@@ -52,24 +60,23 @@ impl StreamHeads {
         Some(version)
     }
 
-    /// Records that `stream_id` was at `version`.
-    pub(crate) fn observe(&self, stream_id: &StreamId, version: u64) {
+    /// Records that `stream_id` was at `version`, the append ending there at `position`.
+    pub(crate) fn observe(&self, stream_id: &StreamId, version: u64, position: u64) {
         if self.generation_size == 0 || version == 0 {
             return;
         }
+        let head = Head { version, position };
+        let later = |known: Head| if known.version >= version { known } else { head };
         let mut generations = self.generations.lock();
         if let Some(known) = generations.young.get_mut(stream_id) {
-            *known = (*known).max(version);
+            *known = later(*known);
             return;
         }
-        let version = generations
-            .old
-            .remove(stream_id)
-            .map_or(version, |known| known.max(version));
-        self.insert(&mut generations, stream_id.clone(), version);
+        let head = generations.old.remove(stream_id).map_or(head, later);
+        self.insert(&mut generations, stream_id.clone(), head);
     }
 
-    fn insert(&self, generations: &mut Generations, stream_id: StreamId, version: u64) {
+    fn insert(&self, generations: &mut Generations, stream_id: StreamId, version: Head) {
         if generations.young.len() >= self.generation_size {
             generations.old = std::mem::take(&mut generations.young);
         }
@@ -88,11 +95,12 @@ mod tests {
     #[test]
     fn remembers_the_highest_version_seen() {
         let heads = StreamHeads::new(10);
-        heads.observe(&stream(1), 3);
-        heads.observe(&stream(1), 2);
-        assert_eq!(heads.get(&stream(1)), Some(3));
-        heads.observe(&stream(1), 7);
-        assert_eq!(heads.get(&stream(1)), Some(7));
+        let head = |version, position| Some(Head { version, position });
+        heads.observe(&stream(1), 3, 30);
+        heads.observe(&stream(1), 2, 20);
+        assert_eq!(heads.get(&stream(1)), head(3, 30));
+        heads.observe(&stream(1), 7, 70);
+        assert_eq!(heads.get(&stream(1)), head(7, 70));
         assert_eq!(heads.get(&stream(2)), None);
     }
 
@@ -100,8 +108,8 @@ mod tests {
     fn stays_bounded_and_keeps_what_is_used() {
         let heads = StreamHeads::new(100);
         for n in 0..10_000 {
-            heads.observe(&stream(n), 1);
-            assert_eq!(heads.get(&stream(0)), Some(1), "a stream in use is kept");
+            heads.observe(&stream(n), 1, 1);
+            assert!(heads.get(&stream(0)).is_some(), "a stream in use is kept");
         }
         let generations = heads.generations.lock();
         assert!(generations.young.len() + generations.old.len() <= 100);
@@ -110,7 +118,7 @@ mod tests {
     #[test]
     fn capacity_zero_remembers_nothing() {
         let heads = StreamHeads::new(0);
-        heads.observe(&stream(1), 3);
+        heads.observe(&stream(1), 3, 3);
         assert_eq!(heads.get(&stream(1)), None);
     }
 }

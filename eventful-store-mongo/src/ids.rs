@@ -19,36 +19,33 @@
 //!   holding an id that another append holds fails on it, and only then does the store look
 //!   the ids up (one query on that index, [`Inner::stored_ids`]) to answer. Nothing is spent
 //!   on an append whose ids are new.
-//! - Some wire-compatible servers (nx-27017) index an array as one value: they accept a
-//!   second document sharing only some ids with a first, and have no index on array
-//!   elements, so a lookup by id scans the collection. There the position claim does the
-//!   work: an append inserted at position `L + 1` has seen every append up to `L` committed
-//!   (the crate documentation's argument), so a writer that knows the ids of the log up to
-//!   `L` can check the append against everything stored before it, and anything stored
-//!   after it is checked against it by its own writer. The store keeps those ids in memory
-//!   ([`KnownIds`], the first position of the append holding each), reads the appends it has
-//!   not seen (its own are added as they commit) from the log before each insert, and fetches
-//!   the appends holding a known id, by `_id`, only when there is one. That is exact across
-//!   processes, costs no query while this process is the only writer, one indexed read of the
-//!   new appends after another process wrote, and a few tens of bytes of memory an event.
+//! - Some wire-compatible servers (nx-27017) index an array as one value: they refuse a
+//!   second document whose whole `event_ids` equals a first's, but accept one sharing only
+//!   some ids. There an append of one event is decided by its own document, as on MongoDB
+//!   (its array of one id equals any other holding just that id), and an append of several
+//!   events inserts, in the same ordered `insert_many` and before its document, one **claim**
+//!   document per id (`event_ids` of that id alone, [`claim_document`]): an id held by any
+//!   append or claim makes the insert stop there. A claim whose append was refused is deleted
+//!   by its writer; one left by a writer that died before deleting it holds no append, and is
+//!   deleted by the next append that meets it once it is [`ORPHAN_GRACE`] old.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use eventful_core::{
     AppendResult, Duplicate, ExpectedVersion, Position, StoreError, StreamId, Version,
 };
 use mongodb::IndexModel;
-use mongodb::bson::{Document, doc};
+use mongodb::bson::{Bson, Document, RawDocument, RawDocumentBuf, doc, rawdoc};
 use mongodb::options::IndexOptions;
 use mongodb::{Database, bson};
 use uuid::Uuid;
 
 use crate::error::{MongoStoreError, is_duplicate_key};
-use crate::reads::PAGE_DOCUMENTS;
-use crate::schema::{PreparedAppend, field, int64};
+use crate::schema::{PreparedAppend, field, int64, now_millis};
 use crate::store::Inner;
-use crate::stored::StoredAppend;
+use crate::stored::{StoredAppend, read_u64};
 
 /// Where one event id is stored.
 #[derive(Debug, Clone, Copy)]
@@ -126,141 +123,124 @@ pub(crate) fn judge(
     }))
 }
 
-/// The event ids of the log up to a position, each with the first position of the append
-/// holding it: what a writer on a server that does not enforce the event ids index checks an
-/// append against.
-#[derive(Debug, Default)]
-pub(crate) struct KnownIds {
-    /// Every append up to this position is in `holders`.
-    covered: u64,
-    holders: HashMap<Uuid, u64>,
+/// How old a claim holding no append must be before an append meeting it deletes it: its
+/// writer's `insert_many` is long over, and the writer would have deleted it already.
+pub(crate) const ORPHAN_GRACE: Duration = Duration::from_secs(2);
+
+/// The stream-id prefix of claim documents, which no stream id can hold (a control
+/// character).
+pub(crate) const CLAIM_PREFIX: &str = "\u{1}id ";
+
+/// The claim of `id` for the append at `position`: an events-collection document whose keys
+/// collide with any other holder of the id on a server that indexes arrays as one value,
+/// and with nothing else (its `_id` and stream are the id's own, its `last_position` a
+/// negative number of its own, which no read of the log ranges over).
+pub(crate) fn claim_document(id: Uuid, position: u64, at: bson::DateTime) -> RawDocumentBuf {
+    let bits = id.as_u64_pair().1 >> 2;
+    let below_log = -1 - i64::try_from(bits).unwrap_or(i64::MAX - 1);
+    let key = format!("{CLAIM_PREFIX}{id}");
+    rawdoc! {
+        field::ID: key.as_str(),
+        field::STREAM_ID: key.as_str(),
+        field::FIRST_VERSION: 1_i64,
+        field::LAST_VERSION: 1_i64,
+        field::LAST_POSITION: below_log,
+        field::RECORDED_AT: at,
+        field::EVENT_IDS: [id.to_string()],
+        CLAIMED_FOR: int64(position),
+    }
 }
 
-impl KnownIds {
-    /// How many ids are known.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.holders.len()
-    }
+/// The field of a claim naming the position of its append.
+const CLAIMED_FOR: &str = "claimed_for";
 
-    /// Records an append just committed at `first_position..=last_position`, if it continues
-    /// what is known (else the next catch-up reads it).
-    pub(crate) fn record(&mut self, ids: &[Uuid], first_position: u64, last_position: u64) {
-        if self.covered + 1 == first_position {
-            self.holders
-                .extend(ids.iter().map(|id| (*id, first_position)));
-            self.covered = last_position;
-        }
-    }
+/// Whether `document` is a claim.
+pub(crate) fn is_claim(document: &RawDocument) -> bool {
+    document
+        .get_str(field::STREAM_ID)
+        .is_ok_and(|stream| stream.starts_with(CLAIM_PREFIX))
 }
 
 impl Inner {
-    /// Where the append's ids are stored, judged ([`judge`]), as of now: on a server that
-    /// enforces the event ids index, one query on it; on one that does not, the known ids,
-    /// caught up to the log's head.
+    /// Inserts the claims of the append's ids, then its document, in one ordered
+    /// `insert_many`; when it is refused, deletes the claims it inserted (they hold no
+    /// append) before handing the refusal back.
+    pub(crate) async fn insert_claimed(
+        &self,
+        prepared: &PreparedAppend,
+        first_position: u64,
+        document: RawDocumentBuf,
+    ) -> Result<(), mongodb::error::Error> {
+        let at = now_millis().0;
+        let mut documents: Vec<RawDocumentBuf> = prepared
+            .event_ids()
+            .iter()
+            .map(|id| claim_document(*id, first_position, at))
+            .collect();
+        let claims: Vec<Bson> = prepared
+            .event_ids()
+            .iter()
+            .map(|id| Bson::String(format!("{CLAIM_PREFIX}{id}")))
+            .collect();
+        documents.push(document);
+        let Err(error) = self.events.insert_many(documents).ordered(true).await else {
+            return Ok(());
+        };
+        // Only the claims this insert made: those of another writer name another position.
+        let ours = doc! {
+            field::ID: { "$in": claims },
+            CLAIMED_FOR: int64(first_position),
+        };
+        if let Err(cleanup) = self.events.delete_many(ours).await {
+            tracing::debug!(%cleanup, "deleting the claims of a refused append failed");
+        }
+        Err(error)
+    }
+
+    /// Deletes the claims among `claims` that hold no append and are older than
+    /// [`ORPHAN_GRACE`]: left by a writer that died between its refused insert and deleting
+    /// them.
+    async fn delete_orphans(&self, claims: Vec<RawDocumentBuf>) -> Result<(), StoreError> {
+        let now = now_millis().0.timestamp_millis();
+        for claim in claims {
+            let (Ok(key), Ok(position), Ok(at)) = (
+                claim.get_str(field::ID),
+                read_u64(&claim, CLAIMED_FOR),
+                claim.get_datetime(field::RECORDED_AT),
+            ) else {
+                continue;
+            };
+            let grace = i64::try_from(ORPHAN_GRACE.as_millis()).unwrap_or(i64::MAX);
+            if now - at.timestamp_millis() < grace || self.holds_position(position).await? {
+                continue;
+            }
+            self.events
+                .delete_one(doc! { field::ID: key, CLAIMED_FOR: int64(position) })
+                .await
+                .map_err(|error| self.driver_error("deleting an orphaned claim", error))?;
+        }
+        Ok(())
+    }
+
+    /// Where the append's ids are stored, judged, from one query on `{event_ids: 1}` (which
+    /// scans the collection on a server that does not index array elements); claims that
+    /// hold no append and are past their grace are deleted on the way.
     pub(crate) async fn stored_ids(
         &self,
         stream_id: &StreamId,
         expected: ExpectedVersion,
         prepared: &PreparedAppend,
     ) -> Result<Option<AppendResult>, StoreError> {
-        if self.ids_enforced {
-            return self
-                .stored_ids_in_index(stream_id, expected, prepared)
-                .await;
-        }
-        let mut claim = self.log.claim.lock().await;
-        let head = self.log_head().await?;
-        self.judge_known(&mut claim.ids, head, stream_id, expected, prepared)
-            .await
-    }
-
-    /// Where the append's ids are stored, judged, from one query on `{event_ids: 1}`: for a
-    /// server that enforces that index (elsewhere the query scans the collection).
-    pub(crate) async fn stored_ids_in_index(
-        &self,
-        stream_id: &StreamId,
-        expected: ExpectedVersion,
-        prepared: &PreparedAppend,
-    ) -> Result<Option<AppendResult>, StoreError> {
-        let holders = self.appends_holding(prepared.event_ids()).await?;
+        let (holders, claims) = self.appends_holding(prepared.event_ids()).await?;
         for holder in &holders {
-            self.heads.observe(&holder.stream_id, holder.last_version);
+            self.heads
+                .observe(&holder.stream_id, holder.last_version, holder.last_position);
         }
-        judge(stream_id, expected, prepared.event_ids(), &holders)
-    }
-
-    /// Where the append's ids are stored among the appends up to `upto` ([`judge`]), from
-    /// `known`, first caught up to `upto`: no query when it is already, and when none of the
-    /// ids is known.
-    pub(crate) async fn judge_known(
-        &self,
-        known: &mut KnownIds,
-        upto: u64,
-        stream_id: &StreamId,
-        expected: ExpectedVersion,
-        prepared: &PreparedAppend,
-    ) -> Result<Option<AppendResult>, StoreError> {
-        self.catch_up(known, upto).await?;
-        let mut positions: Vec<u64> = prepared
-            .event_ids()
-            .iter()
-            .filter_map(|id| known.holders.get(id).copied())
-            .collect();
-        if positions.is_empty() {
-            return Ok(None);
+        let judged = judge(stream_id, expected, prepared.event_ids(), &holders)?;
+        if judged.is_none() && !claims.is_empty() {
+            self.delete_orphans(claims).await?;
         }
-        positions.sort_unstable();
-        positions.dedup();
-        let holders = self.appends_starting_at(&positions).await?;
-        judge(stream_id, expected, prepared.event_ids(), &holders)
-    }
-
-    /// Reads the ids of the appends after what `known` covers, up to `upto`.
-    async fn catch_up(&self, known: &mut KnownIds, upto: u64) -> Result<(), StoreError> {
-        while known.covered < upto {
-            let page = self.appends_ending_in(known.covered, upto).await?;
-            let Some(last) = page.last() else {
-                // Nothing visible yet past what is known: the check is as of what is.
-                break;
-            };
-            let covered = last.last_position;
-            for append in &page {
-                let ids = append.event_ids()?;
-                for id in ids {
-                    // The earliest holder, should the log hold an id twice (written before
-                    // ids were unique store-wide).
-                    known.holders.entry(id).or_insert(append.first_position);
-                }
-            }
-            known.covered = covered;
-        }
-        Ok(())
-    }
-
-    /// The appends starting at `positions` (their `_id`s), headers only.
-    async fn appends_starting_at(
-        &self,
-        positions: &[u64],
-    ) -> Result<Vec<StoredAppend>, StoreError> {
-        let mut appends = Vec::with_capacity(positions.len());
-        for chunk in positions.chunks(PAGE_DOCUMENTS) {
-            let ids: Vec<bson::Bson> = chunk
-                .iter()
-                .map(|position| bson::Bson::Int64(int64(*position)))
-                .collect();
-            appends.extend(
-                self.find_appends(
-                    "reading the appends holding event ids",
-                    doc! { field::ID: { "$in": ids } },
-                    doc! { field::LAST_POSITION: 1 },
-                    chunk.len(),
-                    true,
-                )
-                .await?,
-            );
-        }
-        Ok(appends)
+        Ok(judged)
     }
 }
 

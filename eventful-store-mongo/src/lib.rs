@@ -81,6 +81,7 @@
 mod append;
 mod checkpoints;
 mod error;
+mod gaps;
 mod heads;
 mod ids;
 mod indexes;
@@ -90,8 +91,11 @@ mod progress;
 mod put;
 mod reads;
 mod schema;
+mod sequence;
 mod settings;
 mod snapshots;
+#[cfg(test)]
+mod stale_view;
 mod store;
 mod stored;
 

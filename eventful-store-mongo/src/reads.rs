@@ -5,26 +5,32 @@
 //! cursor open between calls, so a read never depends on a cursor surviving (some servers
 //! drop cursors with their connection).
 //!
-//! **A damaged document is never skipped.** A range query finds no document whose field it
-//! ranges over is missing, null, negative or of another type, so the reads check what they
-//! get against what the log must hold: its appends cover positions `1..=head` with no hole
-//! (each `_id..=last_position`), and a stream's appends cover its versions with no hole.
-//! Where a query's answer leaves positions (or versions) unaccounted for, the read looks at
-//! what holds them, by `_id`, together with the append just above them:
+//! **The log is read in order, and never past a position that may still fill.** Positions
+//! commit out of order (the `sequence` module), so a read of the log accounts for every
+//! position from where it starts, in one query: each is held by an append, by a gap
+//! document (the `gaps` module), or by nothing. At the first position held by nothing below
+//! a committed append, the read looks it up by `_id` (a document whose `last_position` is
+//! damaged is invisible to the range query, and is reported, not skipped), and, finding
+//! nothing, stops there: the gap is either closed (its owner's, or open for the gap
+//! timeout) and read through next time, or left to fill. So `AllBatch::next` never passes a
+//! position that may still receive an append.
 //!
-//! - a document that does not decode: its error, [`StoreError::Corrupt`] naming its `_id`;
-//! - nothing, where the same lookup sees the append above: a hole, reported as the position's
-//!   missing `_id`. Every position below a committed append was committed before it was
-//!   inserted (the claim rule of `append`), so no insert still in flight can fill it;
-//! - an append that decodes: it committed while the query ran, and is read.
+//! **What a read reports is what its own query saw.** A filtered read finds the appends that
+//! match from that same query's headers (their event and aggregate types and time), then
+//! fetches those appends whole by `_id`; when that second read does not return one of them
+//! (a view older than the first, as a new primary's majority view can be just after an
+//! election), the batch ends before it. The position a read resumes at never comes from
+//! another read than the one that accounted for it.
 //!
-//! That costs nothing while nothing is missing. At the end of the log a read looks up the one
-//! position after its end (by `_id`), so that a damaged last append is reported rather than
-//! taken for the end; a waiting subscriber polls that same position. A read of the log
-//! delivers the events before a damaged document, and the next read, which starts at it,
-//! fails. `docs/stores/mongodb.md` ("Damaged documents") has the argument and what each read
-//! sees.
+//! **A damaged document is never skipped.** A document that does not decode ends a read
+//! with [`StoreError::Corrupt`] naming its `_id` (the events before it are delivered first);
+//! at the end of the log a read looks up the one position after its end (by `_id`), so that
+//! a damaged last append is reported rather than taken for the end; a waiting subscriber
+//! polls that same position. A stream's versions are dense, so a stream read that finds its
+//! versions jump looks into what holds them. `docs/stores/mongodb.md` ("Damaged documents")
+//! has the argument and what each read sees.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -32,49 +38,61 @@ use eventful_core::{
     AllBatch, EventFilter, Position, RecordLocation, RecordedEvent, StoreError, StreamId, Version,
 };
 use futures::TryStreamExt;
-use mongodb::bson::{self, Bson, Document, RawDocumentBuf, doc};
+use mongodb::bson::{Bson, Document, RawDocumentBuf, doc};
 use uuid::Uuid;
 
 use crate::error::MongoStoreError;
+use crate::gaps::{GapOutcome, is_gap};
+use crate::ids::is_claim;
 use crate::problem::DecodeProblem;
 use crate::schema::{field, int64};
+use crate::stored::document_location;
 use crate::store::Inner;
 use crate::stored::{StoredAppend, read_u64};
 
 /// Most append documents one query fetches.
 pub(crate) const PAGE_DOCUMENTS: usize = 1000;
 
-/// How far a time-range query's date bounds are widened (the exact bounds are applied to
-/// each event).
-const DATE_SLACK_MS: i64 = 1000;
-
-/// How many of the lowest entries of the `last_position` index a filtered read looks at for
-/// documents it cannot see (a `last_position` missing, null, negative or below the `_id`).
-const LOWEST_ENTRIES: usize = 16;
-
 /// How often a stream read whose versions jump reads again before it reports the hole, when
 /// the lookup that looks into it does not see the append above it (a stale view).
 const STREAM_GAP_ATTEMPTS: u32 = 3;
 
-/// What looking at positions a query left unaccounted for came to.
-struct Walk {
-    /// The appends found there, in order.
-    appends: Vec<StoredAppend>,
-    end: WalkEnd,
+
+
+/// How a page of the log ended.
+enum PageEnd {
+    /// The page is full: read on from its end.
+    Full,
+    /// Every position up to its end is accounted for, and nothing is visible beyond.
+    EndOfLog,
+    /// A gap that may still fill: the page stops before it.
+    Gap,
+    /// Something committed while the page was read, or a gap was just closed: read again
+    /// from the page's end.
+    Again,
+    /// A document that does not decode at the page's end.
+    Damaged(StoreError),
 }
 
-enum WalkEnd {
-    /// Every position up to the bound is held by an append found.
-    Reached,
-    /// Nothing starts at the position after the last append: the end of the log.
-    LogEnd,
-    /// At the end of the log, an append that committed after the query: more may follow.
-    More,
-    /// The lookup does not see the append that bounds the gap (a stale view, as just after a
-    /// failover): read again from this position.
-    Stale(u64),
-    /// A document that does not decode, or a hole, at this position.
-    Damaged(u64, StoreError),
+/// The appends of the log from a position, every position accounted for up to `end`.
+struct LogPage {
+    /// The appends, in order (gap documents left out).
+    appends: Vec<StoredAppend>,
+    /// The first position not accounted for.
+    end: u64,
+    /// The last position of the last append in the page.
+    last_event: Option<u64>,
+    stop: PageEnd,
+}
+
+/// What a lookup by `_id` into positions a query did not return found.
+enum LookedInto {
+    /// Nothing holds them.
+    Empty,
+    /// A document that decodes: it committed after the query.
+    Committed,
+    /// A document that does not decode.
+    Damaged(StoreError),
 }
 
 /// What looking into a stream's missing versions came to.
@@ -86,6 +104,16 @@ enum StreamGap {
     /// The view does not see the append above, or sees an append the read did not: read
     /// again.
     Stale,
+}
+
+/// What a poll of the log found after a position.
+enum Poll {
+    /// A document at the next position.
+    Visible,
+    /// Nothing there, but documents above it.
+    BeyondGap,
+    /// Nothing after the position.
+    Nothing,
 }
 
 /// What one append added to a batch of the log.
@@ -201,11 +229,15 @@ impl Inner {
         if let Some(projection) = projection {
             find = find.projection(projection);
         }
-        find.await
+        let documents: Vec<RawDocumentBuf> = find
+            .await
             .map_err(|error| self.driver_error(operation, error))?
             .try_collect()
             .await
-            .map_err(|error| self.driver_error(operation, error))
+            .map_err(|error| self.driver_error(operation, error))?;
+        #[cfg(test)]
+        let documents = self.stale_view.apply(operation, documents);
+        Ok(documents)
     }
 
     fn decode(&self, document: RawDocumentBuf) -> Result<StoredAppend, StoreError> {
@@ -219,6 +251,17 @@ impl Inner {
         positions: &[u64],
         headers_only: bool,
     ) -> Result<Vec<(u64, RawDocumentBuf)>, StoreError> {
+        self.documents_in("looking up appends by position", positions, headers_only)
+            .await
+    }
+
+    /// [`Inner::documents_at`], as `operation`.
+    async fn documents_in(
+        &self,
+        operation: &'static str,
+        positions: &[u64],
+        headers_only: bool,
+    ) -> Result<Vec<(u64, RawDocumentBuf)>, StoreError> {
         let ids: Vec<Bson> = positions
             .iter()
             .map(|position| Bson::Int64(int64(*position)))
@@ -226,7 +269,7 @@ impl Inner {
         let projection = headers_only.then(|| doc! { field::EVENTS: 0 });
         let documents = self
             .find_documents(
-                "looking up appends by position",
+                operation,
                 doc! { field::ID: { "$in": ids } },
                 None,
                 positions.len(),
@@ -242,111 +285,8 @@ impl Inner {
             .collect())
     }
 
-    /// The error for a position that no document holds though the log has passed it: its
-    /// `_id` is missing.
-    fn hole(&self, position: u64) -> StoreError {
-        MongoStoreError::Undecodable {
-            collection: self.events.name().to_owned(),
-            location: RecordLocation::Position(Position::new(position)),
-            problem: DecodeProblem::MissingField {
-                field: field::ID.to_owned(),
-            },
-        }
-        .into()
-    }
 
-    /// The last position of the last readable append that ends before `position` (0 when
-    /// there is none).
-    async fn last_end_before(&self, position: u64) -> Result<u64, StoreError> {
-        let before = self
-            .find_appends(
-                "reading the append before a position",
-                doc! { field::LAST_POSITION: { "$lt": int64(position) } },
-                doc! { field::LAST_POSITION: -1 },
-                1,
-                true,
-            )
-            .await?
-            .pop()
-            .map_or(0, |append| append.last_position);
-        self.log.saw(before);
-        Ok(before)
-    }
 
-    /// Accounts for positions from `from` on that a query did not return, one append at a
-    /// time by `_id`: up to `until` (exclusive), where an append the query did return starts,
-    /// or, when `until` is `None`, at the end of the log, until an append reaches `from` or
-    /// nothing starts at the next position.
-    ///
-    /// Each lookup also asks for the append at `until`: every position below a committed
-    /// append is held by a committed append, so a view that sees the append at `until` and
-    /// nothing at a position below it sees a hole, not an insert in flight.
-    ///
-    /// `start_known`: an append ends right before `from`, so the next one starts there;
-    /// otherwise `from` may lie inside an append, which then starts after the last readable
-    /// one ending before `from`.
-    async fn walk(
-        &self,
-        from: u64,
-        until: Option<u64>,
-        start_known: bool,
-        headers_only: bool,
-    ) -> Result<Walk, StoreError> {
-        let mut appends = Vec::new();
-        let mut next = from;
-        let mut start_known = start_known;
-        loop {
-            if until.is_some_and(|until| next >= until) {
-                return Ok(Walk {
-                    appends,
-                    end: WalkEnd::Reached,
-                });
-            }
-            let mut positions = vec![next];
-            positions.extend(until);
-            let mut documents = self.documents_at(&positions, headers_only).await?;
-            let bounded = until.is_some_and(|until| documents.iter().any(|(at, _)| *at == until));
-            let here = documents
-                .iter()
-                .position(|(at, _)| *at == next)
-                .map(|i| documents.swap_remove(i).1);
-            let Some(document) = here else {
-                if !start_known {
-                    start_known = true;
-                    let before = self.last_end_before(from).await?;
-                    if before + 1 < next {
-                        next = before + 1;
-                        continue;
-                    }
-                }
-                let end = match until {
-                    None => WalkEnd::LogEnd,
-                    Some(_) if bounded => WalkEnd::Damaged(next, self.hole(next)),
-                    Some(_) => WalkEnd::Stale(next),
-                };
-                return Ok(Walk { appends, end });
-            };
-            match self.decode(document) {
-                Ok(append) => {
-                    next = append.last_position + 1;
-                    let reaches = append.last_position >= from;
-                    appends.push(append);
-                    if until.is_none() && reaches {
-                        return Ok(Walk {
-                            appends,
-                            end: WalkEnd::More,
-                        });
-                    }
-                }
-                Err(error) => {
-                    return Ok(Walk {
-                        appends,
-                        end: WalkEnd::Damaged(next, error),
-                    });
-                }
-            }
-        }
-    }
 
     /// The last append of `stream_id`, headers only.
     pub(crate) async fn last_append(
@@ -364,7 +304,8 @@ impl Inner {
             .await?
             .pop();
         if let Some(last) = &last {
-            self.heads.observe(stream_id, last.last_version);
+            self.heads
+                .observe(stream_id, last.last_version, last.last_position);
         }
         Ok(last)
     }
@@ -398,138 +339,187 @@ impl Inner {
             .pop())
     }
 
-    /// The appends, of any stream, holding any of `event_ids`, headers only: one query on
-    /// the store-wide `{event_ids: 1}` index. Each id is in one append at most, so there are
-    /// at most as many as ids.
+    /// The appends, of any stream, holding any of `event_ids`, headers only, and the claims
+    /// of them (the `ids` module): one query on the store-wide `{event_ids: 1}` index. Each
+    /// id is in one append and one claim at most.
     pub(crate) async fn appends_holding(
         &self,
         event_ids: &[Uuid],
-    ) -> Result<Vec<StoredAppend>, StoreError> {
-        const OPERATION: &str = "looking up event ids";
+    ) -> Result<(Vec<StoredAppend>, Vec<RawDocumentBuf>), StoreError> {
         let ids: Vec<String> = event_ids.iter().map(Uuid::to_string).collect();
-        let limit = i64::try_from(event_ids.len().max(1)).unwrap_or(i64::MAX);
-        let documents: Vec<RawDocumentBuf> = self
-            .events
-            .find(doc! { field::EVENT_IDS: { "$in": ids } })
-            .projection(doc! { field::EVENTS: 0 })
-            .limit(limit)
-            .await
-            .map_err(|error| self.driver_error(OPERATION, error))?
-            .try_collect()
-            .await
-            .map_err(|error| self.driver_error(OPERATION, error))?;
-        documents
-            .into_iter()
-            .map(|document| self.decode(document))
-            .collect()
-    }
-
-    /// The appends ending after position `after` and at most at `upto`, in order, headers
-    /// only: a page of them, up to [`PAGE_DOCUMENTS`]. `after` is where an append ends (or
-    /// 0), and `upto` a head read as committed; positions the query leaves unaccounted for
-    /// are looked into, so that an append that does not decode is an error rather than
-    /// missing (its ids would be unknown).
-    pub(crate) async fn appends_ending_in(
-        &self,
-        after: u64,
-        upto: u64,
-    ) -> Result<Vec<StoredAppend>, StoreError> {
-        let page = self
-            .find_appends(
-                "reading the log's event ids",
-                doc! { field::LAST_POSITION: { "$gt": int64(after), "$lte": int64(upto) } },
-                doc! { field::LAST_POSITION: 1 },
-                PAGE_DOCUMENTS,
-                true,
+        let documents = self
+            .find_documents(
+                "looking up event ids",
+                doc! { field::EVENT_IDS: { "$in": ids } },
+                None,
+                event_ids.len().max(1) * 2,
+                Some(doc! { field::EVENTS: 0 }),
             )
             .await?;
-        let full = page.len() == PAGE_DOCUMENTS;
-        let mut appends = Vec::with_capacity(page.len());
-        let mut expected = after + 1;
-        for append in page {
-            if append.first_position > expected {
-                let walk = self
-                    .walk(expected, Some(append.first_position), true, true)
-                    .await?;
-                appends.extend(walk.appends);
-                match walk.end {
-                    WalkEnd::Damaged(_, error) => return Err(error),
-                    WalkEnd::Stale(_) => return Ok(appends),
-                    WalkEnd::Reached | WalkEnd::LogEnd | WalkEnd::More => {}
-                }
-            }
-            expected = expected.max(append.last_position + 1);
-            appends.push(append);
-        }
-        if !full && expected <= upto {
-            // The head is committed, so something holds the positions up to it; a view that
-            // does not see the append after the head cannot call a missing one a hole, and
-            // the caller reads on from what it got.
-            let walk = self.walk(expected, Some(upto + 1), true, true).await?;
-            appends.extend(walk.appends);
-            if let WalkEnd::Damaged(_, error) = walk.end {
-                return Err(error);
-            }
-        }
-        Ok(appends)
+        let (claims, appends): (Vec<_>, Vec<_>) =
+            documents.into_iter().partition(|document| is_claim(document));
+        let appends = appends
+            .into_iter()
+            .map(|document| self.decode(document))
+            .collect::<Result<_, _>>()?;
+        Ok((appends, claims))
     }
 
-    /// The last position of the log (0 when it is empty): that of the readable append with
-    /// the highest `last_position`. When this process has seen the log reach further, what
-    /// holds the positions in between is looked into: an append whose `last_position` was
-    /// damaged after it was read is an error, not a lower head.
+
+    /// The position of the last event of the log that no gap precedes (0 when there is
+    /// none): the log walked from where this process last saw it accounted for.
     pub(crate) async fn log_head(&self) -> Result<u64, StoreError> {
-        match self.readable_head().await? {
-            (_, Some((_, error))) => Err(error),
-            (head, None) => Ok(head),
+        // Bounded, should a server keep answering "read again".
+        for _ in 0..64 {
+            let seen = self.log.seen.load(Ordering::Acquire);
+            let page = self.log_page(seen + 1, PAGE_DOCUMENTS, true).await?;
+            self.saw(&page);
+            match page.stop {
+                PageEnd::Full | PageEnd::Again => {}
+                PageEnd::EndOfLog | PageEnd::Gap => break,
+                PageEnd::Damaged(error) => return Err(error),
+            }
+        }
+        Ok(self.log.head_event.load(Ordering::Acquire))
+    }
+
+    /// Records how far `page` accounted for the log.
+    fn saw(&self, page: &LogPage) {
+        if page.end > 1 {
+            self.log.saw(page.end - 1);
+        }
+        if let Some(last) = page.last_event {
+            self.log.head_event.fetch_max(last, Ordering::AcqRel);
         }
     }
 
-    /// The highest `last_position` (0 when there is none), and damage found there with its
-    /// position: the append on top that does not decode but whose `last_position` reads (a
-    /// filtered read reads up to it, and so reaches what is before it), or an append between
-    /// it and the furthest this process has seen the log reach. An append on top whose
-    /// `last_position` does not read at all is an error.
-    async fn readable_head(&self) -> Result<(u64, Option<(u64, StoreError)>), StoreError> {
-        let seen = self.log.seen.load(Ordering::Acquire);
-        let top = self
+    /// The appends of the log from `from`, up to `limit` documents, in order, up to the first
+    /// position that is not accounted for (see the module documentation).
+    async fn log_page(
+        &self,
+        from: u64,
+        limit: usize,
+        headers_only: bool,
+    ) -> Result<LogPage, StoreError> {
+        let limit = limit.clamp(1, PAGE_DOCUMENTS);
+        let projection = headers_only.then(|| doc! { field::EVENTS: 0 });
+        let documents = self
             .find_documents(
-                "reading the log's head",
-                Document::new(),
-                // On `last_position`, not `_id`: equivalent, and some servers order `_id` as
-                // text.
-                Some(doc! { field::LAST_POSITION: -1 }),
+                "reading the log",
+                doc! { field::LAST_POSITION: { "$gte": int64(from) } },
+                Some(doc! { field::LAST_POSITION: 1 }),
+                limit,
+                projection,
+            )
+            .await?;
+        let full = documents.len() == limit;
+        // In `_id` order: a gap document a reader put at a position inside an append that
+        // committed meanwhile sorts before that append by its last position.
+        let mut documents: Vec<(u64, RawDocumentBuf)> = documents
+            .into_iter()
+            .map(|document| (read_u64(&document, field::ID).unwrap_or(0), document))
+            .collect();
+        documents.sort_by_key(|(first, _)| *first);
+        let mut page = LogPage {
+            appends: Vec::new(),
+            end: from,
+            last_event: None,
+            stop: PageEnd::Full,
+        };
+        for (first, document) in documents {
+            let (last, append) = if is_gap(&document) {
+                match read_u64(&document, field::LAST_POSITION) {
+                    Ok(last) if last >= first => (last, None),
+                    _ => {
+                        page.stop = PageEnd::Damaged(self.gap_undecodable(document));
+                        return Ok(page);
+                    }
+                }
+            } else {
+                match self.decode(document) {
+                    Ok(append) => (append.last_position, Some(append)),
+                    Err(error) => {
+                        page.stop = PageEnd::Damaged(error);
+                        return Ok(page);
+                    }
+                }
+            };
+            if last < page.end {
+                // A gap document inside an append: the append holds those positions.
+                continue;
+            }
+            if first > page.end {
+                page.stop = match self.look_into(page.end, first - 1).await? {
+                    LookedInto::Committed => PageEnd::Again,
+                    LookedInto::Damaged(error) => PageEnd::Damaged(error),
+                    LookedInto::Empty => match self.on_gap(page.end, first - 1).await? {
+                        GapOutcome::Open => PageEnd::Gap,
+                        GapOutcome::Closed => PageEnd::Again,
+                    },
+                };
+                return Ok(page);
+            }
+            if let Some(append) = append {
+                page.last_event = Some(append.last_position);
+                page.appends.push(append);
+            }
+            page.end = last + 1;
+        }
+        if full {
+            return Ok(page);
+        }
+        // The end as the query saw it: a document whose `last_position` the range query could
+        // not see is reported, one that committed since is read next time.
+        page.stop = match self.documents_at(&[page.end], true).await?.pop() {
+            None => PageEnd::EndOfLog,
+            Some((_, document)) if is_gap(&document) => PageEnd::Again,
+            Some((_, document)) => match self.decode(document) {
+                Ok(_) => PageEnd::Again,
+                Err(error) => PageEnd::Damaged(error),
+            },
+        };
+        Ok(page)
+    }
+
+    /// What holds positions `first..=last`, which a query of the log did not return, by `_id`.
+    async fn look_into(&self, first: u64, last: u64) -> Result<LookedInto, StoreError> {
+        let found = self
+            .find_documents(
+                "looking into positions the log skipped",
+                doc! { field::ID: { "$gte": int64(first), "$lte": int64(last) } },
+                None,
                 1,
                 Some(doc! { field::EVENTS: 0 }),
             )
             .await?
             .pop();
-        let (mut head, mut damage) = match top {
-            None => (0, None),
-            Some(document) => {
-                let last = read_u64(&document, field::LAST_POSITION);
-                let first = read_u64(&document, field::ID);
-                match self.decode(document) {
-                    Ok(append) => (append.last_position, None),
-                    Err(error) => match last {
-                        Ok(last) => (last, Some((first.unwrap_or(last).min(last), error))),
-                        Err(_) => return Err(error),
-                    },
-                }
-            }
-        };
-        if damage.is_none() && head < seen {
-            let walk = self.walk(head + 1, Some(seen + 1), true, true).await?;
-            if let Some(last) = walk.appends.last() {
-                head = head.max(last.last_position);
-            }
-            if let WalkEnd::Damaged(at, error) = walk.end {
-                damage = Some((at, error));
-            }
-        }
-        self.log.saw(head);
-        Ok((head, damage))
+        Ok(match found {
+            None => LookedInto::Empty,
+            Some(document) if is_gap(&document) => LookedInto::Committed,
+            Some(document) => match self.decode(document) {
+                Ok(_) => LookedInto::Committed,
+                Err(error) => LookedInto::Damaged(error),
+            },
+        })
     }
+
+    /// Whether a document holds position `position` as its `_id`.
+    pub(crate) async fn holds_position(&self, position: u64) -> Result<bool, StoreError> {
+        Ok(!self.documents_at(&[position], true).await?.is_empty())
+    }
+
+    /// The error for a gap document that does not read as one.
+    fn gap_undecodable(&self, document: RawDocumentBuf) -> StoreError {
+        MongoStoreError::Undecodable {
+            collection: self.events.name().to_owned(),
+            location: document_location(&document),
+            problem: DecodeProblem::MissingField {
+                field: field::LAST_POSITION.to_owned(),
+            },
+        }
+        .into()
+    }
+
 
     pub(crate) async fn read_stream(
         &self,
@@ -583,7 +573,8 @@ impl Inner {
                     before = Some(append.last_position);
                 }
                 let Some(last) = page.last() else { break };
-                self.heads.observe(stream_id, last.last_version);
+                self.heads
+                .observe(stream_id, last.last_version, last.last_position);
                 if !full {
                     break;
                 }
@@ -711,185 +702,64 @@ impl Inner {
         }
     }
 
-    /// The log from `from`, every event: each position accounted for, in the query's answer
-    /// or by looking at what holds it.
+    /// The log from `from`, every event.
     async fn read_log(&self, from: u64, limit: usize) -> Result<AllBatch, StoreError> {
-        let seen = self.log.seen.load(Ordering::Acquire);
+        let page = self.log_page(from, limit, false).await?;
+        self.saw(&page);
         let all = EventFilter::all();
-        let page_limit = limit.min(PAGE_DOCUMENTS);
-        let page = self
-            .find_documents(
-                "reading the log",
-                doc! { field::LAST_POSITION: { "$gte": int64(from) } },
-                Some(doc! { field::LAST_POSITION: 1 }),
-                page_limit,
-                None,
-            )
-            .await?;
-        let full = page.len() == page_limit;
         let mut batch = Batch::new(from, limit, &all);
-        // The next position to account for, and whether an append is known to start there.
-        let mut expected = from;
-        let mut start_known = from == 1 || from - 1 == seen;
-        for document in page {
-            // Positions before this document first, so that damage is met in log order.
-            let first = read_u64(&document, field::ID).unwrap_or(expected);
-            if first > expected {
-                let walk = self.walk(expected, Some(first), start_known, false).await?;
-                for found in &walk.appends {
-                    if let Taken::Done(done) = batch.take(found)? {
-                        return Ok(done);
-                    }
-                }
-                match walk.end {
-                    WalkEnd::Damaged(_, error) => return batch.damaged(error),
-                    WalkEnd::Stale(at) => return Ok(batch.finish(at, false)),
-                    WalkEnd::Reached | WalkEnd::LogEnd | WalkEnd::More => {}
-                }
-            }
-            let append = match self.decode(document) {
-                Ok(append) => append,
-                Err(error) => return batch.damaged(error),
-            };
-            if let Taken::Done(done) = batch.take(&append)? {
-                return Ok(done);
-            }
-            expected = expected.max(append.last_position + 1);
-            start_known = true;
-        }
-        if expected > from {
-            self.log.saw(expected - 1);
-        }
-        if full {
-            return Ok(batch.finish(expected, false));
-        }
-        // The end of the log as the query saw it: a damaged last append is not the end.
-        let walk = self.walk(expected, None, start_known, false).await?;
-        for found in &walk.appends {
-            if let Taken::Done(done) = batch.take(found)? {
+        for append in &page.appends {
+            if let Taken::Done(done) = batch.take(append)? {
                 return Ok(done);
             }
         }
-        match walk.end {
-            WalkEnd::Damaged(_, error) => batch.damaged(error),
-            WalkEnd::More => {
-                let past = walk
-                    .appends
-                    .last()
-                    .map_or(expected, |last| last.last_position + 1);
-                self.log.saw(past - 1);
-                Ok(batch.finish(past, false))
-            }
-            WalkEnd::LogEnd | WalkEnd::Reached | WalkEnd::Stale(_) => {
-                Ok(batch.finish(expected, true))
-            }
+        Self::page_batch(batch, page)
+    }
+
+    /// The batch ending where `page` ended.
+    fn page_batch(mut batch: Batch<'_>, page: LogPage) -> Result<AllBatch, StoreError> {
+        let end = page.end.max(batch.from);
+        match page.stop {
+            PageEnd::Damaged(error) => batch.damaged(error),
+            PageEnd::Full | PageEnd::Again => Ok(batch.finish(end, false)),
+            PageEnd::EndOfLog | PageEnd::Gap => Ok(batch.finish(end, true)),
         }
     }
 
-    /// The log from `from`, the events matching `filter`, up to the head read first. The
-    /// filtered query cannot tell an append it does not get from one that does not match, so
-    /// damage is looked for where the indexes put it: the lowest entries of `last_position`
-    /// (missing, null, negative) and the position after the head, each looked up beside
-    /// another query, and the top of `last_position` (another type) by the head's own read.
+
+
+
+
+    /// The log from `from`, the events matching `filter`: the appends that may match are
+    /// picked from one page of headers, then fetched whole by `_id`; one that the second read
+    /// does not return ends the batch before it (see the module documentation).
     async fn read_filtered(
         &self,
         from: u64,
         filter: &EventFilter,
         limit: usize,
     ) -> Result<AllBatch, StoreError> {
-        // A filtered read may match nothing for a long way: reading the head first lets it
-        // report how far it looked, so that the next read starts past what it skipped.
-        let ((head, head_damage), lowest) =
-            tokio::try_join!(self.readable_head(), self.lowest_damage(from))?;
-        let mut query = doc! { field::LAST_POSITION: { "$gte": int64(from), "$lte": int64(head) } };
-        if !filter.event_types.is_empty() {
-            let types: Vec<&str> = filter.event_types.iter().map(|t| t.as_str()).collect();
-            query.insert(field::EVENT_TYPES, doc! { "$in": types });
-        }
-        if !filter.aggregate_types.is_empty() {
-            let types: Vec<&str> = filter.aggregate_types.iter().map(|t| t.as_str()).collect();
-            query.insert(field::AGGREGATE_TYPES, doc! { "$in": types });
-        }
-        // The date bounds are widened by a second and the exact ones applied to each event:
-        // some wire-compatible servers compare dates at second precision.
-        let mut time = Document::new();
-        if let Some(recorded_from) = filter.recorded_from {
-            let millis = recorded_from
-                .timestamp_millis()
-                .saturating_sub(DATE_SLACK_MS);
-            time.insert("$gte", bson::DateTime::from_millis(millis));
-        }
-        if let Some(recorded_before) = filter.recorded_before {
-            let millis = recorded_before
-                .timestamp_millis()
-                .saturating_add(DATE_SLACK_MS);
-            time.insert("$lt", bson::DateTime::from_millis(millis));
-        }
-        if !time.is_empty() {
-            query.insert(field::RECORDED_AT, time);
-        }
-        let page_limit = limit.min(PAGE_DOCUMENTS);
-        let past_head = [head + 1];
-        let (page, past_head) = tokio::join!(
-            self.find_documents(
-                "reading the log",
-                query,
-                Some(doc! { field::LAST_POSITION: 1 }),
-                page_limit,
-                None,
-            ),
-            self.documents_at(&past_head, true)
-        );
-        let page = page?;
-        let full = page.len() == page_limit;
-        let batch = self.filtered_batch(from, filter, limit, head, page, full)?;
-        // Damage this batch passed, or reached at the log's end, ends it there.
-        let past_head = match past_head {
-            Ok(documents) => documents
+        let page = self.log_page(from, PAGE_DOCUMENTS, true).await?;
+        self.saw(&page);
+        let wanted: Vec<u64> = page
+            .appends
+            .iter()
+            .filter(|append| append.may_match(filter))
+            .map(|append| append.first_position)
+            .collect();
+        let mut whole: HashMap<u64, RawDocumentBuf> = if wanted.is_empty() {
+            HashMap::new()
+        } else {
+            self.documents_in("reading the matching appends", &wanted, false)
+                .await?
                 .into_iter()
-                .find_map(|(_, document)| self.decode(document).err()),
-            Err(error) => Some(error),
+                .collect()
         };
-        let damage = [
-            lowest,
-            head_damage,
-            past_head.map(|error| (head + 1, error)),
-        ]
-        .into_iter()
-        .flatten()
-        .min_by_key(|(at, _)| *at);
-        let Some((at, error)) = damage else {
-            return Ok(batch);
-        };
-        let next = batch.next.get();
-        if at > next || (at == next && !batch.end_of_log) {
-            return Ok(batch);
-        }
-        let mut events = batch.events;
-        events.retain(|event| event.position.get() < at);
-        if events.is_empty() {
-            return Err(error);
-        }
-        Ok(AllBatch {
-            events,
-            next: Position::new(at),
-            end_of_log: false,
-        })
-    }
-
-    /// The batch of a filtered read from the matching documents up to `head`.
-    fn filtered_batch(
-        &self,
-        from: u64,
-        filter: &EventFilter,
-        limit: usize,
-        head: u64,
-        page: Vec<RawDocumentBuf>,
-        full: bool,
-    ) -> Result<AllBatch, StoreError> {
         let mut batch = Batch::new(from, limit, filter);
-        let mut past_page = from;
-        for document in page {
+        for position in wanted {
+            let Some(document) = whole.remove(&position) else {
+                return Ok(batch.finish(position.max(from), false));
+            };
             let append = match self.decode(document) {
                 Ok(append) => append,
                 Err(error) => return batch.damaged(error),
@@ -897,48 +767,8 @@ impl Inner {
             if let Taken::Done(done) = batch.take(&append)? {
                 return Ok(done);
             }
-            past_page = append.last_position + 1;
         }
-        if past_page > from {
-            self.log.saw(past_page - 1);
-        }
-        Ok(if full {
-            batch.finish(past_page, false)
-        } else {
-            batch.finish((head + 1).max(from), true)
-        })
-    }
-
-    /// The lowest-placed document at or after `from` that a range query on `last_position`
-    /// cannot find (its `last_position` missing, null, not an integer, or below its `_id`),
-    /// with the error it reads as: MongoDB sorts those first in the `last_position` index, so
-    /// this is a look at the index's first entries.
-    async fn lowest_damage(&self, from: u64) -> Result<Option<(u64, StoreError)>, StoreError> {
-        let lowest = self
-            .find_documents(
-                "looking for damaged appends",
-                Document::new(),
-                Some(doc! { field::LAST_POSITION: 1 }),
-                LOWEST_ENTRIES,
-                Some(doc! { field::ID: 1, field::LAST_POSITION: 1 }),
-            )
-            .await?;
-        for document in lowest {
-            let Ok(position) = read_u64(&document, field::ID) else {
-                continue;
-            };
-            let readable = read_u64(&document, field::LAST_POSITION)
-                .is_ok_and(|last| position >= 1 && last >= position);
-            if readable || position < from {
-                continue;
-            }
-            for (_, whole) in self.documents_at(&[position], true).await? {
-                if let Err(error) = self.decode(whole) {
-                    return Ok(Some((position, error)));
-                }
-            }
-        }
-        Ok(None)
+        Self::page_batch(batch, page)
     }
 
     pub(crate) async fn find_event(
@@ -971,14 +801,16 @@ impl Inner {
         Ok(append.events(|v, _, _, _| v == version)?.pop())
     }
 
-    /// Returns once an event after `after` may be visible: at once if this store knows of
-    /// one, as soon as an append through this store commits one, or when a poll finds one.
+    /// Returns once an event after `after` may be visible: at once if this store has seen
+    /// the log accounted for past it, as soon as an append through this store commits, or
+    /// when a poll finds one.
     ///
-    /// A poll looks up the append that would start right after the last position this
-    /// process has seen (one lookup by `_id`, which finds nothing while nothing is new), so a
-    /// damaged append there is found too: the caller's next read reports it. A caller that
-    /// has just read to `after` has looked there already, so the first poll waits one
-    /// interval.
+    /// A poll looks up the position right after `after` (one lookup by `_id`, which finds
+    /// nothing while nothing is new), so a damaged append there is found too: the caller's
+    /// next read reports it. When that position is empty but the log goes on above it (a
+    /// gap), the caller reads again after one interval, so that the gap ages and is closed
+    /// in time. A caller that has just read to `after` has looked there already, so the
+    /// first poll waits one interval.
     pub(crate) async fn wait_for_append(&self, after: u64) {
         let poll = self.settings.poll_interval().max(Duration::from_millis(1));
         let mut first = true;
@@ -986,14 +818,17 @@ impl Inner {
             let appended = self.log.appended.notified();
             tokio::pin!(appended);
             appended.as_mut().enable();
-            let seen = self.log.seen.load(Ordering::Acquire);
-            if seen > after {
+            if self.log.seen.load(Ordering::Acquire) > after {
                 return;
             }
-            if !(first && seen == after) {
-                match self.next_append_visible(seen, after).await {
-                    Ok(true) => return,
-                    Ok(false) => {}
+            if !first {
+                match self.poll_after(after).await {
+                    Ok(Poll::Visible) => return,
+                    Ok(Poll::BeyondGap) => {
+                        tokio::time::sleep(poll).await;
+                        return;
+                    }
+                    Ok(Poll::Nothing) => {}
                     Err(error) => {
                         // The caller's next read reports the failure; waiting avoids a busy
                         // loop.
@@ -1011,24 +846,25 @@ impl Inner {
         }
     }
 
-    /// Whether an event after `after` is visible, from the append that would start right
-    /// after `seen` (where an append this process saw ends, at most `after`): nothing there,
-    /// nothing new; one that does not decode, right after `after`, counts (the caller's read
-    /// reports it); otherwise the head decides.
-    async fn next_append_visible(&self, seen: u64, after: u64) -> Result<bool, StoreError> {
-        let Some((_, document)) = self.documents_at(&[seen + 1], true).await?.pop() else {
-            return Ok(false);
-        };
-        match self.decode(document) {
-            Ok(append) => {
-                self.log.saw(append.last_position);
-                if append.last_position > after {
-                    return Ok(true);
-                }
-            }
-            Err(_) if seen == after => return Ok(true),
-            Err(_) => {}
+    /// What the log holds after `after`.
+    async fn poll_after(&self, after: u64) -> Result<Poll, StoreError> {
+        if self.holds_position(after + 1).await? {
+            return Ok(Poll::Visible);
         }
-        Ok(self.log_head().await? > after)
+        let beyond = self
+            .find_documents(
+                "polling the log",
+                doc! { field::LAST_POSITION: { "$gt": int64(after) } },
+                None,
+                1,
+                Some(doc! { field::ID: 1 }),
+            )
+            .await?;
+        Ok(if beyond.is_empty() {
+            Poll::Nothing
+        } else {
+            Poll::BeyondGap
+        })
     }
+
 }

@@ -15,7 +15,8 @@ pub const DEFAULT_DATABASE: &str = "eventful";
 /// Defaults: the database named in the URI's path (else [`DEFAULT_DATABASE`]), collections
 /// `events`, `snapshots` and `checkpoints`, write concern majority and journaled, read
 /// concern majority, polling every 100 ms for appends by other processes, 100,000 stream
-/// heads remembered, 64 attempts at a global position.
+/// heads remembered, 64 attempts at an `Any` append's version, a 2 s gap timeout and a 10 s
+/// catch-up timeout.
 ///
 /// ```
 /// use std::time::Duration;
@@ -40,6 +41,8 @@ pub struct MongoSettings {
     head_cache_capacity: usize,
     position_attempts: u32,
     server_selection_timeout: Option<Duration>,
+    gap_timeout: Duration,
+    catch_up_timeout: Duration,
 }
 
 impl MongoSettings {
@@ -60,6 +63,8 @@ impl MongoSettings {
             head_cache_capacity: 100_000,
             position_attempts: 64,
             server_selection_timeout: None,
+            gap_timeout: Duration::from_secs(2),
+            catch_up_timeout: Duration::from_secs(10),
         }
     }
 
@@ -116,8 +121,8 @@ impl MongoSettings {
         self
     }
 
-    /// How many times one append tries for a global position that other processes keep
-    /// taking before it fails with a timeout.
+    /// How many times one `Any` append tries for the stream's next version that other
+    /// writers keep taking before it fails with a timeout.
     pub fn with_position_attempts(mut self, attempts: u32) -> Self {
         self.position_attempts = attempts.max(1);
         self
@@ -128,6 +133,56 @@ impl MongoSettings {
     pub fn with_server_selection_timeout(mut self, timeout: Duration) -> Self {
         self.server_selection_timeout = Some(timeout);
         self
+    }
+
+    /// How long a reader waits for a position of the log that holds nothing, below appends
+    /// that committed, before it closes it for good (its writer died, or is that late: a
+    /// late insert then goes to another position). Positions commit out of order when
+    /// several writers share the log; a writer alive closes the positions it will not use
+    /// itself within milliseconds, so this wait is only met after a crash. Longer than any
+    /// insert can take; at least 10 ms.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eventful_store_mongo::MongoSettings;
+    ///
+    /// let settings = MongoSettings::new("mongodb://localhost:27017")
+    ///     .with_gap_timeout(Duration::from_secs(5));
+    /// assert_eq!(settings.gap_timeout(), Duration::from_secs(5));
+    /// ```
+    pub fn with_gap_timeout(mut self, timeout: Duration) -> Self {
+        self.gap_timeout = timeout.max(Duration::from_millis(10));
+        self
+    }
+
+    /// How long an append whose insert the server refused waits for the read concern's view
+    /// to show what refused it, before it fails with
+    /// [`MongoStoreError::CatchingUp`](crate::MongoStoreError::CatchingUp). The server's
+    /// unique indexes see every committed document, but just after an election a new
+    /// primary's majority view can be older than what it holds; the store does not guess
+    /// what refused the insert.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use eventful_store_mongo::MongoSettings;
+    ///
+    /// let settings = MongoSettings::new("mongodb://localhost:27017")
+    ///     .with_catch_up_timeout(Duration::from_secs(3));
+    /// assert_eq!(settings.catch_up_timeout(), Duration::from_secs(3));
+    /// ```
+    pub fn with_catch_up_timeout(mut self, timeout: Duration) -> Self {
+        self.catch_up_timeout = timeout;
+        self
+    }
+
+    /// The gap timeout ([`MongoSettings::with_gap_timeout`]).
+    pub fn gap_timeout(&self) -> Duration {
+        self.gap_timeout
+    }
+
+    /// The catch-up timeout ([`MongoSettings::with_catch_up_timeout`]).
+    pub fn catch_up_timeout(&self) -> Duration {
+        self.catch_up_timeout
     }
 
     /// The connection string.

@@ -13,22 +13,24 @@ use mongodb::bson::{RawDocumentBuf, doc};
 use mongodb::error::ErrorKind;
 use mongodb::options::{ClientOptions, CollectionOptions, ReadPreference, SelectionCriteria};
 use mongodb::{Client, Collection, Database};
-use tokio::sync::{Mutex, Notify};
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::error::MongoStoreError;
 use crate::heads::StreamHeads;
-use crate::ids::{self, KnownIds};
+use crate::gaps::OpenGaps;
+use crate::ids;
 use crate::indexes::{self, EVENT_INDEXES, OBSOLETE_EVENT_INDEXES};
 use crate::problem::SettingsProblem;
+use crate::sequence::{self, Sequence};
 use crate::settings::{DEFAULT_DATABASE, MongoSettings};
 
 /// The MongoDB event, snapshot and checkpoint store. Clones share one connection pool and
 /// one view of the log.
 ///
-/// Several `MongoStore`s (in one process or many) may share a database: each append claims
-/// its global positions with its own insert, and the server's unique indexes arbitrate. See
-/// the crate documentation for the argument.
+/// Several `MongoStore`s (in one process or many) may share a database: each takes its
+/// global positions from a shared counter, a block at a time, and the server's unique
+/// indexes arbitrate the rest. See the crate documentation for the argument.
 #[derive(Clone)]
 pub struct MongoStore {
     pub(crate) inner: Arc<Inner>,
@@ -44,6 +46,10 @@ pub(crate) struct Inner {
     pub(crate) settings: MongoSettings,
     pub(crate) heads: StreamHeads,
     pub(crate) log: LogHead,
+    pub(crate) sequence: Sequence,
+    pub(crate) gaps: OpenGaps,
+    #[cfg(test)]
+    pub(crate) stale_view: crate::stale_view::StaleView,
     /// The server enforces the unique `{event_ids: 1}` index across documents (probed at
     /// connect): an insert reusing a stored id fails, so appends need no ids lookup first.
     pub(crate) ids_enforced: bool,
@@ -51,36 +57,25 @@ pub(crate) struct Inner {
 
 /// What this process knows of the global log's head.
 pub(crate) struct LogHead {
-    /// Where the next insert claims from. Held across the insert's round trip, so that this
-    /// process never has two claims in flight.
-    pub(crate) claim: Mutex<Claim>,
-    /// The highest position seen committed, for waiters.
+    /// The highest position up to which this process has seen every position accounted for
+    /// (held by an append or a gap document), for waiters.
     pub(crate) seen: AtomicU64,
+    /// The last position of the last append seen below `seen`: the head of the log.
+    pub(crate) head_event: AtomicU64,
     /// Woken by every append through this store.
     pub(crate) appended: Notify,
-}
-
-/// What an insert claims from.
-#[derive(Debug, Default)]
-pub(crate) struct Claim {
-    /// The last position of an append known to be committed, which the next insert claims
-    /// from; `None` when unknown (read the head first).
-    pub(crate) last: Option<u64>,
-    /// The event ids of the log, on a server that does not enforce the event ids index
-    /// (empty on one that does).
-    pub(crate) ids: KnownIds,
 }
 
 impl LogHead {
     fn new() -> Self {
         Self {
-            claim: Mutex::new(Claim::default()),
             seen: AtomicU64::new(0),
+            head_event: AtomicU64::new(0),
             appended: Notify::new(),
         }
     }
 
-    /// Records that everything up to `position` is committed.
+    /// Records that everything up to `position` is accounted for.
     pub(crate) fn saw(&self, position: u64) {
         self.seen.fetch_max(position, Ordering::AcqRel);
     }
@@ -176,12 +171,11 @@ impl MongoStore {
         if !ids_enforced {
             tracing::info!(
                 database = %database_name,
-                "the server does not enforce unique multikey indexes: appends are checked \
-                 against the event ids of the log, kept in memory"
+                "the server does not enforce unique multikey indexes: appends of several \
+                 events claim their event ids with documents of their own"
             );
         }
-        Ok(Self {
-            inner: Arc::new(Inner {
+        let inner = Arc::new(Inner {
                 client,
                 database,
                 events,
@@ -190,9 +184,15 @@ impl MongoStore {
                 heads: StreamHeads::new(settings.head_cache_capacity()),
                 settings,
                 log: LogHead::new(),
+                sequence: Sequence::new(),
+                gaps: OpenGaps::default(),
+                #[cfg(test)]
+                stale_view: Default::default(),
                 ids_enforced,
-            }),
-        })
+            });
+        inner.start_sequence().await?;
+        sequence::spawn_releaser(&inner);
+        Ok(Self { inner })
     }
 
     /// The settings the store was connected with.
@@ -214,10 +214,9 @@ impl MongoStore {
     /// MongoDB does: then an append whose ids are stored elsewhere fails on the index, and
     /// appends need nothing more. When `false` (a wire-compatible server that indexes an
     /// array as one value, such as nx-27017, or one that would not let the store try), the
-    /// store keeps the ids of the log in memory (a few tens of bytes an event, read from the log
-    /// on the first append) and checks each append against all of the log below the
-    /// position it claims: as exact, across processes too, with no extra query while this
-    /// process is the only writer. Probed at connect.
+    /// store inserts, with each append of several events and in the same ordered
+    /// `insert_many`, a claim document per event id, which the server's unique index does
+    /// compare (an append of one event needs none). Probed at connect.
     pub fn server_enforces_unique_event_ids(&self) -> bool {
         self.inner.ids_enforced
     }

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use eventful_core::{
-    Metadata, Payload, Position, RecordLocation, RecordedEvent, StoreError, StreamId, TypeName,
+    EventFilter, Metadata, Payload, Position, RecordLocation, RecordedEvent, StoreError, StreamId, TypeName,
     Version,
 };
 use mongodb::bson::raw::{RawArray, RawBsonRef, RawDocument};
@@ -87,6 +87,27 @@ impl StoredAppend {
             document,
             collection: collection.to_owned(),
         })
+    }
+
+    /// Whether the append may hold events matching `filter`, from its header: its event
+    /// types, aggregate types and time. A header that does not say is taken to match (the
+    /// whole append's decoding then reports what is wrong).
+    pub(crate) fn may_match(&self, filter: &EventFilter) -> bool {
+        let any_of = |key: &str, wanted: &[TypeName]| {
+            wanted.is_empty()
+                || array(&self.document, key).map_or(true, |names| {
+                    names.into_iter().any(|name| {
+                        matches!(name, Ok(RawBsonRef::String(name))
+                            if wanted.iter().any(|wanted| wanted.as_str() == name))
+                    })
+                })
+        };
+        any_of(field::EVENT_TYPES, &filter.event_types)
+            && any_of(field::AGGREGATE_TYPES, &filter.aggregate_types)
+            && filter.recorded_from.is_none_or(|from| self.recorded_at >= from)
+            && filter
+                .recorded_before
+                .is_none_or(|before| self.recorded_at < before)
     }
 
     /// The number of events the append's versions span.
