@@ -1,0 +1,433 @@
+//! [`Consumer`]: the inbound half. A durable queue per service, bound to the routing keys its
+//! handlers ask for; each message is handed to the handlers whose filter it passes, and
+//! acknowledged once they all succeeded.
+//!
+//! | module | what lives there |
+//! | --- | --- |
+//! | this file | [`Consumer`] (the handlers before it starts), [`RunningConsumer`], [`ConsumerStats`] |
+//! | `topology` | the queue, its dead-letter queue and bindings; a connection ready to consume |
+//! | `delivery` | one message: decode, handle with retries, acknowledge or dead-letter |
+
+mod delivery;
+mod topology;
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use eventful_core::{
+    BoxError, Event, EventFilter, EventHandler, Policy, RecordedEvent, TypeName, Upcasters,
+};
+use futures::StreamExt;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use self::topology::Link;
+use crate::error::AmqpError;
+use crate::handlers::{Named, PolicyHandler, Typed};
+use crate::settings::{AmqpSettings, Backoff};
+
+/// Attempts at one message per handler before it is dead-lettered, unless told otherwise.
+pub const DEFAULT_ATTEMPTS: u32 = 3;
+
+/// Messages the broker sends ahead of their acknowledgement, unless told otherwise.
+pub const DEFAULT_PREFETCH: u16 = 64;
+
+/// Receives a service's share of other services' events from its queue.
+///
+/// ```no_run
+/// use eventful_bus_amqp::{AmqpSettings, Consumer};
+/// use eventful_core::{BoxError, RecordedEvent};
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut consumer = Consumer::new(AmqpSettings::new("amqp://guest:guest@127.0.0.1:5672/%2f"), "player_service");
+/// consumer.subscribe_named(["session_ended"], "log_sessions", |event: RecordedEvent| async move {
+///     println!("{} ended (correlation {:?})", event.stream_id, event.metadata.correlation_id);
+///     Ok::<(), BoxError>(())
+/// });
+/// let running = consumer.start().await?; // the queue is bound to `*.session_ended`
+/// // …
+/// running.shutdown().await;
+/// # Ok(()) }
+/// ```
+///
+/// Delivery is at least once: a message whose acknowledgement was lost (a crash, a broken
+/// connection) comes again, possibly to another instance of the service. So every handler
+/// must be idempotent by event id. A [`Policy`] is, by construction: its commands are keyed
+/// by the event's id and recorded once by the store. For anything else, put an
+/// [`Inbox`](crate::Inbox) here and the handler on the service's bus (docs/rabbitmq.md has
+/// the argument).
+pub struct Consumer {
+    settings: AmqpSettings,
+    queue: String,
+    bindings: Vec<String>,
+    handlers: Vec<Arc<dyn EventHandler>>,
+    upcasters: Upcasters,
+    attempts: u32,
+    retry: Backoff,
+    prefetch: u16,
+    invalid: Vec<AmqpError>,
+}
+
+impl Consumer {
+    /// A consumer of queue `queue` (one per service: every instance of the service consumes
+    /// from it, and each message goes to one of them).
+    pub fn new(settings: AmqpSettings, queue: impl Into<String>) -> Self {
+        Self {
+            settings,
+            queue: queue.into(),
+            bindings: Vec::new(),
+            handlers: Vec::new(),
+            upcasters: Upcasters::new(),
+            attempts: DEFAULT_ATTEMPTS,
+            retry: Backoff::new(Duration::from_millis(10), Duration::from_millis(500)),
+            prefetch: DEFAULT_PREFETCH,
+            invalid: Vec::new(),
+        }
+    }
+
+    /// Binds the queue to `pattern` as well (`game_session.*`, `#`), besides the keys the
+    /// handlers ask for. Messages that pass no handler's filter are acknowledged unhandled.
+    pub fn bind(&mut self, pattern: impl Into<String>) -> &mut Self {
+        self.bindings.push(pattern.into());
+        self
+    }
+
+    /// Adds a handler (an [`Inbox`](crate::Inbox), your own); the queue is bound to the
+    /// routing keys its filter passes.
+    pub fn handler(&mut self, handler: impl EventHandler) -> &mut Self {
+        self.handlers.push(Arc::new(handler));
+        self
+    }
+
+    /// Adds a closure called with each event of Rust type `E`, decoded (through the
+    /// upcasters), with the sender's envelope.
+    pub fn subscribe<E, F, Fut>(&mut self, name: impl Into<String>, f: F) -> &mut Self
+    where
+        E: Event,
+        F: Fn(RecordedEvent<E>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+    {
+        self.handler(Typed::<E, F>::new(name.into(), f))
+    }
+
+    /// Adds a closure called with each event stored under one of `event_types`, as sent.
+    pub fn subscribe_named<F, Fut>(
+        &mut self,
+        event_types: impl IntoIterator<Item = impl AsRef<str>>,
+        name: impl Into<String>,
+        f: F,
+    ) -> &mut Self
+    where
+        F: Fn(RecordedEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
+    {
+        let name = name.into();
+        let mut types = Vec::new();
+        for event_type in event_types {
+            match TypeName::new(event_type.as_ref()) {
+                Ok(event_type) => types.push(event_type),
+                Err(source) => self.invalid.push(AmqpError::InvalidEventType {
+                    handler: name.clone(),
+                    source,
+                }),
+            }
+        }
+        self.handler(Named::new(name, types, f))
+    }
+
+    /// Adds a policy: its commands carry the sender's correlation id, the event as cause, and
+    /// keys derived from the event's id, so a redelivery records nothing twice.
+    pub fn policy(&mut self, policy: impl Policy) -> &mut Self {
+        self.handler(PolicyHandler(policy))
+    }
+
+    /// Sets the upcasters typed handlers and policies decode with.
+    pub fn with_upcasters(mut self, upcasters: Upcasters) -> Self {
+        self.upcasters = upcasters;
+        self
+    }
+
+    /// Sets how many times a handler tries one message (at least 1) before it is
+    /// dead-lettered.
+    pub fn with_attempts(mut self, attempts: u32) -> Self {
+        self.attempts = attempts.max(1);
+        self
+    }
+
+    /// Sets the waits between those attempts.
+    pub fn with_retry(mut self, retry: Backoff) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets how many messages the broker sends ahead of their acknowledgement (at least 1).
+    pub fn with_prefetch(mut self, prefetch: u16) -> Self {
+        self.prefetch = prefetch.max(1);
+        self
+    }
+
+    /// The routing keys the queue is bound to: those given to [`bind`](Consumer::bind), and
+    /// for each handler `<aggregate type>.<event type>` for the types its filter names (`*`
+    /// for a part it leaves open, `#` for a filter that passes everything).
+    ///
+    /// ```
+    /// use eventful_bus_amqp::{AmqpSettings, Consumer};
+    /// use eventful_core::{BoxError, RecordedEvent};
+    ///
+    /// let mut consumer = Consumer::new(AmqpSettings::new("amqp://localhost"), "players");
+    /// consumer.bind("game_session.*");
+    /// consumer.subscribe_named(["game_completed"], "xp", |_: RecordedEvent| async { Ok::<(), BoxError>(()) });
+    /// assert_eq!(consumer.routing_keys(), ["*.game_completed", "game_session.*"]);
+    /// ```
+    pub fn routing_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.bindings.clone();
+        for handler in &self.handlers {
+            keys.extend(keys_of(&handler.filter()));
+        }
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
+    /// Connects, declares the queue, its dead-letter queue and bindings, and starts
+    /// consuming on a task of its own. A bad URI, a refused login, an unreachable broker, a
+    /// queue or exchange declared otherwise is an error now; a connection lost later is
+    /// opened again with backoff.
+    pub async fn start(self) -> Result<RunningConsumer, AmqpError> {
+        let keys = self.routing_keys();
+        if let Some(invalid) = self.invalid.into_iter().next() {
+            return Err(invalid);
+        }
+        if self.handlers.is_empty() {
+            return Err(AmqpError::NoHandlers { queue: self.queue });
+        }
+        let mut names = HashSet::new();
+        for handler in &self.handlers {
+            if !names.insert(handler.name()) {
+                return Err(AmqpError::DuplicateHandler {
+                    queue: self.queue.clone(),
+                    handler: handler.name().to_owned(),
+                });
+            }
+        }
+        let shared = Arc::new(Shared {
+            settings: self.settings,
+            queue: self.queue,
+            keys,
+            handlers: self.handlers,
+            upcasters: self.upcasters,
+            attempts: self.attempts,
+            retry: self.retry,
+            prefetch: self.prefetch,
+            stats: Stats::default(),
+        });
+        let link = topology::open(&shared).await?;
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(run(shared.clone(), link, stop_rx));
+        Ok(RunningConsumer { shared, stop, task })
+    }
+}
+
+/// The routing-key patterns an event filter asks for.
+fn keys_of(filter: &EventFilter) -> Vec<String> {
+    let aggregates: Vec<&str> = if filter.aggregate_types.is_empty() {
+        vec!["*"]
+    } else {
+        filter
+            .aggregate_types
+            .iter()
+            .map(TypeName::as_str)
+            .collect()
+    };
+    if filter.event_types.is_empty() {
+        if filter.aggregate_types.is_empty() {
+            return vec!["#".to_owned()];
+        }
+        return aggregates
+            .iter()
+            .map(|aggregate| format!("{aggregate}.*"))
+            .collect();
+    }
+    aggregates
+        .iter()
+        .flat_map(|aggregate| {
+            filter
+                .event_types
+                .iter()
+                .map(move |event_type| format!("{aggregate}.{event_type}"))
+        })
+        .collect()
+}
+
+/// What the consumer's task holds.
+pub(crate) struct Shared {
+    pub(crate) settings: AmqpSettings,
+    pub(crate) queue: String,
+    pub(crate) keys: Vec<String>,
+    pub(crate) handlers: Vec<Arc<dyn EventHandler>>,
+    pub(crate) upcasters: Upcasters,
+    pub(crate) attempts: u32,
+    pub(crate) retry: Backoff,
+    pub(crate) prefetch: u16,
+    pub(crate) stats: Stats,
+}
+
+#[derive(Default)]
+pub(crate) struct Stats {
+    pub(crate) handled: AtomicU64,
+    pub(crate) dead_lettered: AtomicU64,
+    pub(crate) redelivered: AtomicU64,
+    pub(crate) reconnects: AtomicU64,
+}
+
+/// What a consumer has done since it started, in this process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ConsumerStats {
+    /// Messages every matching handler succeeded on, acknowledged.
+    pub handled: u64,
+    /// Messages sent to the dead-letter queue (undecodable, or a handler kept failing).
+    pub dead_lettered: u64,
+    /// Messages the broker marked as delivered before (to this or another instance).
+    pub redelivered: u64,
+    /// Times the connection was opened again after it was lost.
+    pub reconnects: u64,
+}
+
+/// A consumer at work; [`shutdown`](RunningConsumer::shutdown) stops it.
+pub struct RunningConsumer {
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl RunningConsumer {
+    /// The queue it consumes.
+    pub fn queue(&self) -> &str {
+        &self.shared.queue
+    }
+
+    /// The routing keys the queue is bound to.
+    pub fn routing_keys(&self) -> &[String] {
+        &self.shared.keys
+    }
+
+    /// The queue dead letters go to: the queue's name and `.dead-letter`.
+    pub fn dead_letter_queue(&self) -> String {
+        topology::dead_letter_queue(&self.shared.queue)
+    }
+
+    /// What it has done so far.
+    pub fn stats(&self) -> ConsumerStats {
+        let stats = &self.shared.stats;
+        ConsumerStats {
+            handled: stats.handled.load(Ordering::Relaxed),
+            dead_lettered: stats.dead_lettered.load(Ordering::Relaxed),
+            redelivered: stats.redelivered.load(Ordering::Relaxed),
+            reconnects: stats.reconnects.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Finishes the message it is on, closes the connection (the broker sends the messages
+    /// it had sent ahead to the other instances, or again later) and waits for the task.
+    pub async fn shutdown(self) {
+        self.stop.send_replace(true);
+        // A panicked task has nothing left to stop.
+        let _ = self.task.await;
+    }
+}
+
+/// Resolves when `stop` turns true (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    // An error means the running consumer was dropped: stop as well.
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
+/// Consumes until stopped, opening the connection again with backoff whenever it is lost.
+async fn run(shared: Arc<Shared>, first: Link, mut stop: watch::Receiver<bool>) {
+    let mut link = Some(first);
+    let mut failures = 0;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let current = match link.take() {
+            Some(current) => current,
+            None => {
+                let opened = tokio::select! {
+                    opened = topology::open(&shared) => opened,
+                    () = stopped(&mut stop) => return,
+                };
+                match opened {
+                    Ok(opened) => {
+                        shared.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!(queue = %shared.queue, "reconnected");
+                        opened
+                    }
+                    Err(error) => {
+                        failures += 1;
+                        tracing::warn!(queue = %shared.queue, %error, "cannot reach the broker; retrying");
+                        let pause = tokio::time::sleep(shared.settings.reconnect.delay(failures));
+                        tokio::select! {
+                            () = pause => continue,
+                            () = stopped(&mut stop) => return,
+                        }
+                    }
+                }
+            }
+        };
+        match serve(&shared, current, &mut stop).await {
+            Served::Stopped => return,
+            Served::Lost(error) => {
+                failures = 1;
+                tracing::warn!(queue = %shared.queue, %error, "lost the broker; reconnecting");
+                let pause = tokio::time::sleep(shared.settings.reconnect.delay(failures));
+                tokio::select! {
+                    () = pause => {}
+                    () = stopped(&mut stop) => return,
+                }
+            }
+        }
+    }
+}
+
+enum Served {
+    Stopped,
+    Lost(AmqpError),
+}
+
+/// Handles deliveries on one connection until it is lost or the consumer stops.
+async fn serve(shared: &Shared, mut link: Link, stop: &mut watch::Receiver<bool>) -> Served {
+    loop {
+        let next = tokio::select! {
+            next = link.deliveries.next() => next,
+            () = stopped(stop) => {
+                link.close().await;
+                return Served::Stopped;
+            }
+        };
+        let delivery = match next {
+            Some(Ok(delivery)) => delivery,
+            Some(Err(source)) => {
+                return Served::Lost(AmqpError::Broker {
+                    operation: "basic.consume",
+                    source,
+                });
+            }
+            None => {
+                return Served::Lost(AmqpError::Broker {
+                    operation: "basic.consume",
+                    source: lapin::Error::from(lapin::ErrorKind::InvalidConnectionState(
+                        lapin::ConnectionState::Closed,
+                    )),
+                });
+            }
+        };
+        if let Err(error) = delivery::handle(shared, &link, delivery).await {
+            return Served::Lost(error);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! [`AmqpError`]: why the bridge could not start, publish or consume.
+
+use uuid::Uuid;
+
+use crate::message::MessageError;
+
+/// Why the bridge could not connect, publish or consume.
+///
+/// The first four are start-up mistakes to fix in the configuration, and are returned at once
+/// by [`Relay::connect`](crate::Relay) and [`Consumer::start`](crate::Consumer::start) rather
+/// than retried; a connection lost later is retried with backoff and never returned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AmqpError {
+    /// The URI is not an AMQP URI.
+    #[error("`{uri}` is not an AMQP URI (amqp://user:password@host:port/vhost): {reason}")]
+    InvalidUri {
+        /// The URI, its password hidden.
+        uri: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Nothing answers at the URI's host and port, or the connection broke while opening.
+    #[error("RabbitMQ at {endpoint} cannot be reached: {source}")]
+    Unreachable {
+        /// `host:port/vhost`.
+        endpoint: String,
+        /// The underlying error.
+        #[source]
+        source: lapin::Error,
+    },
+    /// The broker refused the login (wrong user or password) or the virtual host.
+    #[error("RabbitMQ at {endpoint} refused user `{user}`: {reason}")]
+    AccessRefused {
+        /// `host:port/vhost`.
+        endpoint: String,
+        /// The user the URI names.
+        user: String,
+        /// The broker's reply.
+        reason: String,
+    },
+    /// The queue exists with other arguments or properties than this consumer declares it
+    /// with (someone else's queue of the same name, or one declared by an older version).
+    #[error("queue `{queue}` exists with other arguments than this consumer's: {reason}")]
+    QueueConflict {
+        /// The queue.
+        queue: String,
+        /// The broker's reply, naming the argument.
+        reason: String,
+    },
+    /// The exchange exists with another type or other properties.
+    #[error("exchange `{exchange}` exists with another type or other properties: {reason}")]
+    ExchangeConflict {
+        /// The exchange.
+        exchange: String,
+        /// The broker's reply.
+        reason: String,
+    },
+    /// A relay was built with no event type to publish.
+    #[error("relay `{relay}` publishes nothing: name the public event types")]
+    NothingToPublish {
+        /// The relay.
+        relay: String,
+    },
+    /// A consumer was built with no handler.
+    #[error("the consumer of queue `{queue}` has no handler")]
+    NoHandlers {
+        /// The queue.
+        queue: String,
+    },
+    /// A consumer was given two handlers of one name.
+    #[error("the consumer of queue `{queue}` has two handlers named `{handler}`")]
+    DuplicateHandler {
+        /// The queue.
+        queue: String,
+        /// The name.
+        handler: String,
+    },
+    /// An event type name given to the bridge is not a valid one.
+    #[error("invalid event type for `{handler}`: {source}")]
+    InvalidEventType {
+        /// The relay or handler it was given to.
+        handler: String,
+        /// What is wrong with it.
+        #[source]
+        source: eventful_core::NameError,
+    },
+    /// The broker refused to take a message (a negative confirm: a full disk, a queue
+    /// limit). The relay tries it again.
+    #[error("the broker refused event {event_id}")]
+    Refused {
+        /// The event.
+        event_id: Uuid,
+    },
+    /// The relay was closed ([`Relay::close`](crate::Relay::close)); the event was not
+    /// published and stays before the relay's checkpoint.
+    #[error("relay `{relay}` is closed")]
+    Closed {
+        /// The relay.
+        relay: String,
+    },
+    /// An event could not be written as a message.
+    #[error(transparent)]
+    Message(#[from] MessageError),
+    /// Any other failure of the broker or the connection, during `operation`.
+    #[error("RabbitMQ failed during {operation}: {source}")]
+    Broker {
+        /// What was being done (`"queue.declare"`, `"basic.publish"`, …).
+        operation: &'static str,
+        /// The underlying error.
+        #[source]
+        source: lapin::Error,
+    },
+}

@@ -1,0 +1,323 @@
+//! [`Relay`]: the outbound half. An [`EventHandler`] on the service's own bus that publishes
+//! each committed public event to the topic exchange and returns only once the broker has
+//! confirmed it, so that the bus saves the relay's position past an event only after the
+//! broker has it.
+//!
+//! The store is the outbox: the relay follows the log from its saved position, so an event
+//! committed just before a crash is published after the restart. Its progress is durable and
+//! claimed, in one segment, so exactly one instance of a service publishes, in log order.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use eventful_core::bus::{HandlerSettings, OnFailure};
+use eventful_core::{
+    BoxError, Event, EventFilter, EventHandler, RecordedEvent, TypeName, Upcasters,
+};
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::{Channel, Confirmation, Connection};
+use tokio::sync::{Mutex, Notify};
+
+use crate::connection::{self, Target};
+use crate::error::AmqpError;
+use crate::message::{self, routing_key};
+use crate::settings::AmqpSettings;
+
+/// The relay's handler name, unless told otherwise: the key of its progress in the
+/// service's checkpoint store.
+pub const DEFAULT_RELAY_NAME: &str = "amqp_relay";
+
+/// Publishes a service's public events to RabbitMQ. Add it to the service's bus with
+/// [`EventBus::handler`](eventful_core::EventBus::handler).
+///
+/// ```no_run
+/// use eventful_bus_amqp::{AmqpSettings, Relay};
+/// use eventful_core::{EventBus, TypeName};
+/// use eventful_store_memory::MemoryStore;
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let store = MemoryStore::new();
+/// let relay = Relay::builder(AmqpSettings::new("amqp://guest:guest@127.0.0.1:5672/%2f"))
+///     .publish_types([TypeName::from_static("game_completed")])
+///     .connect()
+///     .await?; // a bad URI, a refused login or an unreachable broker is an error here
+/// let mut bus = EventBus::new(store.clone(), store);
+/// bus.handler(relay.clone());
+/// let running = bus.start()?;
+/// // … the service appends; the relay publishes `<aggregate type>.game_completed` …
+/// relay.close(); // an event waiting for the broker gives up, before its checkpoint
+/// running.shutdown().await;
+/// # Ok(()) }
+/// ```
+///
+/// Every call that publishes waits for the broker's confirm. While the broker is away it
+/// reconnects with backoff and tries the same event again, in the call: the event is neither
+/// skipped nor parked, and the bus does not move past it. A call that waits longer than the
+/// bus's lease may let another instance take the relay over; the event it was on may then be
+/// published twice, which consumers absorb (they are idempotent by event id).
+#[derive(Clone)]
+pub struct Relay {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    name: String,
+    settings: AmqpSettings,
+    target: Target,
+    filter: EventFilter,
+    link: Mutex<Option<Link>>,
+    closed: AtomicBool,
+    close: Notify,
+    published: AtomicU64,
+    reconnects: AtomicU64,
+}
+
+/// One connection and its channel in confirm mode.
+struct Link {
+    connection: Connection,
+    channel: Channel,
+}
+
+/// What a [`Relay`] will publish; [`Relay::builder`] starts one.
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `connect`"]
+pub struct RelayBuilder {
+    name: String,
+    settings: AmqpSettings,
+    event_types: Vec<TypeName>,
+    aggregate_types: Vec<TypeName>,
+}
+
+impl RelayBuilder {
+    /// Names the relay (the key of its progress): [`DEFAULT_RELAY_NAME`] unless told
+    /// otherwise. Two relays on one bus, to two brokers, need two names.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Publishes every event type of `E`.
+    pub fn publish<E: Event>(mut self) -> Self {
+        self.event_types.extend(
+            E::EVENT_TYPES
+                .iter()
+                .map(|event_type| event_type.name.clone()),
+        );
+        self
+    }
+
+    /// Publishes events stored under these type names.
+    pub fn publish_types(mut self, event_types: impl IntoIterator<Item = TypeName>) -> Self {
+        self.event_types.extend(event_types);
+        self
+    }
+
+    /// Publishes only events of streams of these aggregate types (of the types above).
+    pub fn from_aggregates(mut self, aggregate_types: impl IntoIterator<Item = TypeName>) -> Self {
+        self.aggregate_types.extend(aggregate_types);
+        self
+    }
+
+    /// Connects and declares the exchanges: an unusable URI, a refused login, a broker that
+    /// does not answer or an exchange declared otherwise is an error now, not later.
+    pub async fn connect(self) -> Result<Relay, AmqpError> {
+        if self.event_types.is_empty() {
+            return Err(AmqpError::NothingToPublish { relay: self.name });
+        }
+        let target = connection::target(&self.settings)?;
+        let link = open(&self.settings).await?;
+        let mut event_types = self.event_types;
+        event_types.sort();
+        event_types.dedup();
+        Ok(Relay {
+            inner: Arc::new(Inner {
+                name: self.name,
+                settings: self.settings,
+                target,
+                filter: EventFilter::all()
+                    .with_event_types(event_types)
+                    .with_aggregate_types(self.aggregate_types),
+                link: Mutex::new(Some(link)),
+                closed: AtomicBool::new(false),
+                close: Notify::new(),
+                published: AtomicU64::new(0),
+                reconnects: AtomicU64::new(0),
+            }),
+        })
+    }
+}
+
+/// Connects, declares the exchanges and puts a channel in confirm mode.
+async fn open(settings: &AmqpSettings) -> Result<Link, AmqpError> {
+    let connection = connection::connect(settings, "relay").await?;
+    let channel = connection::channel(&connection).await?;
+    connection::declare_exchanges(&channel, settings).await?;
+    channel
+        .confirm_select(ConfirmSelectOptions::default())
+        .await
+        .map_err(|source| AmqpError::Broker {
+            operation: "confirm.select",
+            source,
+        })?;
+    Ok(Link {
+        connection,
+        channel,
+    })
+}
+
+impl Relay {
+    /// A relay publishing through `settings`; name what it publishes, then
+    /// [`connect`](RelayBuilder::connect).
+    pub fn builder(settings: AmqpSettings) -> RelayBuilder {
+        RelayBuilder {
+            name: DEFAULT_RELAY_NAME.to_owned(),
+            settings,
+            event_types: Vec::new(),
+            aggregate_types: Vec::new(),
+        }
+    }
+
+    /// How many events it has published and seen confirmed, in this process.
+    pub fn published(&self) -> u64 {
+        self.inner.published.load(Ordering::Relaxed)
+    }
+
+    /// How many times it has connected again after losing the broker, in this process.
+    pub fn reconnects(&self) -> u64 {
+        self.inner.reconnects.load(Ordering::Relaxed)
+    }
+
+    /// Stops publishing: a call waiting for the broker gives up with [`AmqpError::Closed`]
+    /// (its event stays before the relay's checkpoint, for the next start), and so does
+    /// every later one. Call it before `RunningBus::shutdown` when the broker may be away,
+    /// so that the shutdown need not wait for it.
+    pub fn close(&self) {
+        self.inner.closed.store(true, Ordering::SeqCst);
+        self.inner.close.notify_waiters();
+    }
+
+    fn closed(&self) -> Result<(), AmqpError> {
+        if self.inner.closed.load(Ordering::SeqCst) {
+            Err(AmqpError::Closed {
+                relay: self.inner.name.clone(),
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Publishes `event` and waits for the confirm, reconnecting with backoff as long as it
+    /// takes; only a closed relay or an event that cannot be written as a message fails.
+    async fn publish(&self, event: &RecordedEvent) -> Result<(), AmqpError> {
+        let body = message::encode_body(event)?;
+        let properties = message::properties(event, self.inner.settings.connection_name.as_deref());
+        let key = routing_key(&event.aggregate_type, &event.event_type);
+        let mut failures = 0;
+        let mut link = self.inner.link.lock().await;
+        loop {
+            self.closed()?;
+            if link.is_none() {
+                match open(&self.inner.settings).await {
+                    Ok(opened) => {
+                        self.inner.reconnects.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!(relay = %self.inner.name, endpoint = %self.inner.target.endpoint, "reconnected");
+                        *link = Some(opened);
+                    }
+                    Err(error) => {
+                        failures += 1;
+                        tracing::warn!(relay = %self.inner.name, %error, "cannot reach the broker; retrying");
+                        self.pause(failures).await?;
+                        continue;
+                    }
+                }
+            }
+            let Some(current) = link.as_ref() else {
+                continue;
+            };
+            let message = (event.event_id, body.as_slice(), properties.clone());
+            match confirm(current, self.inner.settings.exchange(), &key, message).await {
+                Ok(()) => {
+                    self.inner.published.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                Err(error) => {
+                    failures += 1;
+                    tracing::warn!(relay = %self.inner.name, event_id = %event.event_id, %error, "publish not confirmed; trying again");
+                    if let Some(broken) = link.take()
+                        && broken.connection.status().connected()
+                    {
+                        // A refusal on a healthy connection: a new link starts clean.
+                        let _ = broken.connection.close(200, "reopening".into()).await;
+                    }
+                    self.pause(failures).await?;
+                }
+            }
+        }
+    }
+
+    /// Waits before attempt `failures + 1`, or fails at once if the relay is closed meanwhile.
+    async fn pause(&self, failures: u32) -> Result<(), AmqpError> {
+        let closing = self.inner.close.notified();
+        self.closed()?;
+        tokio::select! {
+            () = tokio::time::sleep(self.inner.settings.reconnect.delay(failures)) => Ok(()),
+            () = closing => self.closed(),
+        }
+    }
+}
+
+/// Publishes one message, persistent and mandatory, and waits for the broker's confirm. An
+/// unroutable message (no queue is bound for its key) is confirmed too: nobody subscribes to
+/// it, which is no failure of the relay.
+async fn confirm(
+    link: &Link,
+    exchange: &str,
+    key: &str,
+    message: (uuid::Uuid, &[u8], lapin::BasicProperties),
+) -> Result<(), AmqpError> {
+    let (event_id, body, properties) = message;
+    let options = BasicPublishOptions {
+        mandatory: true,
+        ..BasicPublishOptions::default()
+    };
+    let broker = |source| AmqpError::Broker {
+        operation: "basic.publish",
+        source,
+    };
+    let pending = link
+        .channel
+        .basic_publish(exchange.into(), key.into(), options, body, properties)
+        .await
+        .map_err(broker)?;
+    match pending.await.map_err(broker)? {
+        Confirmation::Ack(returned) => {
+            if returned.is_some() {
+                tracing::debug!(%key, "no queue is bound for this key; the broker dropped it");
+            }
+            Ok(())
+        }
+        Confirmation::Nack(_) | Confirmation::NotRequested => Err(AmqpError::Refused { event_id }),
+    }
+}
+
+#[async_trait]
+impl EventHandler for Relay {
+    fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    fn filter(&self) -> EventFilter {
+        self.inner.filter.clone()
+    }
+
+    async fn handle(&self, event: &RecordedEvent, _: &Upcasters) -> Result<(), BoxError> {
+        Ok(self.publish(event).await?)
+    }
+
+    /// Durable (claimed: one instance publishes), one segment (log order), and stop on an
+    /// event it cannot publish: an outbox must not skip one.
+    fn settings(&self) -> HandlerSettings {
+        HandlerSettings::durable().with_on_failure(OnFailure::Stop)
+    }
+}

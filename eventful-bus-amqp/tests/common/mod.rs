@@ -1,0 +1,256 @@
+//! What the RabbitMQ tests share: the broker's URI (or a skip), names of this run's own, a
+//! tiny domain (scores recorded by one service, tallied by another through a policy), and
+//! bounded waits.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::future::Future;
+use std::process::Command as Process;
+use std::time::Duration;
+
+use eventful_bus_amqp::AmqpSettings;
+use eventful_core::prelude::*;
+use eventful_core::repository::append_events;
+use eventful_core::{EventStore, ExpectedVersion, StreamId, TypeName};
+use eventful_store_memory::MemoryStore;
+use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
+use lapin::{Connection, ConnectionProperties};
+use serde::{Deserialize, Serialize};
+
+/// How long a test waits for what must happen before it fails.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The broker's URI from `EVENTFUL_AMQP_URI`; `None`, with a notice, when it is unset.
+pub fn amqp_uri(test: &str) -> Option<String> {
+    match std::env::var("EVENTFUL_AMQP_URI") {
+        Ok(uri) if !uri.is_empty() => Some(uri),
+        _ => {
+            eprintln!("skipped {test}: EVENTFUL_AMQP_URI is not set (.ci/run sets it)");
+            None
+        }
+    }
+}
+
+/// A name no other run uses: `eventful-test-<what>-<random>`.
+pub fn unique(what: &str) -> String {
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("eventful-test-{what}-{}", &random[..12])
+}
+
+/// Settings on an exchange of this test's own, connections named `run`.
+pub fn settings(uri: &str, run: &str) -> AmqpSettings {
+    AmqpSettings::new(uri)
+        .with_exchange(format!("{run}.exchange"))
+        .with_connection_name(run)
+}
+
+/// Deletes the test's exchanges and queues.
+pub async fn clean_up(uri: &str, run: &str, queues: &[&str]) {
+    let Ok(connection) = Connection::connect(uri, ConnectionProperties::default()).await else {
+        return;
+    };
+    if let Ok(channel) = connection.create_channel().await {
+        for queue in queues {
+            for name in [queue.to_string(), format!("{queue}.dead-letter")] {
+                let _ = channel
+                    .queue_delete(name.as_str().into(), QueueDeleteOptions::default())
+                    .await;
+            }
+        }
+        for exchange in [
+            format!("{run}.exchange"),
+            format!("{run}.exchange.dead-letter"),
+        ] {
+            let _ = channel
+                .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+                .await;
+        }
+    }
+    let _ = connection.close(200, "test done".into()).await;
+}
+
+/// Waits until `done` holds, looking every few milliseconds; panics with `what` after
+/// [`PATIENCE`].
+pub async fn eventually<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let waited = tokio::time::timeout(PATIENCE, async {
+        while !done().await {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "gave up waiting: {what}");
+}
+
+/// Closes, from the broker's side, every connection whose client-given name contains `run`
+/// (what `rabbitmqctl close_all_connections` does to all, limited to this test's, so that
+/// tests running beside it keep theirs); returns how many it closed.
+pub fn close_connections_of(run: &str) -> usize {
+    let listed = Process::new("rabbitmqctl")
+        .args([
+            "list_connections",
+            "--no-table-headers",
+            "--silent",
+            "pid",
+            "client_properties",
+        ])
+        .output()
+        .expect("rabbitmqctl runs");
+    assert!(
+        listed.status.success(),
+        "rabbitmqctl list_connections: {listed:?}"
+    );
+    let mut closed = 0;
+    for line in String::from_utf8_lossy(&listed.stdout).lines() {
+        if !line.contains(run) {
+            continue;
+        }
+        let pid = line.split_whitespace().next().expect("a pid");
+        let status = Process::new("rabbitmqctl")
+            .args(["close_connection", pid, "test"])
+            .status()
+            .expect("rabbitmqctl runs");
+        assert!(status.success(), "rabbitmqctl close_connection {pid}");
+        closed += 1;
+    }
+    closed
+}
+
+/// A score, recorded by the score service on stream `scores-<player>`.
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ScoreRecorded {
+    pub player: u64,
+    pub points: u64,
+}
+
+/// The score service's stream type.
+pub const SCORES: TypeName = TypeName::from_static("scores");
+
+/// Records `count` scores (points 1, 2, …), one append each, each its own request; returns
+/// their ids in order.
+pub async fn record_scores(store: &MemoryStore, count: u64) -> Vec<uuid::Uuid> {
+    record_scores_from(store, 0, count).await
+}
+
+/// Records scores `first + 1 ..= first + count`.
+pub async fn record_scores_from(store: &MemoryStore, first: u64, count: u64) -> Vec<uuid::Uuid> {
+    let mut ids = Vec::new();
+    for n in first..first + count {
+        let stream = StreamId::for_aggregate("scores", &(n % 7)).expect("stream");
+        let context = CommandContext::default().with_correlation_id(uuid::Uuid::new_v4());
+        let score = ScoreRecorded {
+            player: n % 7,
+            points: n + 1,
+        };
+        let committed = append_events(
+            store,
+            &stream,
+            &SCORES,
+            ExpectedVersion::Any,
+            vec![score],
+            &context,
+        )
+        .await
+        .expect("recorded");
+        ids.push(committed.events[0].event_id);
+    }
+    ids
+}
+
+#[derive(Command, Debug, Clone)]
+#[command(aggregate = Tally)]
+pub enum TallyCommand {
+    Add {
+        #[aggregate_id]
+        player: u64,
+        points: u64,
+    },
+}
+
+#[derive(Event, Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub enum TallyEvent {
+    Added { points: u64 },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TallyError {
+    #[error("no points")]
+    NoPoints,
+}
+
+/// The tally service's aggregate: a player's points.
+#[derive(Default)]
+pub struct Tally {
+    pub total: u64,
+    pub additions: u64,
+}
+
+#[aggregate(name = "tally", id = u64, command = TallyCommand, event = TallyEvent, error = TallyError)]
+impl Tally {
+    #[handle(TallyCommand::Add)]
+    fn add(&self, points: &u64) -> Result<Vec<TallyEvent>, TallyError> {
+        if *points == 0 {
+            return Err(TallyError::NoPoints);
+        }
+        Ok(vec![TallyEvent::Added { points: *points }])
+    }
+
+    #[apply(TallyEvent::Added)]
+    fn added(&mut self, points: &u64) {
+        self.total += points;
+        self.additions += 1;
+    }
+}
+
+/// `score_recorded` → `Add`, sent through the reaction: keyed by the score's event id.
+pub struct TallyScores {
+    pub tallies: Repository<Tally, MemoryStore>,
+}
+
+#[async_trait]
+impl Policy for TallyScores {
+    type Event = ScoreRecorded;
+
+    fn name(&self) -> &str {
+        "tally_scores"
+    }
+
+    async fn react(
+        &self,
+        event: &RecordedEvent<ScoreRecorded>,
+        reaction: &Reaction,
+    ) -> Result<(), BoxError> {
+        let add = TallyCommand::Add {
+            player: event.payload.player,
+            points: event.payload.points,
+        };
+        reaction.send(&self.tallies, add).await?;
+        Ok(())
+    }
+}
+
+/// Every `added` in the tally store, as (causation id, points).
+pub async fn additions(store: &MemoryStore) -> Vec<(Option<uuid::Uuid>, u64)> {
+    let batch = store
+        .read_all(
+            eventful_core::Position::START,
+            &eventful_core::EventFilter::all(),
+            100_000,
+        )
+        .await
+        .expect("read");
+    batch
+        .events
+        .iter()
+        .filter(|event| event.event_type == "added")
+        .map(|event| {
+            let points = event.payload.to_value().expect("json")["points"]
+                .as_u64()
+                .expect("points");
+            (event.metadata.causation_id, points)
+        })
+        .collect()
+}
