@@ -27,6 +27,7 @@
 //! visible, up to the catch-up timeout, and then fails with
 //! [`MongoStoreError::CatchingUp`] rather than guess.
 
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use eventful_core::{
@@ -35,6 +36,7 @@ use eventful_core::{
 
 use crate::error::{MongoStoreError, is_duplicate_key};
 use crate::heads::Head;
+use crate::ids::IdsState;
 use crate::schema::{PreparedAppend, now_millis};
 use crate::store::Inner;
 
@@ -53,6 +55,8 @@ enum Refusal {
     VersionTaken,
     /// A reader closed the position: the insert goes on at another one.
     PositionClosed,
+    /// What refused it is gone (claims left by a writer that died): try again.
+    Freed,
 }
 
 /// The stream had no append: version 0, and no position to stay above.
@@ -185,7 +189,11 @@ impl Inner {
         let count = prepared.len();
         let first_version = after.version + 1;
         loop {
-            let first_position = self.take_positions(count, after.position).await?;
+            // Above the stream's last position, so that its positions grow with its versions,
+            // and above what this process has read of the log, so that an append made after
+            // reading an event is after it.
+            let above = after.position.max(self.log.seen.load(Ordering::Acquire));
+            let first_position = self.take_positions(count, above).await?;
             let (stored_at, recorded_at) = now_millis();
             let document = match prepared.document(first_position, first_version, stored_at) {
                 Ok(document) => document,
@@ -222,7 +230,7 @@ impl Inner {
                     match refusal {
                         Refusal::Ids(result) => return Ok(Inserted::Stored(result)),
                         Refusal::VersionTaken => return Ok(Inserted::VersionTaken),
-                        Refusal::PositionClosed => {}
+                        Refusal::PositionClosed | Refusal::Freed => {}
                     }
                 }
                 // The insert may or may not be stored, so its positions are not reused: if it
@@ -246,8 +254,10 @@ impl Inner {
         let mut pause = Duration::from_millis(5);
         loop {
             // The ids come first, as in every store.
-            if let Some(stored) = self.stored_ids(stream_id, expected, prepared).await? {
-                return Ok(Refusal::Ids(stored));
+            match self.ids_state(stream_id, expected, prepared).await? {
+                IdsState::Stored(stored) => return Ok(Refusal::Ids(stored)),
+                IdsState::Freed => return Ok(Refusal::Freed),
+                IdsState::Free => {}
             }
             let (holder, at_position) = tokio::try_join!(
                 self.append_at(stream_id, first_version),

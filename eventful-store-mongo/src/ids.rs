@@ -123,6 +123,17 @@ pub(crate) fn judge(
     }))
 }
 
+/// Where an append's ids are.
+pub(crate) enum IdsState {
+    /// Stored: the result stored then, for a retry.
+    Stored(AppendResult),
+    /// Nowhere.
+    Free,
+    /// Nowhere, now that claims left by a writer that died were deleted: an insert refused
+    /// because of them may be tried again.
+    Freed,
+}
+
 /// How old a claim holding no append must be before an append meeting it deletes it: its
 /// writer's `insert_many` is long over, and the writer would have deleted it already.
 pub(crate) const ORPHAN_GRACE: Duration = Duration::from_secs(2);
@@ -198,10 +209,11 @@ impl Inner {
     }
 
     /// Deletes the claims among `claims` that hold no append and are older than
-    /// [`ORPHAN_GRACE`]: left by a writer that died between its refused insert and deleting
-    /// them.
-    async fn delete_orphans(&self, claims: Vec<RawDocumentBuf>) -> Result<(), StoreError> {
+    /// [`ORPHAN_GRACE`] (left by a writer that died between its refused insert and deleting
+    /// them): whether it deleted any.
+    async fn delete_orphans(&self, claims: Vec<RawDocumentBuf>) -> Result<bool, StoreError> {
         let now = now_millis().0.timestamp_millis();
+        let mut deleted = false;
         for claim in claims {
             let (Ok(key), Ok(position), Ok(at)) = (
                 claim.get_str(field::ID),
@@ -214,33 +226,51 @@ impl Inner {
             if now - at.timestamp_millis() < grace || self.holds_position(position).await? {
                 continue;
             }
+            tracing::info!(claim = key, "deleting a claim its writer left holding no append");
             self.events
                 .delete_one(doc! { field::ID: key, CLAIMED_FOR: int64(position) })
                 .await
                 .map_err(|error| self.driver_error("deleting an orphaned claim", error))?;
+            deleted = true;
         }
-        Ok(())
+        Ok(deleted)
     }
 
-    /// Where the append's ids are stored, judged, from one query on `{event_ids: 1}` (which
-    /// scans the collection on a server that does not index array elements); claims that
-    /// hold no append and are past their grace are deleted on the way.
+    /// Where the append's ids are stored, judged ([`judge`]): the result stored then for a
+    /// retry, or `None` when none is stored.
     pub(crate) async fn stored_ids(
         &self,
         stream_id: &StreamId,
         expected: ExpectedVersion,
         prepared: &PreparedAppend,
     ) -> Result<Option<AppendResult>, StoreError> {
+        Ok(match self.ids_state(stream_id, expected, prepared).await? {
+            IdsState::Stored(stored) => Some(stored),
+            IdsState::Free | IdsState::Freed => None,
+        })
+    }
+
+    /// Where the append's ids are, from one query on `{event_ids: 1}` (which scans the
+    /// collection on a server that does not index array elements); claims that hold no
+    /// append and are past their grace are deleted on the way.
+    pub(crate) async fn ids_state(
+        &self,
+        stream_id: &StreamId,
+        expected: ExpectedVersion,
+        prepared: &PreparedAppend,
+    ) -> Result<IdsState, StoreError> {
         let (holders, claims) = self.appends_holding(prepared.event_ids()).await?;
         for holder in &holders {
             self.heads
                 .observe(&holder.stream_id, holder.last_version, holder.last_position);
         }
-        let judged = judge(stream_id, expected, prepared.event_ids(), &holders)?;
-        if judged.is_none() && !claims.is_empty() {
-            self.delete_orphans(claims).await?;
+        if let Some(stored) = judge(stream_id, expected, prepared.event_ids(), &holders)? {
+            return Ok(IdsState::Stored(stored));
         }
-        Ok(judged)
+        if !claims.is_empty() && self.delete_orphans(claims).await? {
+            return Ok(IdsState::Freed);
+        }
+        Ok(IdsState::Free)
     }
 }
 

@@ -98,6 +98,8 @@ mod snapshots;
 mod stale_view;
 mod store;
 mod stored;
+#[cfg(test)]
+mod views;
 
 pub use crate::error::MongoStoreError;
 pub use crate::problem::{BsonProblem, DecodeProblem, IndexProblem, SettingsProblem};

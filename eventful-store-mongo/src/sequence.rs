@@ -100,7 +100,9 @@ impl Sequence {
     /// Positions `first..first + count`, taken but not written (the insert was refused), free
     /// again.
     pub(crate) fn give_back(&self, first: u64, count: u64) {
-        self.state.lock().free.extend(first..first + count);
+        let mut state = self.state.lock();
+        state.free.extend(first..first + count);
+        state.used_at = Instant::now();
     }
 
     /// Takes every position of `from..=to` if all of them are free here (no insert of this

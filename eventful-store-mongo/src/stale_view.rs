@@ -33,6 +33,16 @@ impl StaleView {
         });
     }
 
+    /// Whether every rule has served its reads.
+    pub(crate) fn used_up(&self) -> bool {
+        self.rules.lock().iter().all(|rule| rule.reads == 0)
+    }
+
+    /// The view is the server's again.
+    pub(crate) fn clear(&self) {
+        self.rules.lock().clear();
+    }
+
     /// `documents` as the view serves them to `operation`.
     pub(crate) fn apply(
         &self,

@@ -8,9 +8,13 @@
 //! without a race. `Interleaved` yields to the runtime before every call, so on a
 //! multi-threaded runtime, with the tasks started together (a barrier), the other task gets a
 //! turn between any two calls of this one. Use it for your own concurrency tests too.
+//!
+//! Over several instances of one store ([`Interleaved::over`]: handles with nothing shared
+//! but the data, as separate processes have), each call goes to the next instance in turn, so
+//! that the conformance suite run on it proves the guarantees across processes too.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use uuid::Uuid;
 
@@ -38,7 +42,8 @@ use crate::store::{AllBatch, AppendResult, EventFilter, EventStore, StoreError};
 /// ```
 #[derive(Debug, Clone)]
 pub struct Interleaved<S> {
-    inner: S,
+    instances: Arc<[S]>,
+    turn: Arc<AtomicUsize>,
     counts: Arc<Counts>,
 }
 
@@ -67,15 +72,48 @@ pub struct Seen {
 impl<S> Interleaved<S> {
     /// `store`, yielding before each call.
     pub fn new(store: S) -> Self {
+        Self::over(vec![store])
+    }
+
+    /// Several instances of one store, each call going to the next in turn, yielding before
+    /// each.
+    ///
+    /// ```
+    /// use eventful_core::testing::interleave::Interleaved;
+    /// use eventful_core::{EventStore, ExpectedVersion, StreamId, Version};
+    /// use eventful_store_memory::MemoryStore;
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let shared = MemoryStore::new();
+    /// let store = Interleaved::over(vec![shared.clone(), shared]);
+    /// let stream = StreamId::new("player-1")?;
+    /// store.append(&stream, ExpectedVersion::NoStream, Vec::new()).await?;
+    /// assert_eq!(store.stream_version(&stream).await?, Version::NONE);
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `instances` is empty.
+    pub fn over(instances: Vec<S>) -> Self {
+        assert!(!instances.is_empty(), "Interleaved::over needs an instance");
         Self {
-            inner: store,
+            instances: instances.into(),
+            turn: Arc::new(AtomicUsize::new(0)),
             counts: Arc::new(Counts::default()),
         }
     }
 
-    /// The wrapped store.
+    /// The wrapped store (the first instance).
     pub fn inner(&self) -> &S {
-        &self.inner
+        &self.instances[0]
+    }
+
+    /// The instance the next call goes to.
+    fn next(&self) -> &S {
+        let turn = self.turn.fetch_add(1, Ordering::Relaxed);
+        &self.instances[turn % self.instances.len()]
     }
 
     /// How appends have ended so far (shared by every clone).
@@ -98,7 +136,7 @@ impl<S: EventStore> EventStore for Interleaved<S> {
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, StoreError> {
         tokio::task::yield_now().await;
-        let result = self.inner.append(stream_id, expected, events).await;
+        let result = self.next().append(stream_id, expected, events).await;
         let counts = &self.counts;
         counts.appends.fetch_add(1, Ordering::SeqCst);
         match &result {
@@ -118,12 +156,12 @@ impl<S: EventStore> EventStore for Interleaved<S> {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         tokio::task::yield_now().await;
-        self.inner.read_stream(stream_id, from, limit).await
+        self.next().read_stream(stream_id, from, limit).await
     }
 
     async fn stream_version(&self, stream_id: &StreamId) -> Result<Version, StoreError> {
         tokio::task::yield_now().await;
-        self.inner.stream_version(stream_id).await
+        self.next().stream_version(stream_id).await
     }
 
     async fn read_all(
@@ -133,17 +171,17 @@ impl<S: EventStore> EventStore for Interleaved<S> {
         limit: usize,
     ) -> Result<AllBatch, StoreError> {
         tokio::task::yield_now().await;
-        self.inner.read_all(from, filter, limit).await
+        self.next().read_all(from, filter, limit).await
     }
 
     async fn head_position(&self) -> Result<Position, StoreError> {
         tokio::task::yield_now().await;
-        self.inner.head_position().await
+        self.next().head_position().await
     }
 
     async fn wait_for_append(&self, after: Position) {
         tokio::task::yield_now().await;
-        self.inner.wait_for_append(after).await;
+        self.next().wait_for_append(after).await;
     }
 
     async fn find_event(
@@ -152,56 +190,56 @@ impl<S: EventStore> EventStore for Interleaved<S> {
         event_id: Uuid,
     ) -> Result<Option<RecordedEvent>, StoreError> {
         tokio::task::yield_now().await;
-        self.inner.find_event(stream_id, event_id).await
+        self.next().find_event(stream_id, event_id).await
     }
 }
 
 impl<S: SnapshotStore> SnapshotStore for Interleaved<S> {
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), StoreError> {
         tokio::task::yield_now().await;
-        self.inner.save_snapshot(snapshot).await
+        self.next().save_snapshot(snapshot).await
     }
 
     async fn load_snapshot(&self, stream_id: &StreamId) -> Result<Option<Snapshot>, StoreError> {
         tokio::task::yield_now().await;
-        self.inner.load_snapshot(stream_id).await
+        self.next().load_snapshot(stream_id).await
     }
 }
 
 impl<S: CheckpointStore> CheckpointStore for Interleaved<S> {
     async fn load_checkpoint(&self, name: &str) -> Result<Option<Position>, StoreError> {
         tokio::task::yield_now().await;
-        self.inner.load_checkpoint(name).await
+        self.next().load_checkpoint(name).await
     }
 
     async fn save_checkpoint(&self, name: &str, position: Position) -> Result<(), StoreError> {
         tokio::task::yield_now().await;
-        self.inner.save_checkpoint(name, position).await
+        self.next().save_checkpoint(name, position).await
     }
 
     async fn delete_checkpoint(&self, name: &str) -> Result<(), StoreError> {
         tokio::task::yield_now().await;
-        self.inner.delete_checkpoint(name).await
+        self.next().delete_checkpoint(name).await
     }
 
     async fn claim(&self, claim: &Claim) -> Result<ClaimOutcome, StoreError> {
         tokio::task::yield_now().await;
-        self.inner.claim(claim).await
+        self.next().claim(claim).await
     }
 
     async fn save_claimed(&self, claim: &Claim, position: Position) -> Result<(), StoreError> {
         tokio::task::yield_now().await;
-        self.inner.save_claimed(claim, position).await
+        self.next().save_claimed(claim, position).await
     }
 
     async fn release(&self, claim: &Claim) -> Result<(), StoreError> {
         tokio::task::yield_now().await;
-        self.inner.release(claim).await
+        self.next().release(claim).await
     }
 
     async fn segments(&self, handler: &str) -> Result<Vec<SegmentProgress>, StoreError> {
         tokio::task::yield_now().await;
-        self.inner.segments(handler).await
+        self.next().segments(handler).await
     }
 
     async fn put_segments(
@@ -210,21 +248,21 @@ impl<S: CheckpointStore> CheckpointStore for Interleaved<S> {
         segments: Vec<SegmentProgress>,
     ) -> Result<(), StoreError> {
         tokio::task::yield_now().await;
-        self.inner.put_segments(handler, segments).await
+        self.next().put_segments(handler, segments).await
     }
 
     async fn park(&self, parked: ParkedEvent) -> Result<(), StoreError> {
         tokio::task::yield_now().await;
-        self.inner.park(parked).await
+        self.next().park(parked).await
     }
 
     async fn parked(&self, handler: &str) -> Result<Vec<ParkedEvent>, StoreError> {
         tokio::task::yield_now().await;
-        self.inner.parked(handler).await
+        self.next().parked(handler).await
     }
 
     async fn unpark(&self, handler: &str, event_id: Uuid) -> Result<bool, StoreError> {
         tokio::task::yield_now().await;
-        self.inner.unpark(handler, event_id).await
+        self.next().unpark(handler, event_id).await
     }
 }
