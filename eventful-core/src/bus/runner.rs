@@ -268,9 +268,9 @@ impl<S: EventStore> Runner<S> {
                 .handle_batch(&name, &batch, claim, &mut saved, &mut next, &mut handled)
                 .instrument(span.clone())
                 .await;
-            span.record("events", handled);
+            spans::record(&span, "events", handled);
             if let Err(ended) = done {
-                span.record("outcome", ended.label());
+                spans::record(&span, "outcome", ended.label());
                 if let Ended::Failed = ended {
                     self.metrics.stopped();
                 }
@@ -279,11 +279,11 @@ impl<S: EventStore> Runner<S> {
             next = next.max(batch.next);
             let processed = Position::new(next.get().saturating_sub(1));
             if let Err(ended) = self.save(claim, &mut saved, processed).await {
-                span.record("outcome", ended.label());
+                spans::record(&span, "outcome", ended.label());
                 return ended;
             }
-            span.record("to", processed.get());
-            span.record("outcome", "ok");
+            spans::record(&span, "to", processed.get());
+            spans::record(&span, "outcome", "ok");
             self.state.send_modify(|state| state.processed = processed);
             let behind = if batch.end_of_log {
                 Behind::EndOfLog
@@ -335,7 +335,7 @@ impl<S: EventStore> Runner<S> {
                 continue;
             }
             let span = spans::handle_event(name, event);
-            let mut outcome = self.handle(name, event).instrument(span.clone()).await;
+            let mut outcome = self.handle_in(&span, name, event).await;
             // A store that does not answer is no fault of the event: wait until it does,
             // then try the event again, rather than park it or stop on it.
             let mut outage = 0;
@@ -345,9 +345,13 @@ impl<S: EventStore> Runner<S> {
                 if !self.pause(outage).await {
                     return Err(Ended::Stopped);
                 }
-                outcome = self.handle(name, event).instrument(span.clone()).await;
+                outcome = self.handle_in(&span, name, event).await;
             }
-            span.record("outcome", if outcome.is_ok() { "ok" } else { "failed" });
+            spans::record(
+                &span,
+                "outcome",
+                if outcome.is_ok() { "ok" } else { "failed" },
+            );
             if let Err(failure) = outcome {
                 self.metrics.failed();
                 if self.on_failure == OnFailure::Park && self.park(&failure, event).await {
@@ -396,6 +400,21 @@ impl<S: EventStore> Runner<S> {
         };
         self.state.send_modify(|state| state.paused = false);
         waited
+    }
+
+    /// [`Runner::handle`] in `span`; in place when the span is off, so that an event costs no
+    /// move of its future into a wrapper.
+    async fn handle_in(
+        &mut self,
+        span: &tracing::Span,
+        name: &str,
+        event: &RecordedEvent,
+    ) -> Result<(), HandlerFailure> {
+        if span.is_disabled() {
+            self.handle(name, event).await
+        } else {
+            self.handle(name, event).instrument(span.clone()).await
+        }
     }
 
     /// Handles one event, retrying as the policy allows.

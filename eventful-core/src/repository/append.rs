@@ -105,18 +105,19 @@ pub(super) async fn append_traced<E: Event>(
     context: &CommandContext,
 ) -> Result<Committed<E>, AppendError> {
     let span = spans::append(stream_id, aggregate_type, expected, events.len());
-    let appended = async {
-        let (new_events, pending) = encode(stream_id, aggregate_type, events, context)?;
-        let result = store.append(stream_id, expected, new_events).await?;
-        Ok(stamp(stream_id, pending, &result))
-    }
-    .instrument(span.clone())
-    .await;
+    // In place when the span is off, as for the command around it.
+    let appended = if span.is_disabled() {
+        append_untraced(store, stream_id, aggregate_type, expected, events, context).await
+    } else {
+        append_untraced(store, stream_id, aggregate_type, expected, events, context)
+            .instrument(span.clone())
+            .await
+    };
     let outcome = match &appended {
         Ok(committed) => {
-            span.record("version", committed.version.get());
+            spans::record(&span, "version", committed.version.get());
             if let Some(first) = committed.events.first() {
-                span.record("first_position", first.position.get());
+                spans::record(&span, "first_position", first.position.get());
             }
             if committed.already_applied {
                 "already_stored"
@@ -128,8 +129,21 @@ pub(super) async fn append_traced<E: Event>(
         Err(AppendError::Store(StoreError::DuplicateEvent { .. })) => "duplicate",
         Err(_) => "failed",
     };
-    span.record("outcome", outcome);
+    spans::record(&span, "outcome", outcome);
     appended
+}
+
+async fn append_untraced<E: Event>(
+    store: &impl EventStore,
+    stream_id: &StreamId,
+    aggregate_type: &TypeName,
+    expected: ExpectedVersion,
+    events: Vec<E>,
+    context: &CommandContext,
+) -> Result<Committed<E>, AppendError> {
+    let (new_events, pending) = encode(stream_id, aggregate_type, events, context)?;
+    let result = store.append(stream_id, expected, new_events).await?;
+    Ok(stamp(stream_id, pending, &result))
 }
 
 /// Serializes events into what the store appends, and keeps them as the caller gets them back

@@ -167,22 +167,32 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
             context.metadata.correlation_id,
             context.metadata.causation_id,
         );
-        let outcome = self
-            .run_command(command.into(), context, &span, metrics)
-            .instrument(span.clone())
-            .await;
+        // Awaited in place when the span is off: wrapping moves the whole command's future
+        // into the wrapper, which costs a command on the memory store a tenth of its time.
+        let outcome = if span.is_disabled() {
+            self.run_command(command.into(), context, &span, metrics)
+                .await
+        } else {
+            self.run_command(command.into(), context, &span, metrics)
+                .instrument(span.clone())
+                .await
+        };
         let label = match &outcome {
             Ok(committed) => {
-                span.record("stream", tracing::field::display(&committed.stream_id));
-                span.record("version", committed.version.get());
-                span.record("events", committed.events.len());
+                spans::record(
+                    &span,
+                    "stream",
+                    tracing::field::display(&committed.stream_id),
+                );
+                spans::record(&span, "version", committed.version.get());
+                spans::record(&span, "events", committed.events.len());
                 CommandOutcome::Ok
             }
             Err(CommandError::Rejected { .. }) => CommandOutcome::Rejected,
             Err(CommandError::Conflict { .. }) => CommandOutcome::Conflict,
             Err(_) => CommandOutcome::Failed,
         };
-        span.record("outcome", label.label());
+        spans::record(&span, "outcome", label.label());
         metrics.finish(label, started);
         outcome
     }
@@ -249,9 +259,9 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
     ) -> Result<Committed<A::Event>, CommandError<A::Error>> {
         let mut attempt = 1;
         let mut current = !cached;
-        span.record("stream", tracing::field::display(&loaded.stream_id));
+        spans::record(span, "stream", tracing::field::display(&loaded.stream_id));
         loop {
-            span.record("attempts", attempt);
+            spans::record(span, "attempts", attempt);
             let events = match loaded.state.handle(command) {
                 Ok(events) => Ok(events),
                 Err(_) if !current => {
@@ -281,7 +291,7 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
                 Version::NONE => ExpectedVersion::NoStream,
                 version => ExpectedVersion::Exact(version),
             };
-            span.record("expected", tracing::field::display(expected));
+            spans::record(span, "expected", tracing::field::display(expected));
             let appended = append_traced(
                 &self.store,
                 &loaded.stream_id,

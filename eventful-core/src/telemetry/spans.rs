@@ -23,6 +23,15 @@ use crate::envelope::RecordedEvent;
 use crate::names::TypeName;
 use crate::progress::Segment;
 
+/// Records `value` as `field` of `span` when the span is enabled. `Span::record` looks the
+/// field up by name even on a disabled span, which a command, recording ten fields, cannot
+/// afford.
+pub(crate) fn record(span: &Span, field: &str, value: impl tracing::Value) {
+    if !span.is_disabled() {
+        span.record(field, value);
+    }
+}
+
 /// The `command` span of a command to `aggregate`.
 pub(crate) fn command(
     aggregate: &TypeName,
@@ -205,7 +214,7 @@ impl Delivery {
 
     /// Records the outcome on the span and counts it.
     pub fn finish(self, outcome: DeliveryOutcome) {
-        self.span.record("outcome", outcome.as_str());
+        record(&self.span, "outcome", outcome.as_str());
         counter!(DELIVERIES_TOTAL, "kind" => self.kind.as_str(), "outcome" => outcome.as_str())
             .increment(1);
     }

@@ -99,7 +99,11 @@ pub async fn versions_and_positions_are_ordered<S: ConformanceStore>(store: S) {
     let mut starts: Vec<Position> = log
         .iter()
         .filter(|event| {
-            let size = streams.iter().position(|s| *s == event.stream_id).unwrap_or(0) as u64 + 1;
+            let size = streams
+                .iter()
+                .position(|s| *s == event.stream_id)
+                .unwrap_or(0) as u64
+                + 1;
             (event.version.get() - 1) % size == 0
         })
         .map(|event| event.position)
@@ -131,7 +135,6 @@ pub async fn versions_and_positions_are_ordered<S: ConformanceStore>(store: S) {
         );
     }
 }
-
 
 /// A stream reads from any version, with a limit, in order.
 pub async fn read_stream_from_a_version<S: ConformanceStore>(store: S) {
