@@ -51,6 +51,21 @@ pub enum Error {
     /// A task of the run panicked or was cancelled.
     #[error("a task of the run stopped: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// The live gateway could not start.
+    #[error(transparent)]
+    Gateway(#[from] eventful_gateway::GatewayError),
+    /// The demo's token key could not be made.
+    #[error("the demo token key: {0}")]
+    Token(#[source] eventful_gateway::TokenError),
+    /// `--serve` could not listen, or serving failed.
+    #[error("cannot serve on {address}: {source}")]
+    Serve {
+        /// Where.
+        address: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// A game server was asked to finish a session whose world it never loaded.
     #[error("no game server loaded the world of session {0}")]
     WorldNotLoaded(SessionId),

@@ -50,6 +50,7 @@
 //! | [`read_models`] | the backend's projections: leaderboard, active sessions, session history |
 //! | [`simulation`] | stand-ins for matchmaking, the gateway, the game servers and achievements, and a seeded match driver |
 //! | [`story`] | the log told by correlation id, with every id |
+//! | [`serve`] | `game_backend --serve ADDR`: the backend kept running, with the live gateway and its page |
 //! | [`programs`] | the main path of each example program |
 //! | [`ids`], [`game_mode`], [`store`] | the vocabulary the services share |
 //! | [`options`], [`cli`], [`error`] | the command line, `main`, and why a run fails |
@@ -65,6 +66,7 @@ pub mod player;
 pub mod programs;
 pub mod publish;
 pub mod read_models;
+pub mod serve;
 pub mod simulation;
 pub mod store;
 pub mod story;

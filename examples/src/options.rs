@@ -1,6 +1,7 @@
 //! The command line the example programs share, read by `clap`.
 
 use std::ffi::OsString;
+use std::net::SocketAddr;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
@@ -18,6 +19,8 @@ pub struct Options {
     pub seed: u64,
     /// Where the events go.
     pub store: StoreChoice,
+    /// `game_backend` only: keep running and serve the live gateway and its page here.
+    pub serve: Option<SocketAddr>,
 }
 
 impl Default for Options {
@@ -27,6 +30,7 @@ impl Default for Options {
             matches: 3,
             seed: 7,
             store: StoreChoice::Memory,
+            serve: None,
         }
     }
 }
@@ -57,6 +61,9 @@ pub enum OptionsError {
     /// `--mongo-uri` with another store.
     #[error("`--mongo-uri` goes with `--store mongo`")]
     UriWithoutMongo,
+    /// `--serve` for a program other than `game_backend`.
+    #[error("`--serve` is an option of `game_backend` only")]
+    ServeOnlyBackend,
 }
 
 impl OptionsError {
@@ -64,7 +71,7 @@ impl OptionsError {
         match self {
             Self::MissingMongoUri => ErrorKind::MissingRequiredArgument,
             Self::NoPlayers => ErrorKind::ValueValidation,
-            Self::UriWithoutMongo => ErrorKind::ArgumentConflict,
+            Self::UriWithoutMongo | Self::ServeOnlyBackend => ErrorKind::ArgumentConflict,
         }
     }
 }
@@ -87,6 +94,10 @@ struct CommandLine {
     /// MongoDB's connection string, for --store mongo (or EVENTFUL_MONGO_URI)
     #[arg(long, value_name = "URI")]
     mongo_uri: Option<String>,
+    /// Keep running (matches keep being played) and serve the live gateway and its page at
+    /// ADDR, such as 127.0.0.1:8080 (game_backend only)
+    #[arg(long, value_name = "ADDR")]
+    serve: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -98,9 +109,16 @@ enum StoreKind {
 }
 
 impl CommandLine {
-    fn into_options(self, mongo_uri_env: Option<String>) -> Result<Options, OptionsError> {
+    fn into_options(
+        self,
+        program: &str,
+        mongo_uri_env: Option<String>,
+    ) -> Result<Options, OptionsError> {
         if self.players == 0 {
             return Err(OptionsError::NoPlayers);
+        }
+        if self.serve.is_some() && program != "game_backend" {
+            return Err(OptionsError::ServeOnlyBackend);
         }
         let store = match (self.store, self.mongo_uri) {
             (StoreKind::Memory, Some(_)) => return Err(OptionsError::UriWithoutMongo),
@@ -114,6 +132,7 @@ impl CommandLine {
             matches: self.matches,
             seed: self.seed,
             store,
+            serve: self.serve,
         })
     }
 }
@@ -153,7 +172,7 @@ impl Options {
             .override_usage(format!("cargo run --example {program} -- [OPTIONS]"));
         let matches = command.try_get_matches_from_mut(args)?;
         let line = CommandLine::from_arg_matches(&matches).map_err(|e| e.format(&mut command))?;
-        line.into_options(mongo_uri_env)
+        line.into_options(program, mongo_uri_env)
             .map_err(|refusal| command.error(refusal.kind(), refusal))
     }
 }
@@ -193,6 +212,12 @@ mod tests {
                 "--store mongo",
             ),
             (&["--fast"], ErrorKind::UnknownArgument, "--fast"),
+            (
+                &["--serve", "127.0.0.1:8080"],
+                ErrorKind::ArgumentConflict,
+                "game_backend",
+            ),
+            (&["--serve", "eight"], ErrorKind::ValueValidation, "'eight'"),
         ] {
             let error = parse(args).expect_err("refused");
             assert_eq!(error.kind(), kind, "{args:?}: {error}");
@@ -219,6 +244,16 @@ mod tests {
         ] {
             assert!(text.contains(part), "no `{part}` in:\n{text}");
         }
+    }
+
+    #[test]
+    fn serve_is_the_backend_s_option() {
+        let options = Options::parse_from("game_backend", ["--serve", "127.0.0.1:8080"], None)
+            .expect("valid");
+        assert_eq!(
+            options.serve,
+            Some("127.0.0.1:8080".parse().expect("an address"))
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ fn store_name(store: &StoreChoice) -> &'static str {
 /// Connects to MongoDB at `uri`, in a database of this run's own: the programs number their
 /// players and matches from 1, so a run needs a world of its own. The database is the URI's
 /// (or `eventful`) with the run's start time after it, and the run says which.
-async fn open_mongo(uri: &str) -> Result<MongoStore, Error> {
+pub(crate) async fn open_mongo(uri: &str) -> Result<MongoStore, Error> {
     let base = uri_database(uri).unwrap_or(DEFAULT_DATABASE);
     let database = format!("{base}_{}", chrono::Utc::now().format("%Y%m%d_%H%M%S_%3f"));
     eprintln!("MongoDB: this run's events go to database `{database}`");

@@ -1,0 +1,265 @@
+//! The one follower of the log and the fan-out from it: [`follow`] reads every event once,
+//! from one store subscription, and [`Hub::dispatch`] hands it to the connections whose
+//! subscriptions want it, through each connection's bounded queue.
+//!
+//! The store's load is one subscription whatever the number of clients; a client costs the
+//! gateway a queue and an entry in two indexes (by stream, by event type), and an event costs
+//! one lookup in each plus one queue push per interested subscription. The hub never waits
+//! on a client: a full queue drops the connection, which is told it lagged.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use eventful_core::{DynEventStore, EventFilter, EventStoreExt, Position, RecordedEvent};
+use futures::StreamExt;
+use parking_lot::Mutex;
+use serde_json::value::RawValue;
+use tokio::sync::{mpsc, watch};
+
+use crate::protocol::envelope_json;
+use crate::topic::ValidTopic;
+
+/// A connection, numbered by the hub.
+pub(crate) type ConnectionId = u64;
+/// A subscription of a connection, numbered by the connection.
+pub(crate) type FeedId = u64;
+
+/// An event ready to send: its envelope serialized once for every client.
+#[derive(Debug)]
+pub(crate) struct SharedEvent {
+    pub(crate) position: Position,
+    pub(crate) envelope: Box<RawValue>,
+}
+
+/// One event for one subscription of a connection.
+#[derive(Debug)]
+pub(crate) struct Delivery {
+    pub(crate) feed: FeedId,
+    pub(crate) event: Arc<SharedEvent>,
+}
+
+/// A connection's side of its queue. It closes when the hub drops the connection, which the
+/// hub does only when the queue was full: the connection lagged.
+pub(crate) type Inbox = mpsc::Receiver<Delivery>;
+
+/// The hub's side of a connection's queue.
+struct Outlet {
+    queue: mpsc::Sender<Delivery>,
+    /// Every route of the connection, to remove them with it.
+    routes: Vec<(FeedId, ValidTopic)>,
+}
+
+/// Which subscriptions want which events, and how far dispatch has got, under one lock so
+/// that a subscription starts exactly after an event.
+#[derive(Default)]
+struct Routes {
+    dispatched: Position,
+    next_connection: ConnectionId,
+    outlets: HashMap<ConnectionId, Outlet>,
+    by_stream: HashMap<String, Vec<(ConnectionId, FeedId)>>,
+    by_event_type: HashMap<String, Vec<(ConnectionId, FeedId)>>,
+}
+
+impl Routes {
+    fn index(&mut self, topic: &ValidTopic) -> &mut HashMap<String, Vec<(ConnectionId, FeedId)>> {
+        match topic {
+            ValidTopic::Stream(_) => &mut self.by_stream,
+            ValidTopic::EventType(_) => &mut self.by_event_type,
+        }
+    }
+
+    fn unroute(&mut self, connection: ConnectionId, feed: FeedId, topic: &ValidTopic) {
+        let index = self.index(topic);
+        if let Some(targets) = index.get_mut(topic.name()) {
+            targets.retain(|&target| target != (connection, feed));
+            if targets.is_empty() {
+                index.remove(topic.name());
+            }
+        }
+    }
+
+    fn remove_outlet(&mut self, connection: ConnectionId) {
+        if let Some(outlet) = self.outlets.remove(&connection) {
+            for (feed, topic) in &outlet.routes {
+                self.unroute(connection, *feed, topic);
+            }
+        }
+    }
+}
+
+/// The fan-out: routes, and the queue of each connection.
+pub(crate) struct Hub {
+    routes: Mutex<Routes>,
+    queue_capacity: usize,
+}
+
+impl Hub {
+    /// A hub whose follower starts after `head`, with queues of `queue_capacity` events.
+    pub(crate) fn new(head: Position, queue_capacity: usize) -> Self {
+        Self {
+            routes: Mutex::new(Routes {
+                dispatched: head,
+                ..Routes::default()
+            }),
+            queue_capacity,
+        }
+    }
+
+    /// The position of the last event dispatched.
+    pub(crate) fn dispatched(&self) -> Position {
+        self.routes.lock().dispatched
+    }
+
+    /// A new connection, with its queue.
+    pub(crate) fn connect(&self) -> (ConnectionId, Inbox) {
+        let (queue, inbox) = mpsc::channel(self.queue_capacity);
+        let mut routes = self.routes.lock();
+        let connection = routes.next_connection;
+        routes.next_connection += 1;
+        routes.outlets.insert(
+            connection,
+            Outlet {
+                queue,
+                routes: Vec::new(),
+            },
+        );
+        (connection, inbox)
+    }
+
+    /// Removes the connection and its routes.
+    pub(crate) fn disconnect(&self, connection: ConnectionId) {
+        self.routes.lock().remove_outlet(connection);
+    }
+
+    /// Routes events of `topics` to `feed` of `connection` from the next dispatched event on,
+    /// and returns the position of the last event dispatched before: the subscription gets
+    /// every event after it, none before. `None` when the hub has already dropped the
+    /// connection.
+    pub(crate) fn add_feed(
+        &self,
+        connection: ConnectionId,
+        feed: FeedId,
+        topics: &[ValidTopic],
+    ) -> Option<Position> {
+        let mut routes = self.routes.lock();
+        let outlet = routes.outlets.get_mut(&connection)?;
+        outlet
+            .routes
+            .extend(topics.iter().map(|topic| (feed, topic.clone())));
+        for topic in topics {
+            routes
+                .index(topic)
+                .entry(topic.name().to_owned())
+                .or_default()
+                .push((connection, feed));
+        }
+        Some(routes.dispatched)
+    }
+
+    /// Stops routing to `feed` of `connection`.
+    pub(crate) fn remove_feed(&self, connection: ConnectionId, feed: FeedId) {
+        let mut routes = self.routes.lock();
+        let Some(outlet) = routes.outlets.get_mut(&connection) else {
+            return;
+        };
+        let (removed, kept) = std::mem::take(&mut outlet.routes)
+            .into_iter()
+            .partition::<Vec<_>, _>(|(routed, _)| *routed == feed);
+        outlet.routes = kept;
+        for (_, topic) in &removed {
+            routes.unroute(connection, feed, topic);
+        }
+    }
+
+    /// Hands `event` to every subscription that wants it. A connection whose queue is full
+    /// is dropped, and so told it lagged; so is one whose side is gone.
+    pub(crate) fn dispatch(&self, event: &RecordedEvent) {
+        let mut routes = self.routes.lock();
+        routes.dispatched = event.position;
+        let by_stream = routes.by_stream.get(event.stream_id.as_str());
+        let by_type = routes.by_event_type.get(event.event_type.as_str());
+        let mut targets: Vec<(ConnectionId, FeedId)> = match (by_stream, by_type) {
+            (None, None) => return,
+            (Some(one), None) | (None, Some(one)) => one.clone(),
+            (Some(streams), Some(types)) => streams.iter().chain(types).copied().collect(),
+        };
+        if by_stream.is_some() && by_type.is_some() {
+            // A subscription to both the stream and the type gets the event once.
+            targets.sort_unstable();
+            targets.dedup();
+        }
+        let envelope = match envelope_json(event) {
+            Ok(envelope) => envelope,
+            Err(error) => {
+                tracing::error!(
+                    position = %event.position,
+                    stream = %event.stream_id,
+                    %error,
+                    "event not delivered: its stored payload is not JSON text"
+                );
+                return;
+            }
+        };
+        let shared = Arc::new(SharedEvent {
+            position: event.position,
+            envelope,
+        });
+        let mut dropped = Vec::new();
+        for (connection, feed) in targets {
+            let Some(outlet) = routes.outlets.get(&connection) else {
+                continue;
+            };
+            let delivery = Delivery {
+                feed,
+                event: Arc::clone(&shared),
+            };
+            // Full: the client lagged; closed: the connection is on its way out.
+            if outlet.queue.try_send(delivery).is_err() {
+                dropped.push(connection);
+            }
+        }
+        for connection in dropped {
+            routes.remove_outlet(connection);
+        }
+    }
+}
+
+/// Backoff of the follower after a failed read of the store: from the first to the last.
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_LAST: Duration = Duration::from_secs(5);
+
+/// Follows the store's log from after the hub's position and dispatches every event, until
+/// `stop` holds a reason. A failed read is retried with backoff from the last event dispatched,
+/// so nothing is skipped or repeated.
+pub(crate) async fn follow(
+    hub: Arc<Hub>,
+    store: Arc<dyn DynEventStore>,
+    mut stop: watch::Receiver<Option<String>>,
+) {
+    let mut retry = RETRY_FIRST;
+    loop {
+        let mut events = store.subscribe(hub.dispatched().next(), EventFilter::all());
+        loop {
+            tokio::select! {
+                _ = stop.wait_for(Option::is_some) => return,
+                next = events.next() => match next {
+                    Some(Ok(event)) => {
+                        hub.dispatch(&event);
+                        retry = RETRY_FIRST;
+                    }
+                    Some(Err(error)) => {
+                        tracing::warn!(%error, after = %hub.dispatched(), "gateway: reading the log failed; retrying");
+                        break;
+                    }
+                    None => break,
+                },
+            }
+        }
+        tokio::select! {
+            _ = stop.wait_for(Option::is_some) => return,
+            () = tokio::time::sleep(retry) => {}
+        }
+        retry = (retry * 2).min(RETRY_LAST);
+    }
+}

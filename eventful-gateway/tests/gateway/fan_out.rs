@@ -1,0 +1,119 @@
+//! One follower of the log for every client: the store is read the same however many
+//! clients there are, and each client gets exactly what it subscribed to.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use eventful_core::{
+    AllBatch, AppendResult, EventFilter, EventStore, ExpectedVersion, NewEvent, Position,
+    RecordedEvent, StoreError, StreamId, Uuid, Version,
+};
+use eventful_gateway::Topic;
+use eventful_store_memory::MemoryStore;
+
+use crate::support::*;
+
+/// A memory store that counts the reads made of it.
+#[derive(Clone, Default)]
+struct Counted {
+    inner: MemoryStore,
+    reads: Arc<AtomicUsize>,
+}
+
+impl EventStore for Counted {
+    async fn append(
+        &self,
+        stream_id: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        self.inner.append(stream_id, expected, events).await
+    }
+
+    async fn read_stream(
+        &self,
+        stream_id: &StreamId,
+        from: Version,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.inner.read_stream(stream_id, from, limit).await
+    }
+
+    async fn stream_version(&self, stream_id: &StreamId) -> Result<Version, StoreError> {
+        self.inner.stream_version(stream_id).await
+    }
+
+    async fn read_all(
+        &self,
+        from: Position,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> Result<AllBatch, StoreError> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.inner.read_all(from, filter, limit).await
+    }
+
+    async fn head_position(&self) -> Result<Position, StoreError> {
+        self.inner.head_position().await
+    }
+
+    async fn wait_for_append(&self, after: Position) {
+        self.inner.wait_for_append(after).await;
+    }
+
+    async fn find_event(
+        &self,
+        stream_id: &StreamId,
+        event_id: Uuid,
+    ) -> Result<Option<RecordedEvent>, StoreError> {
+        self.inner.find_event(stream_id, event_id).await
+    }
+}
+
+const CLIENTS: usize = 60;
+const ROUNDS: u64 = 10;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_clients_cost_the_store_what_one_follower_costs() {
+    let store = Counted::default();
+    let served = Served::start(store.clone(), settings()).await;
+    let mut clients = Vec::new();
+    for player in 1..=CLIENTS {
+        let mut client = served.client(&player.to_string()).await;
+        client
+            .subscribe("me", stream(&format!("player-{player}")), None)
+            .await;
+        client
+            .subscribe(
+                "board",
+                Topic::EventType("leaderboard_changed".into()),
+                None,
+            )
+            .await;
+        clients.push(client);
+    }
+    let before = store.reads.load(Ordering::Relaxed);
+    let mut appends = 0;
+    for round in 1..=ROUNDS {
+        let board = append_typed(&store, "leaderboard-1", "leaderboard_changed", round).await;
+        let player = (round as usize % CLIENTS) + 1;
+        let own = append(&store, &format!("player-{player}"), round).await;
+        appends += 2;
+        for (index, client) in clients.iter_mut().enumerate() {
+            let (subscription, event) = client.event().await;
+            assert_eq!((subscription.as_str(), event.position), ("board", board));
+            if index + 1 == player {
+                let (subscription, event) = client.event().await;
+                assert_eq!((subscription.as_str(), event.position), ("me", own));
+            }
+        }
+    }
+    let reads = store.reads.load(Ordering::Relaxed) - before;
+    // The follower reads at most twice per append (the events, then the empty read before
+    // it waits); one read per client per event would be 60 times that.
+    assert!(
+        reads <= 2 * appends,
+        "{reads} reads of the store for {appends} appends"
+    );
+}

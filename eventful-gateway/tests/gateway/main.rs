@@ -1,0 +1,10 @@
+//! The gateway as a game client sees it: a real server on a loopback port, real WebSocket and
+//! SSE clients.
+
+mod fan_out;
+mod resume;
+mod shutdown;
+mod slow_clients;
+mod sse;
+mod support;
+mod websocket;
