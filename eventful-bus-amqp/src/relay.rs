@@ -267,9 +267,9 @@ impl Relay {
     }
 }
 
-/// Publishes one message, persistent and mandatory, and waits for the broker's confirm. An
-/// unroutable message (no queue is bound for its key) is confirmed too: nobody subscribes to
-/// it, which is no failure of the relay.
+/// Publishes one message, persistent, and waits for the broker's confirm. A message no queue
+/// is bound for is confirmed too, and dropped by the broker: nobody subscribes to it, which
+/// is no failure of the relay (declare consumers' queues before their first event matters).
 async fn confirm(
     link: &Link,
     exchange: &str,
@@ -277,10 +277,7 @@ async fn confirm(
     message: (uuid::Uuid, &[u8], lapin::BasicProperties),
 ) -> Result<(), AmqpError> {
     let (event_id, body, properties) = message;
-    let options = BasicPublishOptions {
-        mandatory: true,
-        ..BasicPublishOptions::default()
-    };
+    let options = BasicPublishOptions::default();
     let broker = |source| AmqpError::Broker {
         operation: "basic.publish",
         source,
@@ -291,12 +288,7 @@ async fn confirm(
         .await
         .map_err(broker)?;
     match pending.await.map_err(broker)? {
-        Confirmation::Ack(returned) => {
-            if returned.is_some() {
-                tracing::debug!(%key, "no queue is bound for this key; the broker dropped it");
-            }
-            Ok(())
-        }
+        Confirmation::Ack(_) => Ok(()),
         Confirmation::Nack(_) | Confirmation::NotRequested => Err(AmqpError::Refused { event_id }),
     }
 }

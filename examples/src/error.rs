@@ -69,4 +69,18 @@ pub enum Error {
     /// A game server was asked to finish a session whose world it never loaded.
     #[error("no game server loaded the world of session {0}")]
     WorldNotLoaded(SessionId),
+    /// RabbitMQ could not be reached, or refused the service's login or queue.
+    #[error(transparent)]
+    Amqp(#[from] eventful_bus_amqp::AmqpError),
+    /// An event a stand-in published did not reach the game-session service in time.
+    #[error("event {event_id} of stream `{stream_id}` did not reach the game-session service")]
+    NotArrived {
+        /// The stream it was published on.
+        stream_id: eventful_core::StreamId,
+        /// The event.
+        event_id: eventful_core::Uuid,
+    },
+    /// The process could not listen for SIGINT or SIGTERM.
+    #[error("cannot wait for a stop signal: {0}")]
+    Signal(#[source] std::io::Error),
 }

@@ -52,9 +52,11 @@
 //! | [`story`] | the log told by correlation id, with every id |
 //! | [`serve`] | `game_backend --serve ADDR`: the backend kept running, with the live gateway and its page |
 //! | [`programs`] | the main path of each example program |
+//! | [`bridge`] | the player and session services as processes of their own, over RabbitMQ (`--amqp URI`) |
 //! | [`ids`], [`game_mode`], [`store`] | the vocabulary the services share |
 //! | [`options`], [`cli`], [`error`] | the command line, `main`, and why a run fails |
 
+pub mod bridge;
 pub mod cli;
 pub mod error;
 pub mod game_mode;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use eventful_core::{CommandContext, EventStore, RunningBus, Uuid};
+use eventful_core::{CommandContext, Uuid};
 
 use crate::error::Error;
 use crate::game_mode::{GameMode, GameSettings};
@@ -16,6 +16,7 @@ use crate::store::SharedStore;
 
 use super::game_server::GameServer;
 use super::publishers::{Gateway, Matchmaking};
+use super::settle::{Settle, Step};
 
 const MAPS: [&str; 4] = ["harbor", "canyon", "citadel", "glacier"];
 
@@ -98,13 +99,12 @@ impl MatchSimulator {
         }
     }
 
-    /// Plays `plan`, waiting for `bus` to catch up after each step.
-    pub async fn play<S>(&mut self, plan: &MatchPlan, bus: &RunningBus<S>) -> Result<(), Error>
-    where
-        S: EventStore + Clone + 'static,
-    {
+    /// Plays `plan`, waiting after each step until it has been handled: with a
+    /// [`RunningBus`](eventful_core::RunningBus), until the bus has settled.
+    pub async fn play(&mut self, plan: &MatchPlan, settle: &impl Settle) -> Result<(), Error> {
         let session_id = plan.match_id;
-        self.matchmaking
+        let matched = self
+            .matchmaking
             .complete(
                 session_id,
                 plan.players.clone(),
@@ -112,7 +112,7 @@ impl MatchSimulator {
                 plan.settings.clone(),
             )
             .await?;
-        bus.wait_until_settled().await?;
+        settle.settle(Step::Published(&matched)).await?;
         if let Some(player_id) = plan.late_joiner {
             let join = GameSessionCommand::Join {
                 session_id,
@@ -122,8 +122,8 @@ impl MatchSimulator {
             self.sessions.execute_with(join, request).await?;
         }
         if let Some(player_id) = plan.disconnected {
-            self.gateway.disconnect(player_id, session_id).await?;
-            bus.wait_until_settled().await?;
+            let dropped = self.gateway.disconnect(player_id, session_id).await?;
+            settle.settle(Step::Published(&dropped)).await?;
         }
         if plan.finished {
             let final_scores = self.final_scores(session_id).await?;
@@ -131,7 +131,7 @@ impl MatchSimulator {
             self.game_server
                 .finish(session_id, final_scores, played, EndReason::Completed)
                 .await?;
-            bus.wait_until_settled().await?;
+            settle.settle(Step::Ended(session_id)).await?;
         }
         Ok(())
     }

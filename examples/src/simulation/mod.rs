@@ -8,9 +8,11 @@ mod game_server;
 mod matches;
 mod publishers;
 mod roster;
+mod settle;
 
 pub use self::achievement_service::{AchievementService, HIGH_SCORE};
 pub use self::game_server::GameServer;
 pub use self::matches::{MatchPlan, MatchSimulator};
 pub use self::publishers::{Gateway, Matchmaking};
 pub use self::roster::{email_of, name_of};
+pub use self::settle::{Settle, Step};
