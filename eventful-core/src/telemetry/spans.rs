@@ -166,7 +166,7 @@ impl DeliveryOutcome {
 ///
 /// Open it before the delivery, run the delivery inside its span, and finish it with the
 /// outcome, which is recorded on the span and counted in
-/// [`DELIVERIES_TOTAL`](super::DELIVERIES_TOTAL) `{kind, outcome}`.
+/// [`DELIVERIES_TOTAL`] `{kind, outcome}`.
 ///
 /// ```
 /// use eventful_core::telemetry::{Delivery, DeliveryKind, DeliveryOutcome};

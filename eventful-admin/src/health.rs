@@ -1,0 +1,128 @@
+//! Liveness and readiness: the process answers; and the store answers, the broker (when there
+//! is one) is connected, and no handler has stopped or halted.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use eventful_core::{BoxError, EventStore};
+use serde::Serialize;
+
+use crate::Admin;
+
+/// How long readiness waits for the store (and each check) before calling it down.
+pub const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Something outside the store that the service needs to be ready: a broker connection, for
+/// one. Give it to [`Admin::with_health_check`](crate::Admin::with_health_check).
+///
+/// ```
+/// use async_trait::async_trait;
+/// use eventful_admin::HealthCheck;
+/// use eventful_core::BoxError;
+///
+/// struct Broker;
+///
+/// #[async_trait]
+/// impl HealthCheck for Broker {
+///     fn name(&self) -> &str { "broker" }
+///     async fn check(&self) -> Result<(), BoxError> { Ok(()) }
+/// }
+/// ```
+#[async_trait]
+pub trait HealthCheck: Send + Sync + 'static {
+    /// Its name in the readiness answer.
+    fn name(&self) -> &str;
+
+    /// `Ok` when what it watches is up; the error says why not.
+    async fn check(&self) -> Result<(), BoxError>;
+}
+
+/// One line of the readiness answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct CheckView {
+    name: String,
+    ok: bool,
+    /// Why not, when not.
+    detail: Option<String>,
+}
+
+/// The readiness answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct Readiness {
+    /// `ready` or `not_ready`.
+    status: &'static str,
+    checks: Vec<CheckView>,
+}
+
+/// `GET /health/live`: the process is up and answering.
+pub(crate) async fn live() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "live" }))
+}
+
+/// `GET /health/ready`: 200 when the store answers, every health check passes and no handler
+/// has stopped or halted in this instance; 503 with the failing checks otherwise.
+pub(crate) async fn ready(State(admin): State<Arc<Admin>>) -> (StatusCode, Json<Readiness>) {
+    let mut checks = Vec::new();
+    let store = tokio::time::timeout(CHECK_TIMEOUT, admin.store.head_position()).await;
+    checks.push(match store {
+        Ok(Ok(_)) => pass("store"),
+        Ok(Err(error)) => fail("store", error.to_string()),
+        Err(_) => fail("store", format!("no answer within {CHECK_TIMEOUT:?}")),
+    });
+    for check in &admin.checks {
+        let outcome = tokio::time::timeout(CHECK_TIMEOUT, check.check()).await;
+        checks.push(match outcome {
+            Ok(Ok(())) => pass(check.name()),
+            Ok(Err(error)) => fail(check.name(), error.to_string()),
+            Err(_) => fail(check.name(), format!("no answer within {CHECK_TIMEOUT:?}")),
+        });
+    }
+    match tokio::time::timeout(CHECK_TIMEOUT, admin.bus.status()).await {
+        Ok(Ok(statuses)) => {
+            for status in statuses {
+                let name = format!("handler {}", status.name);
+                checks.push(match (&status.failure, &status.halted) {
+                    (Some(failure), _) => fail(&name, format!("stopped: {failure}")),
+                    (None, Some(halted)) => fail(&name, format!("halted: {halted}")),
+                    (None, None) => pass(&name),
+                });
+            }
+        }
+        Ok(Err(error)) => checks.push(fail("handlers", error.to_string())),
+        Err(_) => checks.push(fail(
+            "handlers",
+            format!("no answer within {CHECK_TIMEOUT:?}"),
+        )),
+    }
+    let ready = checks.iter().all(|check| check.ok);
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let answer = Readiness {
+        status: if ready { "ready" } else { "not_ready" },
+        checks,
+    };
+    (status, Json(answer))
+}
+
+fn pass(name: &str) -> CheckView {
+    CheckView {
+        name: name.to_owned(),
+        ok: true,
+        detail: None,
+    }
+}
+
+fn fail(name: &str, detail: String) -> CheckView {
+    CheckView {
+        name: name.to_owned(),
+        ok: false,
+        detail: Some(detail),
+    }
+}

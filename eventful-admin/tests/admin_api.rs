@@ -1,0 +1,365 @@
+//! Every admin action through HTTP, as an operator's tool calls it: with the token and
+//! without, with good arguments and bad ones.
+
+mod common;
+
+use std::sync::atomic::Ordering;
+
+use axum::http::{Method, StatusCode};
+use common::{Game, create, gain};
+use eventful_core::{EventStore, Position};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_admin_route_is_refused_without_the_token() {
+    let game = Game::start().await;
+    for (method, uri) in [
+        (Method::GET, "/admin/handlers"),
+        (Method::GET, "/admin/handlers/mailer"),
+        (Method::POST, "/admin/handlers/mailer/pause"),
+        (Method::POST, "/admin/handlers/mailer/resume"),
+        (Method::POST, "/admin/handlers/xp_board/rebuild"),
+        (Method::GET, "/admin/handlers/mailer/parked"),
+        (
+            Method::POST,
+            "/admin/handlers/mailer/parked/0190b7a0-0000-7000-8000-000000000000/replay",
+        ),
+        (
+            Method::DELETE,
+            "/admin/handlers/mailer/parked/0190b7a0-0000-7000-8000-000000000000",
+        ),
+        (Method::GET, "/admin/streams/player-1"),
+        (Method::GET, "/admin/aggregates/player/1"),
+    ] {
+        let (status, body) = game.call_with(method.clone(), uri, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {uri}: {body}");
+        assert_eq!(body["error"], "missing_token", "{method} {uri}");
+        let (status, body) = game
+            .call_with(method.clone(), uri, Some("not-the-admin-token-at-all"))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{method} {uri}: {body}");
+        assert_eq!(body["error"], "wrong_token", "{method} {uri}");
+    }
+    // Nothing was paused by a refused request.
+    assert!(!game.bus.status().await.expect("status")[1].paused);
+    // Health has no token: probes carry none.
+    let (status, _) = game.call_with(Method::GET, "/health/live", None).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handlers_are_listed_with_owner_segment_position_lag_and_parked_count() {
+    let game = Game::start().await;
+    game.players.execute(create(1)).await.expect("created");
+    game.players.execute(gain(1, 13)).await.expect("xp");
+    game.players.execute(gain(1, 20)).await.expect("xp");
+    game.bus.wait_until_caught_up().await.expect("caught up");
+
+    let (status, body) = game.call(Method::GET, "/admin/handlers").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let handlers = body.as_array().expect("a list");
+    assert_eq!(handlers.len(), 2);
+    let board = &handlers[0];
+    assert_eq!(board["name"], "xp_board");
+    assert_eq!(board["progress"], "volatile");
+    assert_eq!(board["rebuildable"], true);
+    assert_eq!(board["position"], 3);
+    assert_eq!(board["lag"], 0);
+    let mailer = &handlers[1];
+    assert_eq!(mailer["name"], "mailer");
+    assert_eq!(mailer["progress"], "durable");
+    assert_eq!(mailer["on_failure"], "park");
+    assert_eq!(mailer["parked"], 1, "{mailer}");
+    assert_eq!(mailer["rebuildable"], false);
+    assert_eq!(mailer["segments"][0]["segment"], "0/1");
+    assert_eq!(mailer["segments"][0]["owner"], "instance-a");
+    assert_eq!(mailer["segments"][0]["mine"], true);
+    assert_eq!(mailer["segments"][0]["position"], 3);
+
+    let (status, one) = game.call(Method::GET, "/admin/handlers/mailer").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["name"], "mailer");
+    let (status, body) = game.call(Method::GET, "/admin/handlers/mailr").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "unknown_handler");
+    assert_eq!(body["message"], "no handler is named `mailr`");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_is_paused_and_resumed_through_http() {
+    let game = Game::start().await;
+    game.players.execute(create(1)).await.expect("created");
+    game.bus.wait_until_caught_up().await.expect("caught up");
+
+    let (status, body) = game
+        .call(Method::POST, "/admin/handlers/xp_board/pause")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["paused"], true);
+    game.players.execute(gain(1, 5)).await.expect("xp");
+    let (_, body) = game.call(Method::GET, "/admin/handlers/xp_board").await;
+    assert_eq!(body["paused"], true);
+    assert_eq!(body["lag"], 1, "nothing read while paused: {body}");
+    assert_eq!(game.board.current().total.load(Ordering::SeqCst), 0);
+
+    let (status, body) = game
+        .call(Method::POST, "/admin/handlers/xp_board/resume")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["paused"], false);
+    game.bus.wait_until_caught_up().await.expect("caught up");
+    assert_eq!(game.board.current().total.load(Ordering::SeqCst), 5);
+
+    for action in ["pause", "resume"] {
+        let (status, body) = game
+            .call(Method::POST, &format!("/admin/handlers/nobody/{action}"))
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{action}");
+        assert_eq!(body["error"], "unknown_handler");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_projection_is_rebuilt_into_a_fresh_copy_through_http() {
+    let game = Game::start().await;
+    game.players.execute(create(1)).await.expect("created");
+    game.players.execute(gain(1, 7)).await.expect("xp");
+    game.players.execute(gain(1, 8)).await.expect("xp");
+    game.bus.wait_until_caught_up().await.expect("caught up");
+    let old = game.board.current();
+
+    let (status, body) = game
+        .call(Method::POST, "/admin/handlers/xp_board/rebuild")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["handler"], "xp_board");
+    assert_eq!(body["swapped_in_at"], 3);
+    let fresh = game.board.current();
+    assert!(!std::sync::Arc::ptr_eq(&old, &fresh), "a fresh copy");
+    assert_eq!(fresh.total.load(Ordering::SeqCst), 15);
+    game.players.execute(gain(1, 1)).await.expect("xp");
+    game.bus.wait_until_caught_up().await.expect("caught up");
+    assert_eq!(
+        fresh.total.load(Ordering::SeqCst),
+        16,
+        "the bus feeds the fresh copy"
+    );
+
+    let (status, body) = game
+        .call(Method::POST, "/admin/handlers/mailer/rebuild")
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"], "not_rebuildable");
+    let (status, body) = game
+        .call(Method::POST, "/admin/handlers/nobody/rebuild")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "unknown_handler");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parked_events_are_listed_replayed_and_dismissed_through_http() {
+    let game = Game::start().await;
+    game.players.execute(create(1)).await.expect("created");
+    game.players.execute(create(2)).await.expect("created");
+    game.players.execute(gain(1, 13)).await.expect("xp");
+    game.players.execute(gain(2, 13)).await.expect("xp");
+    game.bus.wait_until_caught_up().await.expect("caught up");
+
+    let (status, body) = game
+        .call(Method::GET, "/admin/handlers/mailer/parked")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let parked = body.as_array().expect("a list");
+    assert_eq!(parked.len(), 2, "{body}");
+    assert_eq!(parked[0]["stream_id"], "player-1");
+    assert_eq!(parked[0]["event_type"], "xp_gained");
+    assert_eq!(parked[0]["version"], 2);
+    assert!(
+        parked[0]["error"]
+            .as_str()
+            .expect("text")
+            .contains("unlucky numbers")
+    );
+    let first = parked[0]["event_id"].as_str().expect("id").to_owned();
+    let second = parked[1]["event_id"].as_str().expect("id").to_owned();
+
+    // Still broken: the replay fails, and the event stays parked with one more attempt.
+    let replay = format!("/admin/handlers/mailer/parked/{first}/replay");
+    let (status, body) = game.call(Method::POST, &replay).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"], "replay_failed");
+    let (_, body) = game
+        .call(Method::GET, "/admin/handlers/mailer/parked")
+        .await;
+    assert_eq!(body.as_array().expect("a list").len(), 2);
+    assert_eq!(
+        body[0]["attempts"],
+        parked[0]["attempts"].as_u64().expect("n") + 1
+    );
+
+    game.fixed.store(true, Ordering::SeqCst);
+    let (status, body) = game.call(Method::POST, &replay).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["outcome"], "replayed");
+    let dismiss = format!("/admin/handlers/mailer/parked/{second}");
+    let (status, body) = game.call(Method::DELETE, &dismiss).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["outcome"], "dismissed");
+    let (_, body) = game
+        .call(Method::GET, "/admin/handlers/mailer/parked")
+        .await;
+    assert_eq!(body, serde_json::json!([]));
+
+    let (status, body) = game.call(Method::DELETE, &dismiss).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "not_parked");
+    assert!(body["message"].as_str().expect("text").contains(&second));
+    let (status, body) = game
+        .call(
+            Method::POST,
+            "/admin/handlers/mailer/parked/not-a-uuid/replay",
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "bad_request");
+    let (status, body) = game
+        .call(Method::GET, "/admin/handlers/nobody/parked")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "unknown_handler");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_is_read_as_of_a_version_or_a_time() {
+    let game = Game::start().await;
+    game.players.execute(create(1)).await.expect("created");
+    game.players.execute(gain(1, 10)).await.expect("xp");
+    let stream = eventful_core::StreamId::new("player-1").expect("valid");
+    let second = game
+        .store
+        .read_stream(&stream, eventful_core::Version::new(2), 1)
+        .await
+        .expect("read")[0]
+        .recorded_at;
+    // Later events are recorded strictly later than `second`.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    game.players.execute(gain(1, 20)).await.expect("xp");
+
+    let (status, body) = game.call(Method::GET, "/admin/streams/player-1").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["current_version"], 3);
+    let events = body["events"].as_array().expect("events");
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[0]["event_type"], "created");
+    assert_eq!(events[1]["payload"], serde_json::json!({ "amount": 10 }));
+    assert_eq!(events[2]["position"], 3);
+
+    let (_, body) = game
+        .call(Method::GET, "/admin/streams/player-1?version=2")
+        .await;
+    assert_eq!(body["events"].as_array().expect("events").len(), 2);
+    let (_, body) = game
+        .call(Method::GET, "/admin/streams/player-1?from=2&limit=1")
+        .await;
+    let events = body["events"].as_array().expect("events");
+    assert_eq!(
+        (events.len(), &events[0]["version"]),
+        (1, &serde_json::json!(2))
+    );
+    let at = second.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let (status, body) = game
+        .call(
+            Method::GET,
+            &format!("/admin/streams/player-1?at={}", at.replace('+', "%2B")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["events"].as_array().expect("events").len(),
+        2,
+        "{body}"
+    );
+
+    let (status, body) = game
+        .call(Method::GET, "/admin/streams/player-1?version=9")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "version_beyond_stream");
+    assert_eq!(
+        body["message"],
+        "stream `player-1` is at version 3; version 9 is beyond it"
+    );
+    let (status, body) = game.call(Method::GET, "/admin/streams/player-99").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "stream_not_found");
+    for bad in [
+        "/admin/streams/player-1?version=2&at=2026-01-01T00:00:00Z",
+        "/admin/streams/player-1?at=yesterday",
+        "/admin/streams/player-1?version=0",
+        "/admin/streams/player-1?version=two",
+        "/admin/streams/player-1?limit=0",
+        "/admin/streams/player-1?colour=blue",
+    ] {
+        let (status, body) = game.call(Method::GET, bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert_eq!(body["error"], "bad_request", "{bad}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aggregate_is_read_as_of_a_version_or_a_time() {
+    let game = Game::start().await;
+    game.players.execute(create(7)).await.expect("created");
+    game.players.execute(gain(7, 10)).await.expect("xp");
+    game.players.execute(gain(7, 20)).await.expect("xp");
+
+    let (status, body) = game.call(Method::GET, "/admin/aggregates/player/7").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["stream_id"], "player-7");
+    assert_eq!(body["version"], 3);
+    assert_eq!(
+        body["state"],
+        serde_json::json!({ "name": "Player 7", "xp": 30 })
+    );
+    let (_, body) = game
+        .call(Method::GET, "/admin/aggregates/player/7?version=2")
+        .await;
+    assert_eq!(
+        (&body["version"], &body["current_version"]),
+        (&serde_json::json!(2), &serde_json::json!(3))
+    );
+    assert_eq!(body["state"]["xp"], 10);
+    let (_, body) = game
+        .call(
+            Method::GET,
+            "/admin/aggregates/player/7?at=2000-01-01T00:00:00Z",
+        )
+        .await;
+    assert_eq!(body["version"], 0, "nothing was recorded by then: {body}");
+    assert_eq!(body["state"], serde_json::json!({ "name": null, "xp": 0 }));
+
+    let (status, body) = game
+        .call(Method::GET, "/admin/aggregates/player/7?version=4")
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "version_beyond_stream");
+    let (status, body) = game.call(Method::GET, "/admin/aggregates/clan/7").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "unknown_aggregate");
+    let (status, body) = game.call(Method::GET, "/admin/aggregates/player/8").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"], "stream_not_found");
+    let (status, body) = game
+        .call(Method::GET, "/admin/aggregates/player/seven")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "bad_request");
+    let (status, _) = game
+        .call(Method::GET, "/admin/aggregates/player/7?limit=3")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        game.store.head_position().await.expect("head"),
+        Position::new(3)
+    );
+}
