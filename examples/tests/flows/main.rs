@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod disconnect;
+mod live_page;
 mod matchmaking_to_level_up;
 mod programs;
 mod read_models;
