@@ -340,3 +340,30 @@ fn commands_leave_spans_with_their_outcome_attempts_and_correlation() {
             .all(|append| append.get("parent").map(String::as_str) == Some("command"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_bus_stops_through_a_reference_and_gives_its_claims_up() {
+    let store = MemoryStore::new();
+    publish_game_completed(&store, "m1", "a", 10).await;
+    let seen = Arc::new(AtomicU64::new(0));
+    let mut bus = EventBus::new(store.clone(), store.clone()).with_instance_id("a");
+    counting(&mut bus, &seen);
+    let shared = Arc::new(bus.start().expect("starts"));
+    shared.wait_until_caught_up().await.expect("caught up");
+    let owner = |status: &[eventful_core::HandlerStatus]| status[0].segments[0].owner.clone();
+    assert_eq!(
+        owner(&shared.status().await.expect("status")),
+        Some("a".into())
+    );
+
+    let other_holder = shared.clone();
+    shared.stop().await;
+    assert_eq!(owner(&other_holder.status().await.expect("status")), None);
+    publish_game_completed(&store, "m2", "a", 20).await;
+    let head = store.head_position().await.expect("head");
+    assert!(matches!(
+        other_holder.wait_until(head).await,
+        Err(eventful_core::BusError::Stopped(name)) if name == "count_games"
+    ));
+    assert_eq!(seen.load(Ordering::SeqCst), 1);
+}

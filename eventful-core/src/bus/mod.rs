@@ -635,6 +635,42 @@ impl<S: EventStore + Clone + 'static> RunningBus<S> {
         Ok(index)
     }
 
+    /// Stops every handler after the event it is on, gives its claims up, and waits for them,
+    /// as [`RunningBus::shutdown`] does, through a shared reference: for a bus shared behind an
+    /// `Arc` (with an admin API, say). The bus still answers [`RunningBus::status`] and the
+    /// parked-event calls afterwards; its handlers do not run again.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use eventful_core::{EventBus, RecordedEvent, BoxError};
+    /// # use eventful_store_memory::MemoryStore;
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = MemoryStore::new();
+    /// let mut bus = EventBus::new(store.clone(), store.clone());
+    /// bus.subscribe_named(["game_completed"], "mailer", |_: RecordedEvent| async { Ok::<(), BoxError>(()) });
+    /// let shared = Arc::new(bus.start()?);
+    /// let for_the_admin_api = shared.clone();
+    /// shared.stop().await;
+    /// assert_eq!(for_the_admin_api.status().await?[0].segments[0].owner, None, "released");
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn stop(&self) {
+        let runners = || {
+            self.subscribers
+                .iter()
+                .flat_map(|subscriber| &subscriber.segments)
+        };
+        for runner in runners() {
+            runner.stop.send_replace(true);
+        }
+        for runner in runners() {
+            // A task that is gone (it panicked) has nothing left to stop.
+            let _ = runner.state.clone().wait_for(|state| state.ended).await;
+        }
+    }
+
     /// Stops every handler after the event it is on, gives its claims up, and waits for them.
     pub async fn shutdown(self) {
         let runners: Vec<SegmentRunner> = self
