@@ -1,9 +1,24 @@
 //! The message format, version 1: one committed event per AMQP message, its whole envelope in
 //! a JSON body, a few AMQP properties mirroring it for routing and inspection.
 //!
-//! The body is the contract (docs/rabbitmq.md shows a golden example); the properties are a
-//! convenience for tools such as the management UI and are not read back, except the content
-//! type, which says how to read the body.
+//! The body is the contract; the properties are a convenience for tools such as the
+//! management UI and are not read back, except the content type ([`CONTENT_TYPE`]), which says
+//! how to read the body. The body is one JSON object: `format` (1, [`FORMAT_VERSION`]; a
+//! reader refuses another), `event_id`, `stream_id`, `aggregate_type`, `event_type`,
+//! `schema_version`, `version`, `position` (the sender's), `recorded_at` (RFC 3339, UTC),
+//! `correlation_id` and `causation_id` (absent when none), `metadata` (strings), `payload`
+//! (the event's JSON). The golden example (docs/rabbitmq.md has the field table):
+//!
+//! ```
+//! use eventful_bus_amqp::message::{decode_body, encode_body};
+//!
+//! let golden = r#"{"format":1,"event_id":"01936f3e-8a3b-7c41-9a2e-5d1c0b7e4f21","stream_id":"game_results-3","aggregate_type":"game_results","event_type":"game_completed","schema_version":1,"version":2,"position":57,"recorded_at":"2026-11-25T16:28:28.923Z","correlation_id":"8f14e45f-ceea-467f-a5c4-1d5b2c3e9a70","causation_id":"01936f3e-8a3a-7f10-8c11-2b3a4c5d6e7f","metadata":{"region":"eu"},"payload":{"player_id":4,"session_id":3,"mode":"ranked","score":900,"placement":1}}"#;
+//! let event = decode_body(golden.as_bytes())?;
+//! assert_eq!((event.stream_id.as_str(), event.version.get(), event.position.get()), ("game_results-3", 2, 57));
+//! assert_eq!(event.metadata.extra["region"], "eu");
+//! assert_eq!(encode_body(&event)?, golden.as_bytes());
+//! # Ok::<(), eventful_bus_amqp::MessageError>(())
+//! ```
 
 use chrono::{DateTime, Utc};
 use eventful_core::{Metadata, Payload, Position, RecordedEvent, StreamId, TypeName, Version};
