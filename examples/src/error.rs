@@ -80,6 +80,12 @@ pub enum Error {
         /// The event.
         event_id: eventful_core::Uuid,
     },
+    /// The Prometheus exporter could not be installed (another recorder was first).
+    #[error(transparent)]
+    Metrics(#[from] eventful_admin::MetricsError),
+    /// `EVENTFUL_ADMIN_TOKEN` is not a usable admin token.
+    #[error("EVENTFUL_ADMIN_TOKEN: {0}")]
+    AdminToken(#[source] eventful_admin::TokenError),
     /// The process could not listen for SIGINT or SIGTERM.
     #[error("cannot wait for a stop signal: {0}")]
     Signal(#[source] std::io::Error),

@@ -220,7 +220,7 @@ async fn one_process() -> Outcome {
     backend.play(&roster, MATCHES, SEED).await.expect("plays");
     backend.bus.wait_until_settled().await.expect("settles");
     let outcome = outcome(backend.store.clone()).await;
-    backend.bus.shutdown().await;
+    backend.bus.stop().await;
     outcome
 }
 

@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use eventful_core::CheckpointStore;
 use eventful_core::projection::{Projection, rebuild};
@@ -49,8 +50,8 @@ pub struct Backend<S> {
     pub game_server: GameServer,
     /// The read models the bus feeds.
     pub read_models: ReadModels,
-    /// The bus, running.
-    pub bus: RunningBus<S>,
+    /// The bus, running; shared with the admin API of `--serve`.
+    pub bus: Arc<RunningBus<S>>,
 }
 
 impl<S> Backend<S>
@@ -74,7 +75,7 @@ where
         game_server.subscribe(&mut bus);
         bus.policy(AchievementService::new(shared(store.clone())));
         read_models.add_to(&mut bus);
-        let bus = bus.start()?;
+        let bus = Arc::new(bus.start()?);
         Ok(Self {
             store,
             players,
@@ -106,7 +107,7 @@ where
         let mut simulator = MatchSimulator::new(seed, store, sessions, self.game_server.clone());
         for number in 1..=matches as u64 {
             let plan = simulator.plan(SessionId(number), roster, number < matches as u64);
-            simulator.play(&plan, &self.bus).await?;
+            simulator.play(&plan, &*self.bus).await?;
         }
         Ok(())
     }
@@ -244,7 +245,7 @@ where
         Some(player_id) => Some(replay(&backend.players, player_id).await?),
         None => None,
     };
-    backend.bus.shutdown().await;
+    backend.bus.stop().await;
     Ok(BackendReport {
         options,
         story,

@@ -7,10 +7,12 @@
 //! | [`app`] | [`router`](app::router): the one [`Router`](axum::Router) of the page, the demo login and the gateway; merge more routes there |
 //! | [`access`] | what a player's token may follow: own stream, own sessions, public types |
 //! | [`leaderboard`] | the public `leaderboard_changed` feed, published after each match |
+//! | [`operations`] | `/metrics`, `/health/*` and the admin API under `/admin`, behind its token |
 
 pub mod access;
 pub mod app;
 pub mod leaderboard;
+pub mod operations;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -52,6 +54,8 @@ pub struct Serving {
     pub address: SocketAddr,
     /// The player repository, for commands from outside the matches (a test's xp gain).
     pub players: Arc<PlayerRepository>,
+    /// The admin API's token ([`operations::ADMIN_TOKEN_ENV`], or one made at start).
+    pub admin_token: String,
     gateway: Gateway,
     stop: watch::Sender<bool>,
     server: JoinHandle<std::io::Result<()>>,
@@ -83,6 +87,9 @@ pub async fn start<S>(store: S, settings: &ServeSettings) -> Result<Serving, Err
 where
     S: EventStore + SnapshotStore + CheckpointStore + Clone + 'static,
 {
+    // Before anything records: handles taken earlier would record nowhere.
+    let metrics = operations::prometheus()?;
+    let (admin_token, admin_token_text) = operations::admin_token()?;
     let backend = Backend::start(store.clone())?;
     let roster = backend.sign_up(settings.players).await?;
     backend.bus.wait_until_settled().await?;
@@ -106,7 +113,12 @@ where
     let (stop, stopped) = watch::channel(false);
     let server = {
         let mut stopped = stopped.clone();
-        let app = router(&live);
+        let app = router(&live).merge(operations::router(
+            store.clone(),
+            backend.bus.clone(),
+            &metrics,
+            admin_token,
+        ));
         tokio::spawn(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
@@ -125,6 +137,7 @@ where
     Ok(Serving {
         address,
         players,
+        admin_token: admin_token_text,
         gateway,
         stop,
         server,
@@ -156,11 +169,11 @@ where
             () = tokio::time::sleep(settings.match_pause) => {}
         }
         let plan = simulator.plan(SessionId(played + 1), &roster, true);
-        simulator.play(&plan, &backend.bus).await?;
+        simulator.play(&plan, &*backend.bus).await?;
         played += 1;
         feed.publish_if_moved().await?;
     }
-    backend.bus.shutdown().await;
+    backend.bus.stop().await;
     Ok(played)
 }
 
@@ -191,6 +204,18 @@ where
         "game backend live on http://{}/ (gateway: ws://{0}/live/ws, http://{0}/live/sse); Ctrl-C stops it",
         serving.address
     );
+    eprintln!(
+        "operations: http://{0}/metrics, http://{0}/health/ready, admin API under http://{0}/admin/",
+        serving.address
+    );
+    // A token given in the environment is the operator's already; one made here is said once.
+    if std::env::var_os(operations::ADMIN_TOKEN_ENV).is_none() {
+        eprintln!(
+            "admin token (set {} to choose it): {}",
+            operations::ADMIN_TOKEN_ENV,
+            serving.admin_token
+        );
+    }
     let _ = tokio::signal::ctrl_c().await;
     serving.stop("the game backend is stopping").await
 }

@@ -168,7 +168,7 @@ async fn a_bus_restarted_on_a_saved_store_fills_every_read_model_and_reruns_no_p
     let path =
         std::env::temp_dir().join(format!("eventful-restart-{}.jsonl", uuid::Uuid::new_v4()));
     backend.store.save_to(&path).expect("saved");
-    backend.bus.shutdown().await;
+    backend.bus.stop().await;
 
     let loaded = MemoryStore::load_from(&path).expect("loaded");
     std::fs::remove_file(&path).ok();
