@@ -37,6 +37,9 @@ pub(crate) fn token_of(query: Option<String>, headers: &HeaderMap) -> Option<Str
     })
 }
 
+/// The read and write buffers of a WebSocket.
+const SOCKET_BUFFER: usize = 8 * 1024;
+
 /// How long the closing frame and the close may take before the socket is dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -48,7 +51,11 @@ pub(crate) async fn upgrade(
 ) -> Response {
     let token = token_of(query.token, &headers);
     let protocol = query.protocol;
+    // Small socket buffers: a client's frames are small and sent one at a time, and the
+    // defaults (128 KiB each way) would be most of what a connection costs.
     upgrade
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
         .max_message_size(shared.settings.max_frame_bytes)
         .on_upgrade(move |socket| serve(shared, socket, token, protocol))
 }
