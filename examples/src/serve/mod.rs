@@ -4,7 +4,7 @@
 //!
 //! | module | what lives there |
 //! | --- | --- |
-//! | [`app`] | [`router`](app::router): the one [`Router`](axum::Router) of the page, the demo login and the gateway; merge more routes there |
+//! | [`app`] | [`router`]: the one [`Router`](axum::Router) of the page, the demo login and the gateway; merge more routes there |
 //! | [`access`] | what a player's token may follow: own stream, own sessions, public types |
 //! | [`leaderboard`] | the public `leaderboard_changed` feed, published after each match |
 //! | [`operations`] | `/metrics`, `/health/*` and the admin API under `/admin`, behind its token |
