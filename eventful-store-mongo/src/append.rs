@@ -223,11 +223,13 @@ impl Inner {
                 Err(error) if is_duplicate_key(&error) => {
                     let refusal = self
                         .judge_refusal(stream_id, expected, prepared, first_version, first_position)
-                        .await?;
-                    if !matches!(refusal, Refusal::PositionClosed) {
+                        .await;
+                    // The insert wrote nothing: its positions are free again, unless a reader
+                    // closed them.
+                    if !matches!(refusal, Ok(Refusal::PositionClosed)) {
                         self.sequence.give_back(first_position, count);
                     }
-                    match refusal {
+                    match refusal? {
                         Refusal::Ids(result) => return Ok(Inserted::Stored(result)),
                         Refusal::VersionTaken => return Ok(Inserted::VersionTaken),
                         Refusal::PositionClosed | Refusal::Freed => {}

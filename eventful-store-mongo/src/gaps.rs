@@ -14,6 +14,8 @@
 //!   there);
 //! - a reader of this process that finds the gap made only of its own store's free positions,
 //!   at once, the same way;
+//! - nobody, for a moment: a read that meets a young gap looks again every few milliseconds
+//!   for up to [`SETTLING`], since its owner is most likely about to fill or close it;
 //! - any reader, once the gap has been open for the gap timeout
 //!   ([`MongoSettings::with_gap_timeout`](crate::MongoSettings::with_gap_timeout)): its owner
 //!   died, or its insert is that late. Then one document per position, so that a late insert
@@ -24,7 +26,7 @@
 //! can be, so it never takes an id.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use eventful_core::StoreError;
 use mongodb::bson::{self, RawDocument, RawDocumentBuf, rawdoc};
@@ -36,6 +38,14 @@ use crate::store::Inner;
 
 /// The stream id of gap documents.
 pub(crate) const GAP_STREAM: &str = "\u{1}gap";
+
+/// How long a read waits at a young gap before it reports the end of what is visible: a
+/// live writer fills an in-flight position within a round trip and closes the positions it
+/// holds unused within two
+/// [`RELEASE_AFTER`](crate::sequence::RELEASE_AFTER)s, so gaps are gone well before this (with room
+/// for a loaded machine) and a read right after an append in another process sees it. Only
+/// a gap whose writer died or stalls makes a read wait this long.
+pub(crate) const SETTLING: Duration = Duration::from_millis(250);
 
 /// The most positions one reader closes in one insert.
 const MOST_CLOSED: u64 = 256;
@@ -81,6 +91,8 @@ impl OpenGaps {
 
 /// What a reader does about a gap.
 pub(crate) enum GapOutcome {
+    /// It is young: its owner is most likely about to fill or close it. Look again shortly.
+    Settling,
     /// It may still fill: stop before it, and read again later.
     Open,
     /// It was closed just now (or filled meanwhile): read again from it.
@@ -120,7 +132,11 @@ impl Inner {
             self.gaps.forget(first);
             return Ok(GapOutcome::Closed);
         }
-        if self.gaps.age(first) < self.settings.gap_timeout() {
+        let age = self.gaps.age(first);
+        if age < SETTLING {
+            return Ok(GapOutcome::Settling);
+        }
+        if age < self.settings.gap_timeout() {
             return Ok(GapOutcome::Open);
         }
         let last = last.min(first + MOST_CLOSED - 1);

@@ -449,14 +449,7 @@ impl Inner {
                 continue;
             }
             if first > page.end {
-                page.stop = match self.look_into(page.end, first - 1).await? {
-                    LookedInto::Committed => PageEnd::Again,
-                    LookedInto::Damaged(error) => PageEnd::Damaged(error),
-                    LookedInto::Empty => match self.on_gap(page.end, first - 1).await? {
-                        GapOutcome::Open => PageEnd::Gap,
-                        GapOutcome::Closed => PageEnd::Again,
-                    },
-                };
+                page.stop = self.at_gap(page.end, first - 1).await?;
                 return Ok(page);
             }
             if let Some(append) = append {
@@ -479,6 +472,26 @@ impl Inner {
             },
         };
         Ok(page)
+    }
+
+    /// How a page ends at positions `first..=last`, which its query did not return: what holds
+    /// them, or what to do about a gap there (the `gaps` module), looking again while it is
+    /// settling.
+    async fn at_gap(&self, first: u64, last: u64) -> Result<PageEnd, StoreError> {
+        loop {
+            return Ok(match self.look_into(first, last).await? {
+                LookedInto::Committed => PageEnd::Again,
+                LookedInto::Damaged(error) => PageEnd::Damaged(error),
+                LookedInto::Empty => match self.on_gap(first, last).await? {
+                    GapOutcome::Settling => {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        continue;
+                    }
+                    GapOutcome::Open => PageEnd::Gap,
+                    GapOutcome::Closed => PageEnd::Again,
+                },
+            });
+        }
     }
 
     /// What holds positions `first..=last`, which a query of the log did not return, by `_id`.
@@ -716,19 +729,23 @@ impl Inner {
         Self::page_batch(batch, page)
     }
 
-    /// The batch ending where `page` ended.
+    /// The batch ending where `page` ended. At the end of the log it ends after the last
+    /// event, not after gap documents above it: a reader's position stays within the head
+    /// ([`Inner::log_head`]), and reading the few gap documents again costs a page of headers.
     fn page_batch(mut batch: Batch<'_>, page: LogPage) -> Result<AllBatch, StoreError> {
-        let end = page.end.max(batch.from);
+        let at_end = |end: u64| match page.last_event {
+            Some(last) => end.min(last + 1),
+            None => batch.from,
+        };
         match page.stop {
             PageEnd::Damaged(error) => batch.damaged(error),
-            PageEnd::Full | PageEnd::Again => Ok(batch.finish(end, false)),
-            PageEnd::EndOfLog | PageEnd::Gap => Ok(batch.finish(end, true)),
+            PageEnd::Full | PageEnd::Again => Ok(batch.finish(page.end.max(batch.from), false)),
+            PageEnd::EndOfLog | PageEnd::Gap => {
+                let end = at_end(page.end).max(batch.from);
+                Ok(batch.finish(end, true))
+            }
         }
     }
-
-
-
-
 
     /// The log from `from`, the events matching `filter`: the appends that may match are
     /// picked from one page of headers, then fetched whole by `_id`; one that the second read
@@ -802,8 +819,8 @@ impl Inner {
     }
 
     /// Returns once an event after `after` may be visible: at once if this store has seen
-    /// the log accounted for past it, as soon as an append through this store commits, or
-    /// when a poll finds one.
+    /// one, as soon as an append through this store commits, or when a poll finds a document
+    /// past what this store has accounted for.
     ///
     /// A poll looks up the position right after `after` (one lookup by `_id`, which finds
     /// nothing while nothing is new), so a damaged append there is found too: the caller's
@@ -818,11 +835,13 @@ impl Inner {
             let appended = self.log.appended.notified();
             tokio::pin!(appended);
             appended.as_mut().enable();
-            if self.log.seen.load(Ordering::Acquire) > after {
+            if self.log.head_event.load(Ordering::Acquire) > after {
                 return;
             }
             if !first {
-                match self.poll_after(after).await {
+                // Positions up to `seen` are accounted for: gap documents, if not events.
+                let from = after.max(self.log.seen.load(Ordering::Acquire));
+                match self.poll_after(from).await {
                     Ok(Poll::Visible) => return,
                     Ok(Poll::BeyondGap) => {
                         tokio::time::sleep(poll).await;

@@ -12,8 +12,10 @@
 //! - free positions a store has not used for [`RELEASE_AFTER`] are closed with a gap document
 //!   (the `gaps` module), so that a reader waits for them at most that long while their
 //!   owner lives, and the block size shrinks;
-//! - a block used up within [`RELEASE_AFTER`] doubles the next one, up to [`MAX_BLOCK`]: a busy
-//!   store reserves once per many appends, an idle one a position at a time.
+//! - a block used up within [`GROW_WITHIN`] doubles the next one, up to [`MAX_BLOCK`]: a busy
+//!   store reserves once per many appends, an idle one a position at a time;
+//! - when an append leaves fewer than half a block free, the next block is reserved in the
+//!   background, so that appends seldom wait for a reservation of their own.
 //!
 //! The counter lives in the checkpoints collection, under a key no handler name can take. It
 //! starts at the log's head when a store connects, so a log written before the counter
@@ -36,6 +38,9 @@ use crate::stored::read_u64;
 /// How long a store keeps free positions it does not use before it closes them.
 pub(crate) const RELEASE_AFTER: Duration = Duration::from_millis(20);
 
+/// A block used up faster than this makes the next one twice as large.
+pub(crate) const GROW_WITHIN: Duration = Duration::from_millis(50);
+
 /// The most positions one reservation takes.
 pub(crate) const MAX_BLOCK: u64 = 64;
 
@@ -48,6 +53,8 @@ pub(crate) struct Sequence {
     state: Mutex<Blocks>,
     /// One reservation in flight at a time: the appends waiting for positions share it.
     reserving: tokio::sync::Mutex<()>,
+    /// Wakes the background task to reserve the next block ahead of need.
+    running_low: tokio::sync::Notify,
 }
 
 #[derive(Debug)]
@@ -68,7 +75,14 @@ impl Sequence {
                 used_at: Instant::now(),
             }),
             reserving: tokio::sync::Mutex::new(()),
+            running_low: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Whether fewer than half a block is free.
+    fn low(&self) -> bool {
+        let state = self.state.lock();
+        (state.free.len() as u64) * 2 < state.block
     }
 
     /// `count` consecutive free positions all above `above`, taken: the first of them.
@@ -94,6 +108,11 @@ impl Sequence {
             state.free.remove(&position);
         }
         state.used_at = Instant::now();
+        let low = (state.free.len() as u64) * 2 < state.block;
+        drop(state);
+        if low {
+            self.running_low.notify_one();
+        }
         Some(first)
     }
 
@@ -169,10 +188,7 @@ impl Inner {
     async fn reserve(&self, count: u64) -> Result<(), StoreError> {
         let size = {
             let mut state = self.sequence.state.lock();
-            if state
-                .reserved_at
-                .is_some_and(|at| at.elapsed() < RELEASE_AFTER)
-            {
+            if state.reserved_at.is_some_and(|at| at.elapsed() < GROW_WITHIN) {
                 state.block = (state.block * 2).min(MAX_BLOCK);
             }
             state.block.max(count)
@@ -227,6 +243,18 @@ impl Inner {
         Ok(())
     }
 
+    /// Reserves the next block ahead of need, unless enough is free by now.
+    async fn reserve_ahead(&self) {
+        let _reserving = self.sequence.reserving.lock().await;
+        if !self.sequence.low() {
+            return;
+        }
+        if let Err(error) = self.reserve(1).await {
+            // The next append that finds nothing free reserves, and reports the failure.
+            tracing::debug!(%error, "reserving global positions ahead failed");
+        }
+    }
+
     /// Closes the free positions this store has left unused for [`RELEASE_AFTER`].
     async fn release_idle(&self) {
         let unused = self.sequence.idle();
@@ -240,15 +268,25 @@ impl Inner {
     }
 }
 
-/// Releases the store's unused positions every [`RELEASE_AFTER`] for as long as the store
-/// lives.
-pub(crate) fn spawn_releaser(inner: &Arc<Inner>) {
+/// For as long as the store lives: reserves the next block when appends run low, and
+/// releases unused positions every [`RELEASE_AFTER`].
+pub(crate) fn spawn_keeper(inner: &Arc<Inner>) {
     let weak: Weak<Inner> = Arc::downgrade(inner);
     tokio::spawn(async move {
         loop {
-            tokio::time::sleep(RELEASE_AFTER).await;
+            let running_low = {
+                let Some(inner) = weak.upgrade() else { return };
+                tokio::select! {
+                    () = inner.sequence.running_low.notified() => true,
+                    () = tokio::time::sleep(RELEASE_AFTER) => false,
+                }
+            };
             let Some(inner) = weak.upgrade() else { return };
-            inner.release_idle().await;
+            if running_low {
+                inner.reserve_ahead().await;
+            } else {
+                inner.release_idle().await;
+            }
         }
     });
 }

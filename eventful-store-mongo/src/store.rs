@@ -191,7 +191,7 @@ impl MongoStore {
                 ids_enforced,
             });
         inner.start_sequence().await?;
-        sequence::spawn_releaser(&inner);
+        sequence::spawn_keeper(&inner);
         Ok(Self { inner })
     }
 
