@@ -297,3 +297,46 @@ fn handler_position_lag_failures_and_parked_events_move() {
         running.shutdown().await;
     });
 }
+
+#[test]
+fn the_relay_and_gateway_helpers_count_deliveries_connections_and_dropped_clients() {
+    use eventful_core::telemetry::{
+        DELIVERIES_TOTAL, Delivery, DeliveryKind, DeliveryOutcome, GATEWAY_CONNECTIONS,
+        GATEWAY_SLOW_CLIENTS_DROPPED_TOTAL, GatewayConnection, slow_client_dropped,
+    };
+    with_recorder(|metrics| async move {
+        let store = MemoryStore::new();
+        let players = Repository::<Player, _>::new(store.clone());
+        let committed = players.execute(create(1)).await.expect("created");
+        let event = committed.events[0].clone();
+
+        Delivery::start(DeliveryKind::Relay, "game-events", &event)
+            .finish(DeliveryOutcome::Delivered);
+        Delivery::start(DeliveryKind::Relay, "game-events", &event).finish(DeliveryOutcome::Failed);
+        Delivery::start(DeliveryKind::Gateway, "player-1", &event).finish(DeliveryOutcome::Dropped);
+        let first = GatewayConnection::open("websocket");
+        let second = GatewayConnection::open("websocket");
+        drop(first);
+        slow_client_dropped("websocket");
+        let reading = metrics.take();
+        let delivered = |kind, outcome| {
+            reading.counter(DELIVERIES_TOTAL, &[("kind", kind), ("outcome", outcome)])
+        };
+        assert_eq!(delivered("relay", "delivered"), 1);
+        assert_eq!(delivered("relay", "failed"), 1);
+        assert_eq!(delivered("gateway", "dropped"), 1);
+        assert_eq!(
+            reading.gauge(GATEWAY_CONNECTIONS, &[("transport", "websocket")]),
+            1.0,
+            "two opened, one gone"
+        );
+        assert_eq!(
+            reading.counter(
+                GATEWAY_SLOW_CLIENTS_DROPPED_TOTAL,
+                &[("transport", "websocket")]
+            ),
+            1
+        );
+        drop(second);
+    });
+}
