@@ -92,6 +92,19 @@ pub enum AmqpError {
         /// The event.
         event_id: Uuid,
     },
+    /// The broker refused to take a dead letter (a negative confirm); the message stays in
+    /// its queue, unacknowledged, and comes again.
+    #[error("the broker refused a dead letter of queue `{queue}`")]
+    DeadLetterRefused {
+        /// The queue the message came from.
+        queue: String,
+    },
+    /// The broker ended the consumer's delivery stream (the connection or channel closed).
+    #[error("the broker stopped delivering from queue `{queue}`")]
+    DeliveriesEnded {
+        /// The queue.
+        queue: String,
+    },
     /// The relay was closed ([`Relay::close`](crate::Relay::close)); the event was not
     /// published and stays before the relay's checkpoint.
     #[error("relay `{relay}` is closed")]

@@ -7,6 +7,7 @@
 //! committed just before a crash is published after the restart. Its progress is durable and
 //! claimed, in one segment, so exactly one instance of a service publishes, in log order.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -209,6 +210,8 @@ impl Relay {
 
     /// Publishes `event` and waits for the confirm, reconnecting with backoff as long as it
     /// takes; only a closed relay or an event that cannot be written as a message fails.
+    /// The lock on the link keeps one publication at a time: the bus calls a one-segment
+    /// handler one event at a time anyway, and so the broker receives them in log order.
     async fn publish(&self, event: &RecordedEvent) -> Result<(), AmqpError> {
         let body = message::encode_body(event)?;
         let properties = message::properties(event, self.inner.settings.connection_name.as_deref());
@@ -216,9 +219,8 @@ impl Relay {
         let mut failures = 0;
         let mut link = self.inner.link.lock().await;
         loop {
-            self.closed()?;
-            if link.is_none() {
-                match open(&self.inner.settings).await {
+            let Some(current) = link.as_ref() else {
+                match self.unless_closed(open(&self.inner.settings)).await? {
                     Ok(opened) => {
                         self.inner.reconnects.fetch_add(1, Ordering::Relaxed);
                         tracing::info!(relay = %self.inner.name, endpoint = %self.inner.target.endpoint, "reconnected");
@@ -228,15 +230,16 @@ impl Relay {
                         failures += 1;
                         tracing::warn!(relay = %self.inner.name, %error, "cannot reach the broker; retrying");
                         self.pause(failures).await?;
-                        continue;
                     }
                 }
-            }
-            let Some(current) = link.as_ref() else {
                 continue;
             };
             let message = (event.event_id, body.as_slice(), properties.clone());
-            match confirm(current, self.inner.settings.exchange(), &key, message).await {
+            let exchange = self.inner.settings.exchange();
+            match self
+                .unless_closed(confirm(current, exchange, &key, message))
+                .await?
+            {
                 Ok(()) => {
                     self.inner.published.fetch_add(1, Ordering::Relaxed);
                     return Ok(());
@@ -253,6 +256,20 @@ impl Relay {
                     self.pause(failures).await?;
                 }
             }
+        }
+    }
+
+    /// Runs `work` unless the relay is closed first (a connect to a host that does not answer,
+    /// a confirm that does not come): closing gives up on it with [`AmqpError::Closed`].
+    async fn unless_closed<T>(&self, work: impl Future<Output = T>) -> Result<T, AmqpError> {
+        // Created before the check, so that a `close` between the two is not missed.
+        let closing = self.inner.close.notified();
+        self.closed()?;
+        tokio::select! {
+            output = work => Ok(output),
+            () = closing => Err(AmqpError::Closed {
+                relay: self.inner.name.clone(),
+            }),
         }
     }
 

@@ -6,6 +6,7 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -640,4 +641,119 @@ async fn publish_raw(channel: &lapin::Channel, run: &str, key: &str, body: Vec<u
         .await
         .expect("confirmed");
     assert!(confirmation.is_ack());
+}
+
+/// A TCP relay to the broker that the test can cut, so that one client loses the broker
+/// while every other connection on it goes on.
+struct Cuttable {
+    address: std::net::SocketAddr,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+impl Cuttable {
+    async fn to(broker: String) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binds");
+        let address = listener.local_addr().expect("an address");
+        let mut tasks = tokio::task::JoinSet::new();
+        tasks.spawn(async move {
+            let mut pipes = tokio::task::JoinSet::new();
+            while let Ok((mut client, _)) = listener.accept().await {
+                let broker = broker.clone();
+                pipes.spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(broker).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        });
+        Self { address, tasks }
+    }
+
+    /// Drops the listener and every connection through it.
+    fn cut(mut self) {
+        self.tasks.abort_all();
+    }
+}
+
+#[test]
+fn a_relay_closed_while_the_broker_is_away_stops_before_the_unpublished_event() {
+    let Some(uri) =
+        amqp_uri("a_relay_closed_while_the_broker_is_away_stops_before_the_unpublished_event")
+    else {
+        return;
+    };
+    runtime().block_on(async {
+        let run = unique("relay-close");
+        let queue = format!("{run}.tally");
+        let received = Seen::default();
+        let mut consumer = Consumer::new(settings(&uri, &run), queue.clone());
+        let seen = received.clone();
+        consumer.subscribe_named(["score_recorded"], "count", move |event: RecordedEvent| {
+            let seen = seen.clone();
+            async move {
+                seen.0.lock().push(event);
+                Ok::<(), BoxError>(())
+            }
+        });
+        let consuming = consumer.start().await.expect("the consumer starts");
+
+        let broker = lapin::uri::AMQPUri::from_str(&uri).expect("an AMQP URI");
+        let proxy = Cuttable::to(format!(
+            "{}:{}",
+            broker.authority.host, broker.authority.port
+        ))
+        .await;
+        let through = uri.replacen(
+            &format!("{}:{}", broker.authority.host, broker.authority.port),
+            &proxy.address.to_string(),
+            1,
+        );
+        let scores = MemoryStore::new();
+        let relay = Relay::builder(settings(&through, &run))
+            .publish::<ScoreRecorded>()
+            .connect()
+            .await
+            .expect("connects through the proxy");
+        let mut bus = EventBus::new(scores.clone(), scores.clone());
+        bus.handler(relay.clone());
+        let running = bus.start().expect("starts");
+        let mut ids = record_scores(&scores, 10).await;
+        running.wait_until_caught_up().await.expect("relayed");
+        let relayed = scores.head_position().await.expect("head");
+
+        proxy.cut();
+        ids.extend(record_scores_from(&scores, 10, 5).await);
+        // However long it tries, the relay cannot publish the 11th event.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(relay.published(), 10);
+        relay.close();
+        let stopped = tokio::time::timeout(Duration::from_secs(10), running.shutdown()).await;
+        assert!(stopped.is_ok(), "a closed relay lets the bus shut down");
+        let saved = eventful_core::CheckpointStore::segments(&scores, "amqp_relay")
+            .await
+            .expect("progress");
+        assert_eq!(
+            saved[0].position, relayed,
+            "saved just before the unpublished event"
+        );
+
+        let relay = Relay::builder(settings(&uri, &run))
+            .publish::<ScoreRecorded>()
+            .connect()
+            .await
+            .expect("connects");
+        let mut bus = EventBus::new(scores.clone(), scores.clone());
+        bus.handler(relay.clone());
+        let running = bus.start().expect("starts");
+        running.wait_until_caught_up().await.expect("relayed");
+        assert_eq!(relay.published(), 5, "the rest, from the checkpoint");
+        eventually("all 15 received", || async { received.len() >= 15 }).await;
+        assert_eq!(received.ids(), ids, "each once, in order");
+
+        running.shutdown().await;
+        consuming.shutdown().await;
+        clean_up(&uri, &run, &[&queue]).await;
+    });
 }

@@ -131,12 +131,8 @@ async fn dead_letter(
         .map_err(broker)?;
     match confirmation {
         Confirmation::Ack(_) => Ok(()),
-        Confirmation::Nack(_) | Confirmation::NotRequested => Err(AmqpError::Broker {
-            operation: "basic.publish (dead letter)",
-            source: lapin::Error::from(lapin::ErrorKind::InvalidChannelState(
-                lapin::ChannelState::Error,
-                "the broker refused the dead letter",
-            )),
+        Confirmation::Nack(_) | Confirmation::NotRequested => Err(AmqpError::DeadLetterRefused {
+            queue: shared.queue.clone(),
         }),
     }
 }

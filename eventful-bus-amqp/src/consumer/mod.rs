@@ -418,11 +418,8 @@ async fn serve(shared: &Shared, mut link: Link, stop: &mut watch::Receiver<bool>
                 });
             }
             None => {
-                return Served::Lost(AmqpError::Broker {
-                    operation: "basic.consume",
-                    source: lapin::Error::from(lapin::ErrorKind::InvalidConnectionState(
-                        lapin::ConnectionState::Closed,
-                    )),
+                return Served::Lost(AmqpError::DeliveriesEnded {
+                    queue: shared.queue.clone(),
                 });
             }
         };
