@@ -98,6 +98,13 @@ impl<P> Clone for Swappable<P> {
     }
 }
 
+/// A swappable read model starting empty: `Swappable::new(P::default)`.
+impl<P: Projection + Default> Default for Swappable<P> {
+    fn default() -> Self {
+        Self::new(P::default)
+    }
+}
+
 impl<P: Projection> Swappable<P> {
     /// A swappable read model starting as `make()`; each rebuild makes its fresh copy with
     /// `make` too. Its name is the first copy's.

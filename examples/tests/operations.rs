@@ -13,12 +13,18 @@ use tokio::net::TcpStream;
 
 /// `GET path` on `address`, with `token` as the bearer when given: the status and the body.
 async fn get(address: SocketAddr, path: &str, token: Option<&str>) -> (u16, String) {
+    call(address, "GET", path, token).await
+}
+
+/// `method path` on `address`, as [`get`].
+async fn call(address: SocketAddr, method: &str, path: &str, token: Option<&str>) -> (u16, String) {
     let mut stream = TcpStream::connect(address).await.expect("connects");
     let authorization = token
         .map(|token| format!("Authorization: Bearer {token}\r\n"))
         .unwrap_or_default();
     let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\n{authorization}Connection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{authorization}Content-Length: 0\r\n\
+         Connection: close\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).await.expect("sent");
     let mut answer = String::new();
@@ -111,6 +117,17 @@ async fn the_served_backend_exports_metrics_health_and_the_admin_api() {
     .await;
     assert_eq!(status, 404, "{body}");
     assert!(body.contains("version_beyond_stream"), "{body}");
+
+    // The leaderboard, which the page reads, is rebuilt into a fresh copy and swapped in.
+    let (status, body) = call(
+        address,
+        "POST",
+        "/admin/handlers/leaderboard/rebuild",
+        Some(&serving.admin_token),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""handler":"leaderboard""#), "{body}");
 
     serving.stop("the test is over").await.expect("stops");
 }

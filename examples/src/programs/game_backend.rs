@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use eventful_core::CheckpointStore;
 use eventful_core::projection::{Projection, rebuild};
+use eventful_core::swappable::Swappable;
 use eventful_core::{
     CommandContext, EventBus, EventStore, Loaded, Position, RunningBus, SnapshotStore, Upcasters,
     Uuid, Version,
@@ -116,8 +117,9 @@ where
 /// The backend's three read models.
 #[derive(Clone, Default)]
 pub struct ReadModels {
-    /// Players by level and xp.
-    pub leaderboard: Leaderboard,
+    /// Players by level and xp; swappable, so that the admin API of `--serve` rebuilds it
+    /// into a fresh copy while this one serves reads (read it with `current()`).
+    pub leaderboard: Swappable<Leaderboard>,
     /// The sessions running now.
     pub active_sessions: ActiveSessions,
     /// Each player's sessions.
@@ -150,7 +152,7 @@ impl ReadModels {
     /// What they hold now.
     pub fn views(&self) -> ReadModelViews {
         ReadModelViews {
-            standings: self.leaderboard.standings(),
+            standings: self.leaderboard.current().standings(),
             active_sessions: self.active_sessions.list(),
             histories: self.session_history.all(),
         }

@@ -1,6 +1,7 @@
 //! The public leaderboard feed: after each match, the top of the leaderboard read model is
 //! published as a `leaderboard_changed` event when it moved, for every client to follow.
 
+use eventful_core::swappable::Swappable;
 use eventful_core::{CommandContext, Event, TypeName};
 use serde::{Deserialize, Serialize};
 
@@ -37,14 +38,14 @@ pub struct LeaderboardChangedEvent {
 
 /// Publishes the leaderboard's top when it differs from what was last published.
 pub struct LeaderboardFeed {
-    leaderboard: Leaderboard,
+    leaderboard: Swappable<Leaderboard>,
     publisher: Publisher<SharedStore>,
     last: Vec<Standing>,
 }
 
 impl LeaderboardFeed {
     /// A feed of `leaderboard`, published on `store`.
-    pub fn new(leaderboard: Leaderboard, store: SharedStore) -> Self {
+    pub fn new(leaderboard: Swappable<Leaderboard>, store: SharedStore) -> Self {
         Self {
             leaderboard,
             publisher: Publisher::new(store, TypeName::from_static("leaderboard")),
@@ -54,7 +55,7 @@ impl LeaderboardFeed {
 
     /// Publishes the top places if they moved; returns whether it did.
     pub async fn publish_if_moved(&mut self) -> Result<bool, Error> {
-        let standings = top(&self.leaderboard.standings());
+        let standings = top(&self.leaderboard.current().standings());
         if standings == self.last {
             return Ok(false);
         }

@@ -116,6 +116,7 @@ where
         let app = router(&live).merge(operations::router(
             store.clone(),
             backend.bus.clone(),
+            &backend.read_models,
             &metrics,
             admin_token,
         ));

@@ -11,6 +11,7 @@ use eventful_core::{EventStore, RunningBus};
 use crate::error::Error;
 use crate::game_session::GameSession;
 use crate::player::Player;
+use crate::programs::game_backend::ReadModels;
 
 /// The variable the admin token is read from.
 pub const ADMIN_TOKEN_ENV: &str = "EVENTFUL_ADMIN_TOKEN";
@@ -47,10 +48,12 @@ pub fn admin_token() -> Result<(AdminToken, String), Error> {
 }
 
 /// `/metrics`, `/health/live`, `/health/ready` and `/admin/…` over `bus` on `store`, with
-/// the players and the game sessions readable as of a version or a time.
+/// the players and the game sessions readable as of a version or a time, and the leaderboard
+/// rebuilt into a fresh copy on request.
 pub fn router<S>(
     store: S,
     bus: Arc<RunningBus<S>>,
+    read_models: &ReadModels,
     metrics: &PrometheusMetrics,
     token: AdminToken,
 ) -> Router
@@ -58,6 +61,7 @@ where
     S: EventStore + Clone + 'static,
 {
     let admin = Admin::new(store, bus)
+        .with_rebuild(read_models.leaderboard.clone())
         .with_aggregate::<Player>()
         .with_aggregate::<GameSession>();
     Router::new()

@@ -142,7 +142,7 @@ async fn a_match_carries_one_correlation_id_from_matchmaking_to_the_level_up() {
         );
     }
 
-    let standings = backend.read_models.leaderboard.standings();
+    let standings = backend.read_models.leaderboard.current().standings();
     assert_eq!(
         (standings[0].player_id, standings[0].level),
         (PlayerId(1), 2)
