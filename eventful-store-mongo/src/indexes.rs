@@ -29,7 +29,8 @@ pub(crate) struct IndexSpec {
     pub(crate) name: &'static str,
 }
 
-/// The events collection's indexes besides `_id` (whose uniqueness claims global positions).
+/// The events collection's indexes besides `_id` (whose uniqueness keeps one document a position: an
+/// append, a gap document or nothing).
 pub(crate) const EVENT_INDEXES: [IndexSpec; 8] = [
     // Optimistic concurrency: two appends to a stream from the same version collide here.
     IndexSpec {

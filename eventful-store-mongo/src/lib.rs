@@ -37,11 +37,14 @@
 //! - `(stream_id, first_version)`: two appends from the same stream version collide, so an
 //!   append expecting version `v` is only attempted when the stream is known to have been at
 //!   `v` — and if it has moved on, the append that moved it started at `v + 1`.
-//! - `_id`: a writer claims positions `p..p+n` by inserting at `p = L + 1`, where `L` is the
-//!   last position of an append it has seen committed; inside one process claims are
-//!   serialized. Every committed append therefore sits directly above committed appends:
-//!   the log never has a hole, and a reader that has seen position `p` never later sees a new
-//!   event below `p` — with no counter document, no gap timeout, one round trip per append.
+//! - `_id`: positions come from a counter document, a block per store with one `$inc`
+//!   (reserved ahead, in the background), so writers never race for the next position and an
+//!   append costs one insert. Positions may commit out of order; a reader of the log never
+//!   passes a position that holds nothing yet: it waits for it to fill, or for a *gap
+//!   document* to close it — written by the store that held it unused, or by a reader once
+//!   the gap has been open for the gap timeout (its writer died). The unique `_id` makes a
+//!   late insert and a gap document exclude each other. A stream's positions grow with its
+//!   versions, and an append made after reading an event is after it.
 //! - `event_ids`, store-wide: an event id is stored at most once in the store. The same ids
 //!   at the same versions of the same stream are a retry, reported as
 //!   [`AppendResult::already_stored`](eventful_core::AppendResult::already_stored) with what
@@ -50,9 +53,8 @@
 //!   naming where an offending id is, and nothing is written. MongoDB enforces this unique
 //!   multikey index across documents, so it costs nothing until an insert is refused. Some
 //!   wire-compatible servers do not (nx-27017, the CI server); `connect` finds out
-//!   ([`MongoStore::server_enforces_unique_event_ids`]), and on those the store checks each
-//!   append against the ids of every append below the position it claims, kept in memory:
-//!   the claim rule above makes that exact across processes too.
+//!   ([`MongoStore::server_enforces_unique_event_ids`]), and on those an append of several
+//!   events inserts a claim document per id in the same ordered `insert_many`.
 //!
 //! The whole argument, the schema, the indexes, the settings and what to watch in
 //! production are in `docs/stores/mongodb.md`.
@@ -62,8 +64,10 @@
 //! | module | what lives there |
 //! | --- | --- |
 //! | `store` | [`MongoStore`]: connecting, the shared state, the `EventStore` implementation |
-//! | `append` | the expected-version rules, claiming positions, what a refused insert means |
-//! | `ids` | one event id, one place: the rule, the lookup, the probe, the known ids |
+//! | `append` | the expected-version rules, where an append goes, what a refused insert means |
+//! | `sequence` | global positions: the counter, each store's blocks, releasing unused positions |
+//! | `gaps` | positions that hold nothing yet, and the gap documents that close them |
+//! | `ids` | one event id, one place: the rule, the lookup, the probe, claims |
 //! | `reads` | streams, the log, heads and events by id, each on an index; waiting for appends |
 //! | `schema` | the append document: its fields, building it from an append |
 //! | `stored` | an append document read back: checked, decoded, errors naming stream and version |
