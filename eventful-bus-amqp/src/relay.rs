@@ -13,12 +13,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use eventful_core::bus::{HandlerSettings, OnFailure};
+use eventful_core::telemetry::{Delivery, DeliveryKind, DeliveryOutcome};
 use eventful_core::{
     BoxError, Event, EventFilter, EventHandler, RecordedEvent, TypeName, Upcasters,
 };
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{Channel, Confirmation, Connection};
 use tokio::sync::{Mutex, Notify};
+use tracing::Instrument;
 
 use crate::connection::{self, Target};
 use crate::error::AmqpError;
@@ -236,15 +238,26 @@ impl Relay {
             };
             let message = (event.event_id, body.as_slice(), properties.clone());
             let exchange = self.inner.settings.exchange();
-            match self
-                .unless_closed(confirm(current, exchange, &key, message))
-                .await?
-            {
+            // Each attempt is one delivery in eventful's telemetry: a span carrying the
+            // event's correlation id, and `eventful_deliveries_total{kind="relay"}`.
+            let delivery = Delivery::start(DeliveryKind::Relay, &key, event);
+            let attempt =
+                confirm(current, exchange, &key, message).instrument(delivery.span().clone());
+            let confirmed = match self.unless_closed(attempt).await {
+                Ok(confirmed) => confirmed,
+                Err(closed) => {
+                    delivery.finish(DeliveryOutcome::Failed);
+                    return Err(closed);
+                }
+            };
+            match confirmed {
                 Ok(()) => {
+                    delivery.finish(DeliveryOutcome::Delivered);
                     self.inner.published.fetch_add(1, Ordering::Relaxed);
                     return Ok(());
                 }
                 Err(error) => {
+                    delivery.finish(DeliveryOutcome::Failed);
                     failures += 1;
                     tracing::warn!(relay = %self.inner.name, event_id = %event.event_id, %error, "publish not confirmed; trying again");
                     if let Some(broken) = link.take()

@@ -11,6 +11,7 @@ use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicPublishOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Confirmation};
+use tracing::Instrument;
 
 use super::Shared;
 use super::topology::Link;
@@ -41,7 +42,20 @@ pub(crate) async fn handle(
             handler: None,
             attempts: 1,
         }),
-        Ok(event) => run_handlers(shared, &event).await,
+        Ok(event) => {
+            // The handlers' logs and spans carry the sender's correlation id.
+            let span = tracing::debug_span!(
+                target: "eventful::consume",
+                "consume",
+                queue = %shared.queue,
+                event_id = %event.event_id,
+                event_type = %event.event_type,
+                stream = %event.stream_id,
+                correlation_id = event.metadata.correlation_id.map(tracing::field::display),
+                causation_id = event.metadata.causation_id.map(tracing::field::display),
+            );
+            run_handlers(shared, &event).instrument(span).await
+        }
     };
     match outcome {
         Ok(()) => shared.stats.handled.fetch_add(1, Ordering::Relaxed),
