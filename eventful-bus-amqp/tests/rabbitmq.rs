@@ -567,6 +567,51 @@ fn a_bad_uri_unreachable_broker_or_refused_login_is_a_typed_error_at_start() {
             consumer.start().await,
             Err(AmqpError::AccessRefused { .. })
         ));
+        let mut consumer = Consumer::new(
+            settings("amqp://guest:guest@127.0.0.1:1/%2f", &run),
+            format!("{run}.tally"),
+        );
+        consumer.subscribe_named(["score_recorded"], "any", |_: RecordedEvent| async {
+            Ok::<(), BoxError>(())
+        });
+        assert!(matches!(
+            consumer.start().await,
+            Err(AmqpError::Unreachable { .. })
+        ));
+    });
+}
+
+#[test]
+fn an_exchange_declared_with_another_type_is_a_typed_error_at_start() {
+    let Some(uri) = amqp_uri("an_exchange_declared_with_another_type_is_a_typed_error_at_start")
+    else {
+        return;
+    };
+    runtime().block_on(async {
+        let run = unique("exchange-conflict");
+        let channel = raw_channel(&uri).await;
+        channel
+            .exchange_declare(
+                format!("{run}.exchange").as_str().into(),
+                lapin::ExchangeKind::Fanout,
+                lapin::options::ExchangeDeclareOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .expect("someone else's exchange");
+        let refused = Relay::builder(settings(&uri, &run))
+            .publish::<ScoreRecorded>()
+            .connect()
+            .await;
+        match refused {
+            Err(AmqpError::ExchangeConflict { exchange, reason }) => {
+                assert_eq!(exchange, format!("{run}.exchange"));
+                assert!(reason.contains("PRECONDITION_FAILED"), "{reason}");
+            }
+            Err(other) => panic!("not ExchangeConflict: {other}"),
+            Ok(_) => panic!("a conflicting exchange was accepted"),
+        }
+        clean_up(&uri, &run, &[]).await;
     });
 }
 
