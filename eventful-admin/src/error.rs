@@ -3,6 +3,8 @@
 //! with which handler, stream or version.
 
 use axum::Json;
+use axum::extract::Path;
+use axum::extract::rejection::PathRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use eventful_core::{BusError, StoreError, Version};
@@ -138,6 +140,13 @@ impl From<StoreError> for AdminError {
     fn from(error: StoreError) -> Self {
         Self::Store(error)
     }
+}
+
+/// A path argument that does not parse is a typed refusal, not axum's plain-text one.
+pub(crate) fn path_arg<T>(extracted: Result<Path<T>, PathRejection>) -> Result<T, AdminError> {
+    extracted
+        .map(|Path(value)| value)
+        .map_err(|rejection| AdminError::BadRequest(rejection.body_text()))
 }
 
 impl IntoResponse for AdminError {

@@ -11,15 +11,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::Admin;
-use crate::error::AdminError;
+use crate::error::{AdminError, path_arg as path};
 use crate::views::{HandlerView, ParkedView};
-
-/// A path argument that does not parse is a typed refusal, not axum's plain-text one.
-fn path<T>(extracted: Result<Path<T>, PathRejection>) -> Result<T, AdminError> {
-    extracted
-        .map(|Path(value)| value)
-        .map_err(|rejection| AdminError::BadRequest(rejection.body_text()))
-}
 
 async fn view_of(admin: &Admin, name: &str) -> Result<HandlerView, AdminError> {
     admin

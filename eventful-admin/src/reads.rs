@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::Admin;
 use crate::control::AsOf;
-use crate::error::AdminError;
+use crate::error::{AdminError, path_arg as path};
 use crate::views::{AggregateView, EventView, StreamView};
 
 /// Events one stream read returns unless asked for fewer.
@@ -53,12 +53,6 @@ impl ReadQuery {
 fn query(extracted: Result<Query<ReadQuery>, QueryRejection>) -> Result<ReadQuery, AdminError> {
     extracted
         .map(|Query(query)| query)
-        .map_err(|rejection| AdminError::BadRequest(rejection.body_text()))
-}
-
-fn path<T>(extracted: Result<Path<T>, PathRejection>) -> Result<T, AdminError> {
-    extracted
-        .map(|Path(value)| value)
         .map_err(|rejection| AdminError::BadRequest(rejection.body_text()))
 }
 

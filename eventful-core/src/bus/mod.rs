@@ -467,6 +467,7 @@ impl<S: EventStore + Clone + 'static> RunningBus<S> {
     /// segment keeps its claim meanwhile (renewed as usual), so no other instance takes it
     /// over; segments that other instances hold go on there (pause it in each instance to
     /// pause it everywhere). Returns once every segment here has paused (or has ended).
+    /// [`RunningBus::restart`] and [`RunningBus::rebuild`] start it again unpaused.
     ///
     /// ```
     /// use eventful_core::{EventBus, RecordedEvent, BoxError};
