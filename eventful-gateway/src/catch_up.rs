@@ -84,8 +84,8 @@ fn merge_by_position(mut streams: Vec<EventStream>) -> EventStream {
             for head in &mut heads {
                 if head.as_ref().map(|event| event.position.cmp(&lowest)) == Some(Ordering::Equal) {
                     // The same event from another topic is dropped: it comes once.
-                    taken = taken.or(head.take());
-                    head.take();
+                    let event = head.take();
+                    taken = taken.or(event);
                 }
             }
             taken.map(|event| (Ok(event), (streams, heads, ended, false)))

@@ -53,6 +53,7 @@
 //! | `hub` | the one follower of the log, and the fan-out to each connection's bounded queue |
 //! | `session` | one connection's subscriptions: catch-up, then live, each event once |
 //! | `catch_up` | the past events a resume reads from the store, merged by position |
+//! | `topic` | a topic whose stream id or event type name has been checked once |
 //! | `ws`, `sse` | the two endpoints |
 
 #![warn(clippy::unwrap_used)]

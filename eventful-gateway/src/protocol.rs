@@ -353,14 +353,40 @@ mod tests {
         }
     }
 
-    /// The golden event frame of docs/gateway.md.
-    const GOLDEN: &str = r#"{"type":"event","subscription":"me","event":{"event_id":"0190a3f2-7c4b-7d2e-9a1b-2c3d4e5f6a7b","event_type":"stats_updated","schema_version":1,"stream_id":"player-7","version":12,"position":4711,"recorded_at":"2025-06-01T12:00:00Z","payload":{"stats":{"xp":1250}}}}"#;
+    /// The protocol's page, whose examples are what a client is written from.
+    const GUIDE: &str = include_str!("../../docs/gateway.md");
+
+    /// The golden event frame: the one event frame of the guide.
+    fn golden() -> &'static str {
+        let mut events = json_examples(GUIDE)
+            .into_iter()
+            .filter(|(_, line)| line.starts_with(r#"{"type":"event""#));
+        let golden = events.next().expect("the guide shows an event frame").1;
+        assert!(events.next().is_none(), "the guide shows one event frame");
+        golden
+    }
+
+    /// Every line of the guide's ```json blocks, with the heading of the section above it.
+    fn json_examples(guide: &str) -> Vec<(&str, &str)> {
+        let mut examples = Vec::new();
+        let (mut heading, mut in_json) = ("", false);
+        for line in guide.lines() {
+            if let Some(title) = line.strip_prefix('#') {
+                heading = title.trim_start_matches('#').trim();
+            } else if line.starts_with("```") {
+                in_json = !in_json && line == "```json";
+            } else if in_json && !line.trim().is_empty() {
+                examples.push((heading, line));
+            }
+        }
+        examples
+    }
 
     #[test]
     fn the_shared_envelope_is_the_event_frame_of_the_protocol() {
         let envelope = envelope_json(&recorded()).expect("JSON payload");
         let json = event_frame_json(&quoted("me"), &envelope);
-        assert_eq!(json, GOLDEN);
+        assert_eq!(json, golden());
         let frame: ServerFrame = serde_json::from_str(&json).expect("a server frame");
         let ServerFrame::Event {
             subscription,
@@ -374,8 +400,40 @@ mod tests {
         assert_eq!(event.payload["stats"]["xp"], 1250);
         assert_eq!(
             frame.to_json(),
-            GOLDEN,
+            golden(),
             "round trip through the typed frame"
+        );
+    }
+
+    #[test]
+    fn every_frame_the_guide_shows_is_a_frame_of_the_protocol() {
+        let examples = json_examples(GUIDE);
+        let (mut client, mut server) = (0, 0);
+        for (heading, line) in &examples {
+            if heading.starts_with("Client") {
+                let frame: ClientFrame = serde_json::from_str(line)
+                    .unwrap_or_else(|error| panic!("{heading}: {line}: {error}"));
+                assert_eq!(
+                    serde_json::to_value(&frame).expect("serializes"),
+                    serde_json::from_str::<serde_json::Value>(line).expect("JSON"),
+                    "{line}"
+                );
+                client += 1;
+            } else {
+                let frame: ServerFrame = serde_json::from_str(line)
+                    .unwrap_or_else(|error| panic!("{heading}: {line}: {error}"));
+                assert_eq!(
+                    serde_json::to_value(&frame).expect("serializes"),
+                    serde_json::from_str::<serde_json::Value>(line).expect("JSON"),
+                    "{line}"
+                );
+                server += 1;
+            }
+        }
+        // Every frame type both ways is shown: a guide that lost its examples fails here.
+        assert!(
+            client >= 4 && server >= 6,
+            "{client} client and {server} server frames found"
         );
     }
 
