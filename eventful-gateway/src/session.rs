@@ -138,9 +138,11 @@ impl Session {
 
     /// The time left on the token, plus the verifier's leeway.
     fn token_left(&self) -> Option<Duration> {
-        let leeway = i64::try_from(self.shared.settings.verifier.leeway_secs()).unwrap_or(0);
-        let left = (self.claims.exp + leeway) * 1000 - Utc::now().timestamp_millis();
-        u64::try_from(left).ok().map(Duration::from_millis)
+        time_left(
+            self.claims.exp,
+            self.shared.settings.verifier.leeway_secs(),
+            Utc::now().timestamp_millis(),
+        )
     }
 
     fn arm_expiry(&mut self) {
@@ -455,11 +457,44 @@ impl Feed {
     }
 }
 
+/// The time from `now_millis` to `exp_secs + leeway_secs`, `None` once it has passed. The
+/// token's `exp` is the client's number: any `i64` the signature covers, so the arithmetic
+/// saturates instead of overflowing.
+fn time_left(exp_secs: i64, leeway_secs: u64, now_millis: i64) -> Option<Duration> {
+    let leeway = i64::try_from(leeway_secs).unwrap_or(i64::MAX);
+    let end_millis = exp_secs.saturating_add(leeway).saturating_mul(1000);
+    u64::try_from(end_millis.saturating_sub(now_millis))
+        .ok()
+        .map(Duration::from_millis)
+}
+
 impl Drop for Session {
     fn drop(&mut self) {
         self.shared.hub.disconnect(self.connection);
         if self.shared.open_sessions.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.shared.all_closed.notify_waiters();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_time_left_on_a_token_saturates_at_the_ends_of_the_clock() {
+        let now = 1_750_000_000_000;
+        assert_eq!(
+            time_left(1_750_000_010, 5, now),
+            Some(Duration::from_secs(15))
+        );
+        assert_eq!(time_left(1_749_999_990, 0, now), None, "expired");
+        let far = time_left(i64::MAX, u64::MAX, now).expect("far away");
+        assert!(far > Duration::from_secs(100 * 365 * 24 * 3600), "{far:?}");
+        assert_eq!(time_left(i64::MIN, 0, now), None);
+        assert_eq!(
+            time_left(0, 0, i64::MIN),
+            Some(Duration::from_millis(i64::MAX as u64))
+        );
     }
 }

@@ -131,7 +131,9 @@ async fn a_missing_bad_or_expired_token_is_told_why_and_closed() {
 async fn a_token_that_expires_during_the_connection_closes_it() {
     let store = memory();
     let served = Served::start(store, settings()).await;
-    let soon = Claims::new("7", chrono::Utc::now() + chrono::Duration::seconds(2))
+    // Far enough off that a busy machine still connects before it expires (the welcome
+    // comes first), near enough to wait for.
+    let soon = Claims::new("7", chrono::Utc::now() + chrono::Duration::seconds(5))
         .sign_hs256(SECRET)
         .expect("signs");
     let mut client = WsClient::connect(&served.ws_url(&soon)).await;
@@ -142,6 +144,25 @@ async fn a_token_that_expires_during_the_connection_closes_it() {
         (CloseCode::TokenExpired, Some(4002)),
         "{reason}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_expires_at_the_end_of_time_is_served() {
+    let store = memory();
+    let served = Served::start(store.clone(), settings()).await;
+    let mut claims = Claims::new("7", chrono::Utc::now());
+    claims.exp = i64::MAX; // signed, so accepted: the gateway's arithmetic must not overflow
+    let token = claims.sign_hs256(SECRET).expect("signs");
+    let mut client = WsClient::connect(&served.ws_url(&token)).await;
+    match client.frame().await {
+        ServerFrame::Welcome { expires_at, .. } => {
+            assert_eq!(expires_at, chrono::DateTime::<chrono::Utc>::MAX_UTC)
+        }
+        other => panic!("expected a welcome, got {other:?}"),
+    }
+    client.subscribe("me", stream("player-7"), None).await;
+    let position = append(&store, "player-7", 1).await;
+    assert_eq!(client.event().await.1.position, position);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
