@@ -268,15 +268,9 @@ async fn child(uri: &str, spec: &str) -> Result<(), Error> {
         Mode::Insert
     };
     let settings = MongoSettings::new(uri).with_database(database);
-    let tally = tasks(
-        &settings,
-        1,
-        mode,
-        seconds.parse()?,
-        start.parse()?,
-    )
-    .await
-    .map_err(|error| format!("writer {writer}: {error}"))?;
+    let tally = tasks(&settings, 1, mode, seconds.parse()?, start.parse()?)
+        .await
+        .map_err(|error| format!("writer {writer}: {error}"))?;
     let latencies: Vec<String> = tally.latencies_us.iter().map(u64::to_string).collect();
     println!("{}", latencies.join(","));
     println!("{}", tally.failures);

@@ -205,7 +205,8 @@ impl Inner {
             let inserted = if self.ids_enforced || count == 1 {
                 self.events.insert_one(document).await.map(drop)
             } else {
-                self.insert_claimed(prepared, first_position, document).await
+                self.insert_claimed(prepared, first_position, document)
+                    .await
             };
             match inserted {
                 Ok(()) => {

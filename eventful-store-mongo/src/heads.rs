@@ -66,7 +66,13 @@ impl StreamHeads {
             return;
         }
         let head = Head { version, position };
-        let later = |known: Head| if known.version >= version { known } else { head };
+        let later = |known: Head| {
+            if known.version >= version {
+                known
+            } else {
+                head
+            }
+        };
         let mut generations = self.generations.lock();
         if let Some(known) = generations.young.get_mut(stream_id) {
             *known = later(*known);

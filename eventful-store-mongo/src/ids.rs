@@ -226,7 +226,10 @@ impl Inner {
             if now - at.timestamp_millis() < grace || self.holds_position(position).await? {
                 continue;
             }
-            tracing::info!(claim = key, "deleting a claim its writer left holding no append");
+            tracing::info!(
+                claim = key,
+                "deleting a claim its writer left holding no append"
+            );
             self.events
                 .delete_one(doc! { field::ID: key, CLAIMED_FOR: int64(position) })
                 .await

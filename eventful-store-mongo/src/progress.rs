@@ -73,7 +73,12 @@ impl Inner {
         name: &str,
         position: Position,
     ) -> Result<(), StoreError> {
-        if position.get() <= self.log.head_event.load(std::sync::atomic::Ordering::Acquire) {
+        if position.get()
+            <= self
+                .log
+                .head_event
+                .load(std::sync::atomic::Ordering::Acquire)
+        {
             return Ok(());
         }
         let head = self.log_head().await?;

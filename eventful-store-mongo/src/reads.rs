@@ -46,8 +46,8 @@ use crate::gaps::{GapOutcome, is_gap};
 use crate::ids::is_claim;
 use crate::problem::DecodeProblem;
 use crate::schema::{field, int64};
-use crate::stored::document_location;
 use crate::store::Inner;
+use crate::stored::document_location;
 use crate::stored::{StoredAppend, read_u64};
 
 /// Most append documents one query fetches.
@@ -56,8 +56,6 @@ pub(crate) const PAGE_DOCUMENTS: usize = 1000;
 /// How often a stream read whose versions jump reads again before it reports the hole, when
 /// the lookup that looks into it does not see the append above it (a stale view).
 const STREAM_GAP_ATTEMPTS: u32 = 3;
-
-
 
 /// How a page of the log ended.
 enum PageEnd {
@@ -285,9 +283,6 @@ impl Inner {
             .collect())
     }
 
-
-
-
     /// The last append of `stream_id`, headers only.
     pub(crate) async fn last_append(
         &self,
@@ -356,15 +351,15 @@ impl Inner {
                 Some(doc! { field::EVENTS: 0 }),
             )
             .await?;
-        let (claims, appends): (Vec<_>, Vec<_>) =
-            documents.into_iter().partition(|document| is_claim(document));
+        let (claims, appends): (Vec<_>, Vec<_>) = documents
+            .into_iter()
+            .partition(|document| is_claim(document));
         let appends = appends
             .into_iter()
             .map(|document| self.decode(document))
             .collect::<Result<_, _>>()?;
         Ok((appends, claims))
     }
-
 
     /// The position of the last event of the log that no gap precedes (0 when there is
     /// none): the log walked from where this process last saw it accounted for.
@@ -533,7 +528,6 @@ impl Inner {
         .into()
     }
 
-
     pub(crate) async fn read_stream(
         &self,
         stream_id: &StreamId,
@@ -587,7 +581,7 @@ impl Inner {
                 }
                 let Some(last) = page.last() else { break };
                 self.heads
-                .observe(stream_id, last.last_version, last.last_position);
+                    .observe(stream_id, last.last_version, last.last_position);
                 if !full {
                     break;
                 }
@@ -885,5 +879,4 @@ impl Inner {
             Poll::BeyondGap
         })
     }
-
 }

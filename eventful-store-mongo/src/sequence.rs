@@ -188,7 +188,10 @@ impl Inner {
     async fn reserve(&self, count: u64) -> Result<(), StoreError> {
         let size = {
             let mut state = self.sequence.state.lock();
-            if state.reserved_at.is_some_and(|at| at.elapsed() < GROW_WITHIN) {
+            if state
+                .reserved_at
+                .is_some_and(|at| at.elapsed() < GROW_WITHIN)
+            {
                 state.block = (state.block * 2).min(MAX_BLOCK);
             }
             state.block.max(count)

@@ -17,8 +17,8 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::error::MongoStoreError;
-use crate::heads::StreamHeads;
 use crate::gaps::OpenGaps;
+use crate::heads::StreamHeads;
 use crate::ids;
 use crate::indexes::{self, EVENT_INDEXES, OBSOLETE_EVENT_INDEXES};
 use crate::problem::SettingsProblem;
@@ -176,20 +176,20 @@ impl MongoStore {
             );
         }
         let inner = Arc::new(Inner {
-                client,
-                database,
-                events,
-                snapshots,
-                checkpoints,
-                heads: StreamHeads::new(settings.head_cache_capacity()),
-                settings,
-                log: LogHead::new(),
-                sequence: Sequence::new(),
-                gaps: OpenGaps::default(),
-                #[cfg(test)]
-                stale_view: Default::default(),
-                ids_enforced,
-            });
+            client,
+            database,
+            events,
+            snapshots,
+            checkpoints,
+            heads: StreamHeads::new(settings.head_cache_capacity()),
+            settings,
+            log: LogHead::new(),
+            sequence: Sequence::new(),
+            gaps: OpenGaps::default(),
+            #[cfg(test)]
+            stale_view: Default::default(),
+            ids_enforced,
+        });
         inner.start_sequence().await?;
         sequence::spawn_keeper(&inner);
         Ok(Self { inner })

@@ -6,8 +6,8 @@
 
 use chrono::{DateTime, Utc};
 use eventful_core::{
-    EventFilter, Metadata, Payload, Position, RecordLocation, RecordedEvent, StoreError, StreamId, TypeName,
-    Version,
+    EventFilter, Metadata, Payload, Position, RecordLocation, RecordedEvent, StoreError, StreamId,
+    TypeName, Version,
 };
 use mongodb::bson::raw::{RawArray, RawBsonRef, RawDocument};
 use mongodb::bson::{self, RawDocumentBuf};
@@ -104,7 +104,9 @@ impl StoredAppend {
         };
         any_of(field::EVENT_TYPES, &filter.event_types)
             && any_of(field::AGGREGATE_TYPES, &filter.aggregate_types)
-            && filter.recorded_from.is_none_or(|from| self.recorded_at >= from)
+            && filter
+                .recorded_from
+                .is_none_or(|from| self.recorded_at >= from)
             && filter
                 .recorded_before
                 .is_none_or(|before| self.recorded_at < before)

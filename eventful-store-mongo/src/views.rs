@@ -55,7 +55,11 @@ async fn a_filtered_read_never_resumes_past_what_its_second_read_missed() {
     let mut appended = Vec::new();
     for (name, event_type) in [("a", "wanted"), ("b", "other"), ("c", "wanted")] {
         let result = store
-            .append(&stream(name), ExpectedVersion::NoStream, vec![event(event_type, "{}")])
+            .append(
+                &stream(name),
+                ExpectedVersion::NoStream,
+                vec![event(event_type, "{}")],
+            )
             .await
             .expect("append");
         appended.push(result.first_position.get());
@@ -72,8 +76,15 @@ async fn a_filtered_read_never_resumes_past_what_its_second_read_missed() {
     assert_eq!(positions(&first.events), [a]);
     assert!(first.next.get() <= c, "resumed at {} past {c}", first.next);
     assert!(!first.end_of_log);
-    let second = store.read_all(first.next, &wanted, 100).await.expect("reads");
-    assert_eq!(positions(&second.events), [c], "the event the stale read missed");
+    let second = store
+        .read_all(first.next, &wanted, 100)
+        .await
+        .expect("reads");
+    assert_eq!(
+        positions(&second.events),
+        [c],
+        "the event the stale read missed"
+    );
     store.database().drop().await.expect("drops");
 }
 
@@ -147,7 +158,10 @@ async fn a_view_that_does_not_catch_up_is_a_typed_error() {
     );
     assert!(error.to_string().contains("catching up"), "{error}");
     store.inner.stale_view.clear();
-    assert_eq!(store.stream_version(&s).await.expect("reads"), Version::new(1));
+    assert_eq!(
+        store.stream_version(&s).await.expect("reads"),
+        Version::new(1)
+    );
     store.database().drop().await.expect("drops");
 }
 
@@ -159,7 +173,10 @@ async fn a_position_left_by_a_dead_writer_is_closed_after_the_gap_timeout() {
     let Some(settings) = settings() else { return };
     let gap_timeout = Duration::from_millis(400);
     let settings = settings.with_gap_timeout(gap_timeout);
-    let (late, other) = (open(settings.clone(), None).await, open(settings, None).await);
+    let (late, other) = (
+        open(settings.clone(), None).await,
+        open(settings, None).await,
+    );
     let held = late.inner.take_positions(1, 0).await.expect("a position");
     let s = stream("other");
     let appended = other
@@ -206,12 +223,20 @@ async fn a_position_left_by_a_dead_writer_is_closed_after_the_gap_timeout() {
     // The late writer's insert at the closed position goes elsewhere, above what was read.
     late.inner.sequence.give_back(held, 1);
     let landed = late
-        .append(&stream("late"), ExpectedVersion::NoStream, vec![event("y", "{}")])
+        .append(
+            &stream("late"),
+            ExpectedVersion::NoStream,
+            vec![event("y", "{}")],
+        )
         .await
         .expect("the late append is stored");
     assert!(landed.first_position > appended.first_position);
     let rest = other
-        .read_all(Position::new(delivered.position.get() + 1), &EventFilter::all(), 100)
+        .read_all(
+            Position::new(delivered.position.get() + 1),
+            &EventFilter::all(),
+            100,
+        )
         .await
         .expect("reads");
     assert_eq!(positions(&rest.events), [landed.first_position.get()]);
@@ -245,7 +270,10 @@ async fn an_orphaned_claim_is_deleted_after_its_grace() {
         .append(&s, ExpectedVersion::NoStream, events)
         .await
         .expect("a retry");
-    assert!(again.already_stored, "the claims now hold the stored append");
+    assert!(
+        again.already_stored,
+        "the claims now hold the stored append"
+    );
     let one = store
         .read_stream(&s, Version::new(1), 10)
         .await

@@ -126,7 +126,11 @@ async fn several_stores_on_one_database_keep_one_order() {
         .collect()
         .await;
     let positions: Vec<u64> = log.iter().map(|event| event.position.get()).collect();
-    assert_eq!(positions.len() as u64, total, "an event is missing or repeated");
+    assert_eq!(
+        positions.len() as u64,
+        total,
+        "an event is missing or repeated"
+    );
     assert!(
         positions.windows(2).all(|pair| pair[0] < pair[1]),
         "the log is out of order"
@@ -1274,14 +1278,21 @@ async fn a_missing_document_is_a_gap_closed_after_the_gap_timeout() {
     let read: Vec<u64> = first.events.iter().map(|e| e.position.get()).collect();
     assert_eq!(read, [1, 2, 3, 4], "the read stops before the gap");
     assert_eq!(first.next, Position::new(5));
-    assert!(first.end_of_log, "the gap may still fill: nothing more to read now");
+    assert!(
+        first.end_of_log,
+        "the gap may still fill: nothing more to read now"
+    );
 
     let started = std::time::Instant::now();
     let mut subscription = store.subscribe(Position::START, EventFilter::all());
     let mut seen = Vec::new();
     tokio::time::timeout(Duration::from_secs(30), async {
         while seen.len() < 9 {
-            let event = subscription.next().await.expect("it goes on").expect("it reads");
+            let event = subscription
+                .next()
+                .await
+                .expect("it goes on")
+                .expect("it reads");
             seen.push(event.position.get());
         }
     })
@@ -1297,11 +1308,18 @@ async fn a_missing_document_is_a_gap_closed_after_the_gap_timeout() {
         .await
         .expect("reads")
         .expect("a gap document holds position 5");
-    assert_eq!(closed.get_str("stream_id").expect("a stream id"), "\u{1}gap");
+    assert_eq!(
+        closed.get_str("stream_id").expect("a stream id"),
+        "\u{1}gap"
+    );
 
     // The log goes on above: a new append lands after everything read.
     let appended = store
-        .append(&other, ExpectedVersion::Exact(Version::new(5)), vec![event(200)])
+        .append(
+            &other,
+            ExpectedVersion::Exact(Version::new(5)),
+            vec![event(200)],
+        )
         .await
         .expect("append");
     assert!(appended.first_position.get() > 10);
