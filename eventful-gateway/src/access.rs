@@ -1,5 +1,6 @@
 //! What a client may follow: the [`Access`] check the gateway asks before every subscription,
-//! and [`Rules`], the usual one (own stream, streams named in the token, public event types).
+//! [`Rules`], the usual one (own stream, streams named in the token, public event types), and
+//! [`AccessError`], for a check that could not be made.
 
 use std::collections::HashSet;
 
@@ -12,25 +13,61 @@ use crate::protocol::Topic;
 /// before anything of it is sent.
 ///
 /// A game implements it to add what only it knows, such as which sessions a player is in,
-/// usually around [`Rules`]:
+/// usually around [`Rules`]. `Ok(false)` refuses the subscription as `forbidden`; an
+/// [`AccessError`] (what the decision needs could not be read) refuses it as
+/// `store_unavailable`, which tells the client to try again rather than that it may not:
 ///
 /// ```
-/// use eventful_gateway::{Access, Claims, Rules, Topic};
+/// use eventful_gateway::{Access, AccessError, Claims, Rules, Topic};
 ///
 /// struct OwnStreamAndLobby(Rules);
 ///
 /// #[eventful_gateway::async_trait]
 /// impl Access for OwnStreamAndLobby {
-///     async fn allows(&self, claims: &Claims, topic: &Topic) -> bool {
-///         matches!(topic, Topic::Stream(stream) if stream == "lobby")
-///             || self.0.allows(claims, topic).await
+///     async fn allows(&self, claims: &Claims, topic: &Topic) -> Result<bool, AccessError> {
+///         if matches!(topic, Topic::Stream(stream) if stream == "lobby") {
+///             return Ok(true);
+///         }
+///         self.0.allows(claims, topic).await
 ///     }
 /// }
 /// ```
 #[async_trait]
 pub trait Access: Send + Sync + 'static {
-    /// Whether `claims` allow `topic`.
-    async fn allows(&self, claims: &Claims, topic: &Topic) -> bool;
+    /// Whether `claims` allow `topic`, or why that could not be decided.
+    async fn allows(&self, claims: &Claims, topic: &Topic) -> Result<bool, AccessError>;
+}
+
+/// Why an [`Access`] could not decide.
+///
+/// ```
+/// use eventful_gateway::AccessError;
+///
+/// let error = AccessError::unavailable(std::io::Error::other("the session store is down"));
+/// assert_eq!(
+///     error.to_string(),
+///     "what the access check needs could not be read: the session store is down"
+/// );
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccessError {
+    /// What the decision needs (the players of a session, say) could not be read.
+    #[error("what the access check needs could not be read: {source}")]
+    Unavailable {
+        /// What failed.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl AccessError {
+    /// What the decision needs could not be read, because of `source`.
+    pub fn unavailable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Unavailable {
+            source: source.into(),
+        }
+    }
 }
 
 /// The usual access: a client follows its own stream (`<aggregate>-<sub>`), the streams its
@@ -39,7 +76,7 @@ pub trait Access: Send + Sync + 'static {
 /// ```
 /// use eventful_gateway::{Access, Claims, Rules, Topic};
 ///
-/// # async fn demo() {
+/// # async fn demo() -> Result<(), eventful_gateway::AccessError> {
 /// let rules = Rules::own_stream("player").with_public_event_type("leaderboard_changed");
 /// let claims = Claims::new("7", chrono::Utc::now()).with_stream("game_session-3");
 /// for (topic, allowed) in [
@@ -49,10 +86,10 @@ pub trait Access: Send + Sync + 'static {
 ///     (Topic::Stream("player-8".into()), false),
 ///     (Topic::EventType("player_created".into()), false),
 /// ] {
-///     assert_eq!(rules.allows(&claims, &topic).await, allowed, "{topic}");
+///     assert_eq!(rules.allows(&claims, &topic).await?, allowed, "{topic}");
 /// }
-/// # }
-/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(demo());
+/// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(demo()).unwrap();
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
@@ -90,12 +127,12 @@ impl Rules {
 
 #[async_trait]
 impl Access for Rules {
-    async fn allows(&self, claims: &Claims, topic: &Topic) -> bool {
-        match topic {
+    async fn allows(&self, claims: &Claims, topic: &Topic) -> Result<bool, AccessError> {
+        Ok(match topic {
             Topic::Stream(stream) => {
                 self.is_own_stream(claims, stream) || claims.streams.iter().any(|s| s == stream)
             }
             Topic::EventType(event_type) => self.public_event_types.contains(event_type),
-        }
+        })
     }
 }

@@ -4,9 +4,12 @@
 //! The gateway never issues tokens in production; [`Claims::sign`] is there for demos and
 //! tests, which stand in for the login service.
 
+use axum::http::{HeaderMap, header};
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+
+use crate::protocol::CloseCode;
 
 /// What a token says about its holder.
 ///
@@ -93,6 +96,27 @@ pub enum TokenError {
     Key(#[source] jsonwebtoken::errors::Error),
 }
 
+impl TokenError {
+    /// The code a connection refused for this error is closed with: `token_expired` for an
+    /// expired token (come back with a fresh one), `invalid_token` for the rest.
+    ///
+    /// ```
+    /// use eventful_gateway::{CloseCode, TokenError};
+    ///
+    /// assert_eq!(TokenError::Missing.close_code(), CloseCode::InvalidToken);
+    /// let expired = TokenError::Expired { expired_at: chrono::Utc::now() };
+    /// assert_eq!(expired.close_code(), CloseCode::TokenExpired);
+    /// ```
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            Self::Expired { .. } => CloseCode::TokenExpired,
+            Self::Missing | Self::Invalid(_) | Self::Sign(_) | Self::Key(_) => {
+                CloseCode::InvalidToken
+            }
+        }
+    }
+}
+
 /// Checks tokens: signature, algorithm and expiry.
 ///
 /// ```
@@ -146,6 +170,27 @@ impl TokenVerifier {
                 })
             }
             Err(error) => Err(TokenError::Invalid(error)),
+        }
+    }
+
+    /// The claims of a request's token, given as `?token=` (`query`) or as
+    /// `Authorization: Bearer …` in `headers`.
+    pub(crate) fn verify_request(
+        &self,
+        query: Option<String>,
+        headers: &HeaderMap,
+    ) -> Result<Claims, TokenError> {
+        let bearer = || {
+            headers
+                .get(header::AUTHORIZATION)?
+                .to_str()
+                .ok()?
+                .strip_prefix("Bearer ")
+                .map(str::to_owned)
+        };
+        match query.or_else(bearer) {
+            Some(token) => self.verify(&token),
+            None => Err(TokenError::Missing),
         }
     }
 

@@ -34,6 +34,8 @@ pub struct GatewaySettings {
     pub(crate) max_subscriptions: usize,
     pub(crate) send_timeout: Duration,
     pub(crate) max_frame_bytes: usize,
+    pub(crate) catch_up_budget: u64,
+    pub(crate) shutdown_grace: Duration,
 }
 
 impl std::fmt::Debug for GatewaySettings {
@@ -44,14 +46,17 @@ impl std::fmt::Debug for GatewaySettings {
             .field("max_subscriptions", &self.max_subscriptions)
             .field("send_timeout", &self.send_timeout)
             .field("max_frame_bytes", &self.max_frame_bytes)
+            .field("catch_up_budget", &self.catch_up_budget)
+            .field("shutdown_grace", &self.shutdown_grace)
             .finish_non_exhaustive()
     }
 }
 
 impl GatewaySettings {
     /// Tokens checked by `verifier`, subscriptions by `access`; queues of 256 events, 64
-    /// subscriptions a connection, 30 s for a client to take a frame, client frames of at
-    /// most 64 KiB.
+    /// topics a connection, 30 s for a client to take a frame, client frames of at most
+    /// 64 KiB, resumes that read at most 100,000 events a connection, 10 s for clients to
+    /// take their closing frame at shutdown.
     pub fn new(verifier: TokenVerifier, access: impl Access) -> Self {
         Self {
             verifier,
@@ -60,11 +65,14 @@ impl GatewaySettings {
             max_subscriptions: 64,
             send_timeout: Duration::from_secs(30),
             max_frame_bytes: 64 * 1024,
+            catch_up_budget: 100_000,
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 
-    /// How many live events may wait for one connection; one more and the connection is
-    /// closed as lagging ([`CloseCode::Lagging`](crate::CloseCode::Lagging)). At least 1.
+    /// How many live events may wait for one connection, all its subscriptions together
+    /// (those held while a subscription catches up included); one more and the connection
+    /// is closed as lagging ([`CloseCode::Lagging`](crate::CloseCode::Lagging)). At least 1.
     pub fn with_queue_capacity(mut self, events: usize) -> Self {
         self.queue_capacity = events.max(1);
         self
@@ -75,9 +83,11 @@ impl GatewaySettings {
         self.queue_capacity
     }
 
-    /// How many subscriptions one connection may hold.
-    pub fn with_max_subscriptions(mut self, subscriptions: usize) -> Self {
-        self.max_subscriptions = subscriptions;
+    /// How many topics one connection may follow: its WebSocket subscriptions (one topic
+    /// each), or the topics of its SSE query (a topic named twice counts once). One more is
+    /// refused with [`ErrorCode::TooManySubscriptions`](crate::ErrorCode::TooManySubscriptions).
+    pub fn with_max_subscriptions(mut self, topics: usize) -> Self {
+        self.max_subscriptions = topics;
         self
     }
 
@@ -87,9 +97,30 @@ impl GatewaySettings {
         self
     }
 
-    /// The largest client frame accepted; a larger one closes the WebSocket (close code 1009).
+    /// The largest client frame accepted; a larger one closes the WebSocket
+    /// ([`CloseCode::FrameTooLarge`](crate::CloseCode::FrameTooLarge), close code 1009), refused
+    /// by its header before its payload is read.
     pub fn with_max_frame_bytes(mut self, bytes: usize) -> Self {
         self.max_frame_bytes = bytes;
+        self
+    }
+
+    /// How many events the resumes of one connection may have the store read, in all: a
+    /// stream topic costs the events of its stream (its catch-up reads the stream), an event
+    /// type topic the positions from its `after` to where the gateway stands (its catch-up
+    /// reads that stretch of the log). A resume that costs more than is left is refused with
+    /// [`ErrorCode::PositionUnavailable`](crate::ErrorCode::PositionUnavailable) before anything
+    /// is read; subscribing live costs nothing.
+    pub fn with_catch_up_budget(mut self, events: u64) -> Self {
+        self.catch_up_budget = events;
+        self
+    }
+
+    /// How long, once [`Gateway::shutdown`] is called, a connection has to send its
+    /// closing frame; one still open then (a client that stopped reading) is dropped without
+    /// it, so that shutdown returns.
+    pub fn with_shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
         self
     }
 }

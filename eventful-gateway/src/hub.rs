@@ -6,11 +6,19 @@
 //! gateway a queue and an entry in two indexes (by stream, by event type), and an event costs
 //! one lookup in each plus one queue push per interested subscription. The hub never waits
 //! on a client: a full queue drops the connection, which is told it lagged.
+//!
+//! A connection's queue is full when `queue_capacity` live events wait for it: in its
+//! channel, or taken out of it and held by a subscription that is still catching up, or
+//! made into frames not yet handed to the socket. The hub counts them in when it queues them,
+//! the session counts them out when it hands them on (or has no more use for them), so the
+//! bound holds for all of them together.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use eventful_core::telemetry::slow_client_dropped;
 use eventful_core::{DynEventStore, EventFilter, EventStoreExt, Position, RecordedEvent};
 use futures::StreamExt;
 use parking_lot::Mutex;
@@ -41,11 +49,32 @@ pub(crate) struct Delivery {
 
 /// A connection's side of its queue. It closes when the hub drops the connection, which the
 /// hub does only when the queue was full: the connection lagged.
-pub(crate) type Inbox = mpsc::Receiver<Delivery>;
+#[derive(Debug)]
+pub(crate) struct Inbox {
+    deliveries: mpsc::Receiver<Delivery>,
+    waiting: Arc<AtomicUsize>,
+}
+
+impl Inbox {
+    /// The next delivery; `None` once the hub has dropped the connection. Cancel-safe.
+    pub(crate) async fn recv(&mut self) -> Option<Delivery> {
+        self.deliveries.recv().await
+    }
+
+    /// `events` live events received from this inbox are no longer waiting: handed to the
+    /// socket, or not to be sent at all.
+    pub(crate) fn release(&self, events: usize) {
+        self.waiting.fetch_sub(events, Ordering::AcqRel);
+    }
+}
 
 /// The hub's side of a connection's queue.
 struct Outlet {
     queue: mpsc::Sender<Delivery>,
+    /// Live events queued for the connection and not yet released by it.
+    waiting: Arc<AtomicUsize>,
+    /// `websocket` or `sse`, for the metrics.
+    transport: &'static str,
     /// Every route of the connection, to remove them with it.
     routes: Vec<(FeedId, ValidTopic)>,
 }
@@ -111,9 +140,10 @@ impl Hub {
         self.routes.lock().dispatched
     }
 
-    /// A new connection, with its queue.
-    pub(crate) fn connect(&self) -> (ConnectionId, Inbox) {
-        let (queue, inbox) = mpsc::channel(self.queue_capacity);
+    /// A new connection over `transport` (`websocket`, `sse`), with its queue.
+    pub(crate) fn connect(&self, transport: &'static str) -> (ConnectionId, Inbox) {
+        let (queue, deliveries) = mpsc::channel(self.queue_capacity);
+        let waiting = Arc::new(AtomicUsize::new(0));
         let mut routes = self.routes.lock();
         let connection = routes.next_connection;
         routes.next_connection += 1;
@@ -121,10 +151,24 @@ impl Hub {
             connection,
             Outlet {
                 queue,
+                waiting: Arc::clone(&waiting),
+                transport,
                 routes: Vec::new(),
             },
         );
-        (connection, inbox)
+        (
+            connection,
+            Inbox {
+                deliveries,
+                waiting,
+            },
+        )
+    }
+
+    /// Whether the hub still routes to `connection`.
+    #[cfg(test)]
+    pub(crate) fn is_connected(&self, connection: ConnectionId) -> bool {
+        self.routes.lock().outlets.contains_key(&connection)
     }
 
     /// Removes the connection and its routes.
@@ -134,8 +178,8 @@ impl Hub {
 
     /// Routes events of `topics` to `feed` of `connection` from the next dispatched event on,
     /// and returns the position of the last event dispatched before: the subscription gets
-    /// every event after it, none before. `None` when the hub has already dropped the
-    /// connection.
+    /// every event after it, none before. A topic named twice is routed once. `None` when
+    /// the hub has already dropped the connection.
     pub(crate) fn add_feed(
         &self,
         connection: ConnectionId,
@@ -144,10 +188,16 @@ impl Hub {
     ) -> Option<Position> {
         let mut routes = self.routes.lock();
         let outlet = routes.outlets.get_mut(&connection)?;
+        let mut added: Vec<&ValidTopic> = Vec::with_capacity(topics.len());
+        for topic in topics {
+            if !added.contains(&topic) {
+                added.push(topic);
+            }
+        }
         outlet
             .routes
-            .extend(topics.iter().map(|topic| (feed, topic.clone())));
-        for topic in topics {
+            .extend(added.iter().map(|&topic| (feed, topic.clone())));
+        for topic in added {
             routes
                 .index(topic)
                 .entry(topic.name().to_owned())
@@ -205,22 +255,26 @@ impl Hub {
             position: event.position,
             envelope,
         });
-        let mut dropped = Vec::new();
         for (connection, feed) in targets {
             let Some(outlet) = routes.outlets.get(&connection) else {
-                continue;
+                continue; // dropped at an earlier target of this event
             };
+            // Only the hub counts in, under the lock: the check and the count are one step.
+            if outlet.waiting.load(Ordering::Acquire) >= self.queue_capacity {
+                slow_client_dropped(outlet.transport);
+                routes.remove_outlet(connection);
+                continue;
+            }
+            outlet.waiting.fetch_add(1, Ordering::AcqRel);
             let delivery = Delivery {
                 feed,
                 event: Arc::clone(&shared),
             };
-            // Full: the client lagged; closed: the connection is on its way out.
+            // With the count below the capacity the channel has room: an error is a
+            // connection on its way out.
             if outlet.queue.try_send(delivery).is_err() {
-                dropped.push(connection);
+                routes.remove_outlet(connection);
             }
-        }
-        for connection in dropped {
-            routes.remove_outlet(connection);
         }
     }
 }
@@ -261,5 +315,55 @@ pub(crate) async fn follow(
             () = tokio::time::sleep(retry) => {}
         }
         retry = (retry * 2).min(RETRY_LAST);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use eventful_core::{Payload, StreamId, TypeName, Version};
+    use futures::FutureExt;
+
+    fn event(stream: &str, event_type: &str, position: u64) -> RecordedEvent {
+        RecordedEvent {
+            event_id: uuid::Uuid::from_u128(u128::from(position)),
+            stream_id: StreamId::new(stream).expect("valid"),
+            aggregate_type: TypeName::from_static("player"),
+            event_type: TypeName::new(event_type).expect("valid"),
+            schema_version: 1,
+            version: Version::new(position),
+            position: Position::new(position),
+            recorded_at: chrono::Utc::now(),
+            metadata: Default::default(),
+            payload: Payload::from_json_slice(b"{}").expect("valid"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_topic_named_twice_in_one_feed_is_routed_once() {
+        let hub = Hub::new(Position::START, 8);
+        let (connection, mut inbox) = hub.connect("sse");
+        let stream = ValidTopic::Stream(StreamId::new("player-7").expect("valid"));
+        let board = ValidTopic::EventType(TypeName::from_static("leaderboard_changed"));
+        let topics = [stream.clone(), board.clone(), stream, board];
+        assert_eq!(hub.add_feed(connection, 0, &topics), Some(Position::START));
+        // One of the player's own events (found by stream only), then a board event (by
+        // type only): each once.
+        hub.dispatch(&event("player-7", "xp_gained", 1));
+        hub.dispatch(&event("leaderboard-1", "leaderboard_changed", 2));
+        for position in [1, 2] {
+            let delivery = inbox.recv().now_or_never().flatten().expect("a delivery");
+            assert_eq!(
+                (delivery.feed, delivery.event.position.get()),
+                (0, position)
+            );
+        }
+        assert!(inbox.recv().now_or_never().is_none(), "and no copy");
+        hub.remove_feed(connection, 0);
+        assert!(
+            hub.routes.lock().by_stream.is_empty(),
+            "no route left behind"
+        );
+        assert!(hub.routes.lock().by_event_type.is_empty());
     }
 }

@@ -48,12 +48,13 @@
 //! | --- | --- |
 //! | [`protocol`] | the frames both ways: [`ClientFrame`], [`ServerFrame`], [`EventEnvelope`], [`Topic`], the codes |
 //! | [`auth`] | [`Claims`] and the [`TokenVerifier`] (JWT, through `jsonwebtoken`) |
-//! | [`access`] | [`Access`], what a token may follow, and [`Rules`], the usual answer |
+//! | [`access`] | [`Access`], what a token may follow, [`Rules`], the usual answer, and [`AccessError`] |
 //! | [`gateway`] | [`Gateway`] (start, router, shutdown) and [`GatewaySettings`] |
 //! | `hub` | the one follower of the log, and the fan-out to each connection's bounded queue |
 //! | `session` | one connection's subscriptions: catch-up, then live, each event once |
 //! | `catch_up` | the past events a resume reads from the store, merged by position |
 //! | `topic` | a topic whose stream id or event type name has been checked once |
+//! | `refusal` | how the gateway says no: a `closing` frame, an `error` frame, an SSE request's HTTP status |
 //! | `ws`, `sse` | the two endpoints |
 
 #![warn(clippy::unwrap_used)]
@@ -65,12 +66,13 @@ mod catch_up;
 pub mod gateway;
 mod hub;
 pub mod protocol;
+mod refusal;
 mod session;
 mod sse;
 mod topic;
 mod ws;
 
-pub use crate::access::{Access, Rules};
+pub use crate::access::{Access, AccessError, Rules};
 pub use crate::auth::{Claims, TokenError, TokenVerifier};
 pub use crate::gateway::{Gateway, GatewayError, GatewaySettings};
 pub use crate::protocol::{

@@ -214,18 +214,31 @@ pub enum CloseCode {
     ShuttingDown,
     /// The client asked for a protocol version this gateway does not speak.
     UnsupportedProtocol,
+    /// The request to connect is not one the gateway takes (an unknown query parameter).
+    /// Fix the client.
+    MalformedRequest,
+    /// The client sent a frame larger than the gateway takes. Send smaller frames.
+    FrameTooLarge,
+    /// Over SSE: reading the past events of a resume failed. Come back (an `EventSource`
+    /// does, with `Last-Event-ID`) and resume from the last position.
+    StoreUnavailable,
 }
 
 impl CloseCode {
-    /// The WebSocket close code sent with it: 1001 (going away) for a shutdown, 4000 and up
-    /// (the application's range) for the others.
+    /// The WebSocket close code sent with it: the standard one where there is one — 1001
+    /// (going away) for a shutdown, 1009 (message too big) for a frame too large, 1013 (try
+    /// again later) for a store that failed — and 4000 and up (the application's range) for
+    /// the others.
     pub fn websocket_code(self) -> u16 {
         match self {
+            Self::MalformedRequest => 4000,
             Self::InvalidToken => 4001,
             Self::TokenExpired => 4002,
             Self::UnsupportedProtocol => 4003,
             Self::Lagging => 4008,
             Self::ShuttingDown => 1001,
+            Self::FrameTooLarge => 1009,
+            Self::StoreUnavailable => 1013,
         }
     }
 }

@@ -11,19 +11,17 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use eventful_core::Position;
 use futures::Stream;
 
-use crate::auth::TokenError;
 use crate::gateway::Shared;
-use crate::protocol::{CloseCode, ErrorCode, PROTOCOL_VERSION, ServerFrame, Topic};
-use crate::session::{Session, Step};
-use crate::ws::token_of;
+use crate::protocol::{ErrorCode, Topic};
+use crate::refusal::{Closing, Refusal, Refused};
+use crate::session::{Session, Step, Transport};
 
 /// The one subscription of an SSE connection.
 pub(crate) const SUBSCRIPTION: &str = "sse";
@@ -35,26 +33,8 @@ struct SseRequest {
     after: Option<Position>,
 }
 
-/// A refused request: its status and the frame that says why, as the body.
-struct Refused(StatusCode, Box<ServerFrame>);
-
-impl IntoResponse for Refused {
-    fn into_response(self) -> Response {
-        (self.0, Json(*self.1)).into_response()
-    }
-}
-
-fn refused(status: StatusCode, frame: ServerFrame) -> Refused {
-    Refused(status, Box::new(frame))
-}
-
 fn malformed(message: String) -> Refused {
-    let frame = ServerFrame::Error {
-        code: ErrorCode::MalformedFrame,
-        message,
-        subscription: None,
-    };
-    refused(StatusCode::BAD_REQUEST, frame)
+    Refusal::new(ErrorCode::MalformedFrame, message).into()
 }
 
 /// Reads the query (repeated `stream` and `event_type` keys) and `Last-Event-ID`, which a
@@ -78,14 +58,7 @@ fn parse(pairs: Vec<(String, String)>, headers: &HeaderMap) -> Result<SseRequest
             "stream" => request.topics.push(Topic::Stream(value)),
             "event_type" => request.topics.push(Topic::EventType(value)),
             "after" => request.after = Some(position("after", &value)?),
-            "protocol" if value == PROTOCOL_VERSION.to_string() => {}
-            "protocol" => {
-                let frame = ServerFrame::Closing {
-                    code: CloseCode::UnsupportedProtocol,
-                    reason: format!("this gateway speaks protocol {PROTOCOL_VERSION}, not {value}"),
-                };
-                return Err(refused(StatusCode::BAD_REQUEST, frame));
-            }
+            "protocol" => Closing::unless_our_protocol(&value)?,
             other => return Err(malformed(format!("unknown query parameter `{other}`"))),
         }
     }
@@ -106,56 +79,31 @@ pub(crate) async fn events(
     Query(pairs): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Response {
-    let request = match parse(pairs, &headers) {
-        Ok(request) => request,
-        Err(refusal) => return refusal.into_response(),
-    };
-    let verified = match token_of(request.token, &headers) {
-        Some(token) => shared.settings.verifier.verify(&token),
-        None => Err(TokenError::Missing),
-    };
-    let claims = match verified {
-        Ok(claims) => claims,
-        Err(error) => {
-            let code = match error {
-                TokenError::Expired { .. } => CloseCode::TokenExpired,
-                _ => CloseCode::InvalidToken,
-            };
-            let frame = ServerFrame::Closing {
-                code,
-                reason: error.to_string(),
-            };
-            return refused(StatusCode::UNAUTHORIZED, frame).into_response();
-        }
-    };
-    let mut session = Session::open(shared, claims);
-    match session
+    match open(shared, pairs, &headers).await {
+        Ok(session) => Sse::new(frames(session))
+            .keep_alive(KeepAlive::default())
+            .into_response(),
+        Err(refused) => refused.into_response(),
+    }
+}
+
+/// The session of an acceptable request, subscribed to its topics.
+async fn open(
+    shared: Arc<Shared>,
+    pairs: Vec<(String, String)>,
+    headers: &HeaderMap,
+) -> Result<Session, Refused> {
+    let request = parse(pairs, headers)?;
+    let claims = shared
+        .settings
+        .verifier
+        .verify_request(request.token, headers)?;
+    let mut session = Session::open(shared, claims, Transport::Sse);
+    session
         .subscribe(SUBSCRIPTION, &request.topics, request.after)
         .await
-    {
-        Ok(after) => {
-            for topic in request.topics {
-                session.push_subscribed(SUBSCRIPTION, topic, after);
-            }
-        }
-        Err(refusal) => {
-            let status = match refusal.code {
-                ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-                ErrorCode::PositionUnavailable => StatusCode::CONFLICT,
-                ErrorCode::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            let frame = ServerFrame::Error {
-                code: refusal.code,
-                message: refusal.message,
-                subscription: Some(SUBSCRIPTION.to_owned()),
-            };
-            return refused(status, frame).into_response();
-        }
-    }
-    Sse::new(frames(session))
-        .keep_alive(KeepAlive::default())
-        .into_response()
+        .map_err(|refusal| refusal.of(SUBSCRIPTION))?;
+    Ok(session)
 }
 
 /// The session's frames as SSE events, ending after the closing frame.
@@ -170,9 +118,8 @@ fn frames(session: Session) -> impl Stream<Item = Result<Event, Infallible>> {
                 }
                 Some((Ok(event), Some(session)))
             }
-            Step::Close(code, reason) => {
-                let frame = ServerFrame::Closing { code, reason };
-                Some((Ok(Event::default().data(frame.to_json())), None))
+            Step::Close(closing) => {
+                Some((Ok(Event::default().data(closing.frame().to_json())), None))
             }
         }
     })

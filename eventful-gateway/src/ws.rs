@@ -11,31 +11,12 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
-use serde::Deserialize;
 
-use crate::auth::{Claims, TokenError};
+use crate::auth::Claims;
 use crate::gateway::Shared;
-use crate::protocol::{CloseCode, PROTOCOL_VERSION, ServerFrame};
-use crate::session::{Session, Step};
-
-/// The query of a WebSocket upgrade.
-#[derive(Debug, Deserialize)]
-pub(crate) struct UpgradeQuery {
-    token: Option<String>,
-    protocol: Option<u32>,
-}
-
-/// The token of a request: `?token=` or `Authorization: Bearer …`.
-pub(crate) fn token_of(query: Option<String>, headers: &HeaderMap) -> Option<String> {
-    query.or_else(|| {
-        headers
-            .get(axum::http::header::AUTHORIZATION)?
-            .to_str()
-            .ok()?
-            .strip_prefix("Bearer ")
-            .map(str::to_owned)
-    })
-}
+use crate::protocol::CloseCode;
+use crate::refusal::Closing;
+use crate::session::{Session, Step, Transport};
 
 /// The read and write buffers of a WebSocket.
 const SOCKET_BUFFER: usize = 8 * 1024;
@@ -45,59 +26,62 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(crate) async fn upgrade(
     State(shared): State<Arc<Shared>>,
-    Query(query): Query<UpgradeQuery>,
+    Query(query): Query<Vec<(String, String)>>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let token = token_of(query.token, &headers);
-    let protocol = query.protocol;
+    // Judged now, answered on the socket: the query is read as text, so that nothing a
+    // client writes in it is refused with an HTTP status the browser cannot read.
+    let admitted = admit(&shared, query, &headers);
     // Small socket buffers: a client's frames are small and sent one at a time, and the
     // defaults (128 KiB each way) would be most of what a connection costs.
     upgrade
         .read_buffer_size(SOCKET_BUFFER)
         .write_buffer_size(SOCKET_BUFFER)
+        // Both: the frame limit refuses a frame by its header, before its payload is read,
+        // and the message limit a message sent in many small frames.
+        .max_frame_size(shared.settings.max_frame_bytes)
         .max_message_size(shared.settings.max_frame_bytes)
-        .on_upgrade(move |socket| serve(shared, socket, token, protocol))
+        .on_upgrade(move |socket| serve(shared, socket, admitted))
 }
 
 type Sink = SplitSink<WebSocket, Message>;
 
-async fn serve(
-    shared: Arc<Shared>,
-    socket: WebSocket,
-    token: Option<String>,
-    protocol: Option<u32>,
-) {
+async fn serve(shared: Arc<Shared>, socket: WebSocket, admitted: Result<Claims, Closing>) {
     let (mut sink, incoming) = socket.split();
-    let claims = match admit(&shared, token, protocol) {
+    let claims = match admitted {
         Ok(claims) => claims,
-        Err((code, reason)) => {
-            close(&mut sink, code, reason).await;
+        Err(refused) => {
+            close(&mut sink, refused).await;
             return;
         }
     };
-    let session = Session::open(Arc::clone(&shared), claims);
+    let session = Session::open(Arc::clone(&shared), claims, Transport::WebSocket);
     run(&shared, session, sink, incoming).await;
 }
 
-/// The claims of an acceptable connection, or why it is closed at once.
+/// The claims of an acceptable connection, or why it is closed at once. The query takes
+/// `token` and `protocol`; anything else is a client's mistake, said rather than ignored.
 fn admit(
     shared: &Shared,
-    token: Option<String>,
-    protocol: Option<u32>,
-) -> Result<Claims, (CloseCode, String)> {
-    if let Some(asked) = protocol.filter(|&asked| asked != PROTOCOL_VERSION) {
-        let reason = format!("this gateway speaks protocol {PROTOCOL_VERSION}, not {asked}");
-        return Err((CloseCode::UnsupportedProtocol, reason));
+    query: Vec<(String, String)>,
+    headers: &HeaderMap,
+) -> Result<Claims, Closing> {
+    let mut token = None;
+    for (key, value) in query {
+        match key.as_str() {
+            "token" => token = Some(value),
+            "protocol" => Closing::unless_our_protocol(&value)?,
+            other => {
+                let reason = format!(
+                    "unknown query parameter `{other}`: the WebSocket endpoint takes `token` and \
+                     `protocol`"
+                );
+                return Err(Closing::new(CloseCode::MalformedRequest, reason));
+            }
+        }
     }
-    let verified = match token {
-        Some(token) => shared.settings.verifier.verify(&token),
-        None => Err(TokenError::Missing),
-    };
-    verified.map_err(|error| match error {
-        TokenError::Expired { .. } => (CloseCode::TokenExpired, error.to_string()),
-        _ => (CloseCode::InvalidToken, error.to_string()),
-    })
+    Ok(shared.settings.verifier.verify_request(token, headers)?)
 }
 
 async fn run(
@@ -116,8 +100,8 @@ async fn run(
                         return; // the client is gone, or took too long to take one frame
                     }
                 }
-                Step::Close(code, reason) => {
-                    close(&mut sink, code, reason).await;
+                Step::Close(closing) => {
+                    close(&mut sink, closing).await;
                     return;
                 }
             },
@@ -128,30 +112,45 @@ async fn run(
                 }
                 // Pings are answered by the WebSocket layer; pongs need nothing.
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                // The client closed, or broke the WebSocket protocol (a frame past the size
-                // limit, say): either way this connection is over.
-                Some(Ok(Message::Close(_)) | Err(_)) | None => return,
+                Some(Err(error)) => {
+                    if let Some(too_large) = too_large(error) {
+                        close(&mut sink, too_large).await;
+                    }
+                    return; // anything else broke the WebSocket protocol: nothing to say
+                }
+                // The client closed.
+                Some(Ok(Message::Close(_))) | None => return,
             },
         }
     }
 }
 
 /// Sends the closing frame and the close, within [`CLOSE_TIMEOUT`].
-async fn close(sink: &mut Sink, code: CloseCode, reason: String) {
-    let frame = ServerFrame::Closing {
-        code,
-        reason: reason.clone(),
-    };
+async fn close(sink: &mut Sink, closing: Closing) {
     let close = CloseFrame {
-        code: code.websocket_code(),
+        code: closing.code.websocket_code(),
         // A close frame's reason is at most 123 bytes.
-        reason: truncated(&reason, 123).to_owned().into(),
+        reason: truncated(&closing.reason, 123).to_owned().into(),
     };
+    let frame = closing.frame().to_json();
     let goodbye = async {
-        sink.send(Message::Text(frame.to_json().into())).await?;
+        sink.send(Message::Text(frame.into())).await?;
         sink.send(Message::Close(Some(close))).await
     };
     let _ = tokio::time::timeout(CLOSE_TIMEOUT, goodbye).await;
+}
+
+/// The closing of a connection whose client sent a frame larger than the limit, if that
+/// is what `error` says.
+fn too_large(error: axum::Error) -> Option<Closing> {
+    use tokio_tungstenite::tungstenite::error::{CapacityError, Error};
+    match error.into_inner().downcast_ref::<Error>()? {
+        Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
+            let reason = format!("a frame of {size} bytes: this gateway takes at most {max_size}");
+            Some(Closing::new(CloseCode::FrameTooLarge, reason))
+        }
+        _ => None,
+    }
 }
 
 /// `text` cut to at most `bytes` bytes, on a character boundary.

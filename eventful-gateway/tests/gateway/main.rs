@@ -2,6 +2,8 @@
 //! SSE clients.
 
 mod fan_out;
+mod faults;
+mod limits;
 mod resume;
 mod shutdown;
 mod slow_clients;

@@ -110,6 +110,17 @@ async fn a_missing_bad_or_expired_token_is_told_why_and_closed() {
             CloseCode::UnsupportedProtocol,
             4003,
         ),
+        // Not a number: still answered on the socket, not with an HTTP 400 before it.
+        (
+            format!("{}&protocol=abc", served.ws_url(&token("7"))),
+            CloseCode::UnsupportedProtocol,
+            4003,
+        ),
+        (
+            format!("{}&colour=blue", served.ws_url(&token("7"))),
+            CloseCode::MalformedRequest,
+            4000,
+        ),
     ] {
         let mut client = WsClient::connect(&url).await;
         let (code, reason, websocket_code) = client.closing().await;
@@ -221,6 +232,44 @@ async fn garbage_frames_get_an_error_each_and_the_connection_goes_on() {
     ));
     let position = append(&store, "player-7", 3).await;
     assert_eq!(client.event().await.1.position, position, "still served");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_past_the_limit_is_closed_with_1009_before_its_payload_is_read() {
+    use tokio::io::AsyncWriteExt;
+    use tokio_tungstenite::MaybeTlsStream;
+
+    let store = memory();
+    let served = Served::start(store, settings().with_max_frame_bytes(1024)).await;
+
+    // A whole message past the limit.
+    let mut client = served.client("7").await;
+    client.send_text(&"x".repeat(2048)).await;
+    let (code, reason, close) = client.closing().await;
+    assert_eq!(
+        (code, close),
+        (CloseCode::FrameTooLarge, Some(1009)),
+        "{reason}"
+    );
+
+    // A frame whose header says 10 MB (under tungstenite's own limit of 16 MiB), and then
+    // nothing: refused by its header, so the gateway never waits for (or holds) the 10 MB.
+    let mut client = served.client("7").await;
+    let MaybeTlsStream::Plain(tcp) = client.socket.get_mut() else {
+        panic!("a plain TCP connection");
+    };
+    let mut header = vec![0x81, 0x80 | 127];
+    header.extend_from_slice(&10_000_000u64.to_be_bytes());
+    header.extend_from_slice(&[1, 2, 3, 4]); // the mask key a client frame carries
+    header.extend_from_slice(b"the first bytes of the payload");
+    tcp.write_all(&header).await.expect("written");
+    let (code, reason, close) = client.closing().await;
+    assert_eq!(
+        (code, close),
+        (CloseCode::FrameTooLarge, Some(1009)),
+        "{reason}"
+    );
+    assert!(reason.contains("10000000"), "{reason}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use eventful_gateway::{Access, Claims, Rules, Topic, async_trait};
+use eventful_gateway::{Access, AccessError, Claims, Rules, Topic, async_trait};
 
 use crate::game_session::{GameSession, GameSessionRepository};
 use crate::ids::{PlayerId, SessionId};
@@ -28,37 +28,39 @@ impl BackendAccess {
         Self { rules, sessions }
     }
 
-    /// Whether the player `subject` is in the session of stream `stream`.
-    async fn plays_in(&self, subject: &str, stream: &str) -> bool {
+    /// Whether the player `subject` is in the session of stream `stream`; an error when the
+    /// session cannot be read (the store is down), which the gateway tells the page as
+    /// `store_unavailable`, not as `forbidden`.
+    async fn plays_in(&self, subject: &str, stream: &str) -> Result<bool, AccessError> {
         let (Some(id), Ok(player)) = (stream.strip_prefix("game_session-"), subject.parse()) else {
-            return false;
+            return Ok(false);
         };
         let Ok(session_id) = id.parse().map(SessionId) else {
-            return false;
+            return Ok(false);
         };
-        match self
+        let loaded = self
             .sessions
             .load(&session_id)
             .await
-            .map(|loaded| loaded.state)
-        {
-            Ok(GameSession::InProgress(details) | GameSession::Ended(details)) => {
+            .map_err(AccessError::unavailable)?;
+        Ok(match loaded.state {
+            GameSession::InProgress(details) | GameSession::Ended(details) => {
                 details.players.contains(&PlayerId(player))
             }
-            Ok(GameSession::NotStarted) | Err(_) => false,
-        }
+            GameSession::NotStarted => false,
+        })
     }
 }
 
 #[async_trait]
 impl Access for BackendAccess {
-    async fn allows(&self, claims: &Claims, topic: &Topic) -> bool {
-        if self.rules.allows(claims, topic).await {
-            return true;
+    async fn allows(&self, claims: &Claims, topic: &Topic) -> Result<bool, AccessError> {
+        if self.rules.allows(claims, topic).await? {
+            return Ok(true);
         }
         match topic {
             Topic::Stream(stream) => self.plays_in(&claims.sub, stream).await,
-            _ => false,
+            _ => Ok(false),
         }
     }
 }

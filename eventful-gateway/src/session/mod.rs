@@ -5,7 +5,12 @@
 //! A subscription that resumes from a position first reads the store for the events the hub
 //! dispatched before it joined (see [`crate::catch_up`]), while the hub's live events for it
 //! wait in order; then those follow. Each subscription keeps the position of the last event
-//! it sent, and sends only events after it: no gap, no duplicate.
+//! it sent, and sends only events after it: no gap, no duplicate. How a subscription starts —
+//! its topics checked, allowed, costed and routed — is [`subscribe`].
+
+mod subscribe;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
@@ -14,19 +19,38 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::Utc;
-use eventful_core::{EventStore, Position, RecordedEvent, StoreError};
-use futures::stream::{AbortHandle, Abortable, BoxStream, SelectAll, StreamExt};
+use eventful_core::telemetry::GatewayConnection;
+use eventful_core::{Position, RecordedEvent, StoreError};
+use futures::stream::{AbortHandle, BoxStream, SelectAll, StreamExt};
 use tokio::time::{Instant, Sleep};
 
 use crate::auth::Claims;
-use crate::catch_up::catch_up;
 use crate::gateway::Shared;
 use crate::hub::{ConnectionId, Delivery, FeedId, Inbox, SharedEvent};
 use crate::protocol::{
-    ClientFrame, CloseCode, ErrorCode, PROTOCOL_VERSION, ServerFrame, Topic, envelope_json,
-    event_frame_json, quoted,
+    ClientFrame, CloseCode, ErrorCode, PROTOCOL_VERSION, ServerFrame, envelope_json,
+    event_frame_json,
 };
-use crate::topic::ValidTopic;
+use crate::refusal::{Closing, Refusal};
+
+/// What carries a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// Any number of subscriptions, started and stopped by client frames.
+    WebSocket,
+    /// One subscription, the request's; when it stops, the connection ends.
+    Sse,
+}
+
+impl Transport {
+    /// The `transport` label of the gateway's metrics.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::WebSocket => "websocket",
+            Self::Sse => "sse",
+        }
+    }
+}
 
 /// A frame to send.
 #[derive(Debug)]
@@ -35,6 +59,9 @@ pub(crate) struct Outgoing {
     pub(crate) json: String,
     /// For an event frame, the event's position.
     pub(crate) position: Option<Position>,
+    /// A live event from the hub: it counts against the connection's queue until it is
+    /// handed to the transport.
+    live: bool,
 }
 
 /// What the connection does next.
@@ -42,24 +69,8 @@ pub(crate) struct Outgoing {
 pub(crate) enum Step {
     /// Send this frame.
     Send(Outgoing),
-    /// Send a [`ServerFrame::Closing`] of this code and reason, then close.
-    Close(CloseCode, String),
-}
-
-/// A subscription refused: the error frame's code and message.
-#[derive(Debug)]
-pub(crate) struct Refusal {
-    pub(crate) code: ErrorCode,
-    pub(crate) message: String,
-}
-
-impl Refusal {
-    fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            message: message.into(),
-        }
-    }
+    /// Send this closing frame, then close.
+    Close(Closing),
 }
 
 /// One subscription.
@@ -67,6 +78,8 @@ struct Feed {
     name: String,
     /// `name` as a JSON string, for event frames.
     quoted: String,
+    /// How many topics it follows.
+    topics: usize,
     /// The position of the last event sent (or the `after` it started from).
     cursor: Position,
     /// While the subscription catches up: the live events that arrived meanwhile.
@@ -93,23 +106,30 @@ enum Woke {
 pub(crate) struct Session {
     shared: Arc<Shared>,
     claims: Claims,
+    transport: Transport,
     connection: ConnectionId,
     inbox: Inbox,
     feeds: HashMap<FeedId, Feed>,
     names: HashMap<String, FeedId>,
     next_feed: FeedId,
+    /// The topics of every feed, together: what `max_subscriptions` bounds.
+    topics: usize,
+    /// What is left of the connection's catch-up budget, in events.
+    budget_left: u64,
     catch_ups: SelectAll<BoxStream<'static, CatchUpItem>>,
-    /// Live events held by catching-up subscriptions, all together.
-    held: usize,
     outbox: VecDeque<Outgoing>,
+    /// Once set, the connection closes after the frames already in the outbox.
+    ending: Option<Closing>,
     closing: tokio::sync::watch::Receiver<Option<String>>,
     expiry: Pin<Box<Sleep>>,
+    /// Counts the connection in the gateway's metrics while it lives.
+    _counted: GatewayConnection,
 }
 
 impl Session {
-    /// A session for a verified token; its first frame is the welcome.
-    pub(crate) fn open(shared: Arc<Shared>, claims: Claims) -> Self {
-        let (connection, inbox) = shared.hub.connect();
+    /// A session over `transport` for a verified token; its first frame is the welcome.
+    pub(crate) fn open(shared: Arc<Shared>, claims: Claims, transport: Transport) -> Self {
+        let (connection, inbox) = shared.hub.connect(transport.label());
         shared.open_sessions.fetch_add(1, Ordering::AcqRel);
         let closing = shared.closing.subscribe();
         let welcome = ServerFrame::Welcome {
@@ -119,16 +139,20 @@ impl Session {
         };
         let mut session = Self {
             expiry: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            budget_left: shared.settings.catch_up_budget,
+            _counted: GatewayConnection::open(transport.label()),
             shared,
             claims,
+            transport,
             connection,
             inbox,
             feeds: HashMap::new(),
             names: HashMap::new(),
             next_feed: 0,
+            topics: 0,
             catch_ups: SelectAll::new(),
-            held: 0,
             outbox: VecDeque::new(),
+            ending: None,
             closing,
         };
         session.arm_expiry();
@@ -154,15 +178,12 @@ impl Session {
         self.outbox.push_back(Outgoing {
             json: frame.to_json(),
             position: None,
+            live: false,
         });
     }
 
-    fn push_error(&mut self, refusal: Refusal, subscription: Option<String>) {
-        self.push(&ServerFrame::Error {
-            code: refusal.code,
-            message: refusal.message,
-            subscription,
-        });
+    fn push_error(&mut self, refusal: Refusal) {
+        self.push(&refusal.frame());
     }
 
     /// What to do next: the next frame to send, or why to close. Cancel-safe: everything
@@ -170,10 +191,13 @@ impl Session {
     pub(crate) async fn next_step(&mut self) -> Step {
         loop {
             if let Some(outgoing) = self.outbox.pop_front() {
+                if outgoing.live {
+                    self.inbox.release(1);
+                }
                 return Step::Send(outgoing);
             }
-            if self.held > self.shared.settings.queue_capacity {
-                return self.lagging();
+            if let Some(ending) = self.ending.take() {
+                return Step::Close(ending);
             }
             let woke = tokio::select! {
                 reason = self.closing.wait_for(Option::is_some) => {
@@ -185,17 +209,17 @@ impl Session {
             };
             match woke {
                 Woke::Closing(reason) => {
-                    return Step::Close(
+                    return Step::Close(Closing::new(
                         CloseCode::ShuttingDown,
                         reason.unwrap_or_else(|| String::from("the gateway stopped")),
-                    );
+                    ));
                 }
                 Woke::Expiry => {
                     if self.token_left().is_none_or(|left| left.is_zero()) {
-                        return Step::Close(
+                        return Step::Close(Closing::new(
                             CloseCode::TokenExpired,
                             format!("the token expired at {}", self.claims.expires_at()),
-                        );
+                        ));
                     }
                     self.arm_expiry();
                 }
@@ -209,31 +233,29 @@ impl Session {
     }
 
     fn lagging(&self) -> Step {
-        Step::Close(
+        Step::Close(Closing::new(
             CloseCode::Lagging,
             format!(
                 "more than {} events were waiting for this connection; resume each subscription \
                  after the last position it received",
                 self.shared.settings.queue_capacity
             ),
-        )
+        ))
     }
 
     /// A live event from the hub.
     fn deliver(&mut self, delivery: Delivery) {
         let Some(feed) = self.feeds.get_mut(&delivery.feed) else {
+            self.inbox.release(1);
             return; // unsubscribed since the hub queued it
         };
         match &mut feed.held {
-            Some(held) => {
-                held.push_back(delivery.event);
-                self.held += 1;
-            }
-            None => {
-                if let Some(outgoing) = feed.send_shared(&delivery.event) {
-                    self.outbox.push_back(outgoing);
-                }
-            }
+            // Still waiting, still counted.
+            Some(held) => held.push_back(delivery.event),
+            None => match feed.send_shared(&delivery.event) {
+                Some(outgoing) => self.outbox.push_back(outgoing),
+                None => self.inbox.release(1),
+            },
         }
     }
 
@@ -253,54 +275,57 @@ impl Session {
                         self.outbox.push_back(Outgoing {
                             json: event_frame_json(&feed.quoted, &envelope),
                             position: Some(event.position),
+                            live: false,
                         });
                     }
                     Err(error) => {
-                        let name = feed.name.clone();
-                        self.stop_feed(feed_id);
                         let message = format!(
                             "the event at position {} cannot be sent: {error}",
                             event.position
                         );
-                        self.push_error(
-                            Refusal::new(ErrorCode::StoreUnavailable, message),
-                            Some(name),
-                        );
+                        self.fail_feed(feed_id, message);
                     }
                 }
             }
             Some(Err(error)) => {
-                let name = feed.name.clone();
-                self.stop_feed(feed_id);
                 let message = format!("reading the events to resume from failed: {error}");
-                self.push_error(
-                    Refusal::new(ErrorCode::StoreUnavailable, message),
-                    Some(name),
-                );
+                self.fail_feed(feed_id, message);
             }
             None => {
                 feed.catching_up = None;
                 let held = feed.held.take().unwrap_or_default();
-                self.held -= held.len();
                 for event in held {
-                    if let Some(outgoing) = feed.send_shared(&event) {
-                        self.outbox.push_back(outgoing);
+                    match feed.send_shared(&event) {
+                        Some(outgoing) => self.outbox.push_back(outgoing),
+                        None => self.inbox.release(1),
                     }
                 }
             }
         }
     }
 
+    /// Stops a subscription whose catch-up failed, with a `store_unavailable` error. Over
+    /// SSE the connection is that one subscription: it closes too, so that the
+    /// `EventSource` comes back by itself with `Last-Event-ID` instead of waiting on a
+    /// stream that will send nothing more.
+    fn fail_feed(&mut self, feed_id: FeedId, message: String) {
+        let Some(name) = self.feeds.get(&feed_id).map(|feed| feed.name.clone()) else {
+            return;
+        };
+        self.stop_feed(feed_id);
+        if self.transport == Transport::Sse {
+            let reason = format!("{message}; come back with the last position to resume");
+            self.ending = Some(Closing::new(CloseCode::StoreUnavailable, reason));
+        }
+        self.push_error(Refusal::new(ErrorCode::StoreUnavailable, message).of(&name));
+    }
+
     /// A text frame from the client.
     pub(crate) async fn on_text(&mut self, text: &str) {
         match serde_json::from_str::<ClientFrame>(text) {
             Ok(ClientFrame::Subscribe { id, topic, after }) => {
-                match self
-                    .subscribe(&id, std::slice::from_ref(&topic), after)
-                    .await
-                {
-                    Ok(after) => self.push_subscribed(&id, topic, after),
-                    Err(refusal) => self.push_error(refusal, Some(id)),
+                if let Err(refusal) = self.subscribe(&id, &[topic], after).await {
+                    self.push_error(refusal.of(&id));
                 }
             }
             Ok(ClientFrame::Unsubscribe { id }) => match self.names.get(&id) {
@@ -310,10 +335,7 @@ impl Session {
                 }
                 None => {
                     let message = format!("no subscription `{id}` is running");
-                    self.push_error(
-                        Refusal::new(ErrorCode::UnknownSubscription, message),
-                        Some(id),
-                    );
+                    self.push_error(Refusal::new(ErrorCode::UnknownSubscription, message).of(&id));
                 }
             },
             Err(error) => self.refuse_frame(format!(
@@ -322,112 +344,9 @@ impl Session {
         }
     }
 
-    /// Confirms that subscription `id` follows `topic` after `after`.
-    pub(crate) fn push_subscribed(&mut self, id: &str, topic: Topic, after: Position) {
-        self.push(&ServerFrame::Subscribed {
-            id: id.to_owned(),
-            topic,
-            after,
-        });
-    }
-
     /// Answers a client frame that is not one of the protocol's.
     pub(crate) fn refuse_frame(&mut self, message: String) {
-        self.push_error(Refusal::new(ErrorCode::MalformedFrame, message), None);
-    }
-
-    /// Starts subscription `name` to `topics`, resuming after `after` if given; returns the
-    /// position its events follow.
-    pub(crate) async fn subscribe(
-        &mut self,
-        name: &str,
-        topics: &[Topic],
-        after: Option<Position>,
-    ) -> Result<Position, Refusal> {
-        let valid = topics
-            .iter()
-            .map(|topic| {
-                ValidTopic::new(topic).map_err(|error| {
-                    Refusal::new(ErrorCode::MalformedFrame, format!("{topic}: {error}"))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if self.names.contains_key(name) {
-            let message = format!("subscription `{name}` is already running");
-            return Err(Refusal::new(ErrorCode::DuplicateSubscription, message));
-        }
-        let limit = self.shared.settings.max_subscriptions;
-        if self.feeds.len() >= limit {
-            let message = format!("a connection holds at most {limit} subscriptions");
-            return Err(Refusal::new(ErrorCode::TooManySubscriptions, message));
-        }
-        for topic in topics {
-            if !self
-                .shared
-                .settings
-                .access
-                .allows(&self.claims, topic)
-                .await
-            {
-                let message = format!("the token of `{}` does not allow {topic}", self.claims.sub);
-                return Err(Refusal::new(ErrorCode::Forbidden, message));
-            }
-        }
-        let feed_id = self.next_feed;
-        self.next_feed += 1;
-        let Some(live_after) = self.shared.hub.add_feed(self.connection, feed_id, &valid) else {
-            // The hub has dropped this connection for lagging: the close comes next.
-            return Ok(after.unwrap_or_default());
-        };
-        let mut feed = Feed {
-            name: name.to_owned(),
-            quoted: quoted(name),
-            cursor: live_after,
-            held: None,
-            catching_up: None,
-        };
-        match after {
-            None => {}
-            Some(after) if after > live_after => {
-                // Past what the hub has dispatched: fine if the store has it (the hub is a
-                // little behind), refused if the log does not reach it.
-                let head = match self.shared.store.head_position().await {
-                    Ok(head) => head,
-                    Err(error) => {
-                        self.shared.hub.remove_feed(self.connection, feed_id);
-                        let message = format!("the store could not be asked for its head: {error}");
-                        return Err(Refusal::new(ErrorCode::StoreUnavailable, message));
-                    }
-                };
-                if after > head {
-                    self.shared.hub.remove_feed(self.connection, feed_id);
-                    let message = format!(
-                        "position {after} is past the end of the log (at {head}): the store no \
-                         longer has the events this client saw; subscribe without `after` and \
-                         reload"
-                    );
-                    return Err(Refusal::new(ErrorCode::PositionUnavailable, message));
-                }
-                feed.cursor = after;
-            }
-            Some(after) => {
-                feed.cursor = after;
-                if after < live_after {
-                    let past = catch_up(&self.shared.store, &valid, after, live_after);
-                    let (handle, registration) = AbortHandle::new_pair();
-                    let items = Abortable::new(past, registration)
-                        .map(move |read| (feed_id, Some(read)))
-                        .chain(futures::stream::once(async move { (feed_id, None) }));
-                    self.catch_ups.push(items.boxed());
-                    feed.held = Some(VecDeque::new());
-                    feed.catching_up = Some(handle);
-                }
-            }
-        }
-        let after = feed.cursor;
-        self.names.insert(name.to_owned(), feed_id);
-        self.feeds.insert(feed_id, feed);
-        Ok(after)
+        self.push_error(Refusal::new(ErrorCode::MalformedFrame, message));
     }
 
     /// Stops a subscription: no more of its events are sent.
@@ -435,7 +354,8 @@ impl Session {
         self.shared.hub.remove_feed(self.connection, feed_id);
         if let Some(feed) = self.feeds.remove(&feed_id) {
             self.names.remove(&feed.name);
-            self.held -= feed.held.map_or(0, |held| held.len());
+            self.topics -= feed.topics;
+            self.inbox.release(feed.held.map_or(0, |held| held.len()));
             if let Some(catching_up) = feed.catching_up {
                 catching_up.abort();
             }
@@ -453,6 +373,7 @@ impl Feed {
         Some(Outgoing {
             json: event_frame_json(&self.quoted, &event.envelope),
             position: Some(event.position),
+            live: true,
         })
     }
 }
@@ -474,27 +395,5 @@ impl Drop for Session {
         if self.shared.open_sessions.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.shared.all_closed.notify_waiters();
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_time_left_on_a_token_saturates_at_the_ends_of_the_clock() {
-        let now = 1_750_000_000_000;
-        assert_eq!(
-            time_left(1_750_000_010, 5, now),
-            Some(Duration::from_secs(15))
-        );
-        assert_eq!(time_left(1_749_999_990, 0, now), None, "expired");
-        let far = time_left(i64::MAX, u64::MAX, now).expect("far away");
-        assert!(far > Duration::from_secs(100 * 365 * 24 * 3600), "{far:?}");
-        assert_eq!(time_left(i64::MIN, 0, now), None);
-        assert_eq!(
-            time_left(0, 0, i64::MIN),
-            Some(Duration::from_millis(i64::MAX as u64))
-        );
     }
 }

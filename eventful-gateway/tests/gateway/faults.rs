@@ -1,0 +1,162 @@
+//! What the gateway does when what it depends on fails: an access check that cannot decide,
+//! and a store whose reads fail while a subscription resumes.
+
+use eventful_core::{
+    AllBatch, AppendResult, EventFilter, EventStore, ExpectedVersion, NewEvent, Position,
+    RecordedEvent, StoreError, StreamId, Uuid, Version,
+};
+use eventful_gateway::{
+    Access, AccessError, Claims, CloseCode, ErrorCode, GatewaySettings, ServerFrame, TokenVerifier,
+    Topic, async_trait,
+};
+use eventful_store_memory::MemoryStore;
+
+use crate::support::*;
+
+/// Own stream allowed; any other stream's check needs a lookup that fails.
+struct LookupDown;
+
+#[async_trait]
+impl Access for LookupDown {
+    async fn allows(&self, claims: &Claims, topic: &Topic) -> Result<bool, AccessError> {
+        match topic {
+            Topic::Stream(stream) if *stream == format!("player-{}", claims.sub) => Ok(true),
+            _ => Err(AccessError::unavailable("the session lookup is down")),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_access_check_that_cannot_decide_is_store_unavailable_not_forbidden() {
+    let store = memory();
+    let verifier = TokenVerifier::hs256(SECRET).expect("a key");
+    let served = Served::start(store.clone(), GatewaySettings::new(verifier, LookupDown)).await;
+    let mut client = served.client("7").await;
+    client
+        .send(&subscribe("session", stream("game_session-3"), None))
+        .await;
+    match client.frame().await {
+        ServerFrame::Error {
+            code,
+            message,
+            subscription,
+        } => {
+            assert_eq!(code, ErrorCode::StoreUnavailable, "{message}");
+            assert_eq!(subscription.as_deref(), Some("session"));
+            assert!(message.contains("the session lookup is down"), "{message}");
+        }
+        other => panic!("expected store_unavailable, got {other:?}"),
+    }
+    client.subscribe("me", stream("player-7"), None).await;
+
+    let query = format!("token={}&stream=game_session-3", token("7"));
+    let Err((status, body)) = SseClient::open(&served.sse_url(&query), None).await else {
+        panic!("accepted");
+    };
+    assert_eq!(status, 503, "{body}");
+    match serde_json::from_str(&body).expect("a frame") {
+        ServerFrame::Error { code, .. } => assert_eq!(code, ErrorCode::StoreUnavailable),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A memory store whose stream reads fail: the catch-up of a stream topic fails, while the
+/// follower (which reads the log) goes on.
+#[derive(Clone, Default)]
+struct StreamReadsFail(MemoryStore);
+
+impl EventStore for StreamReadsFail {
+    async fn append(
+        &self,
+        stream_id: &StreamId,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, StoreError> {
+        self.0.append(stream_id, expected, events).await
+    }
+
+    async fn read_stream(
+        &self,
+        _: &StreamId,
+        _: Version,
+        _: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        Err(StoreError::Unavailable {
+            source: "the stream's shard is down".into(),
+        })
+    }
+
+    async fn stream_version(&self, stream_id: &StreamId) -> Result<Version, StoreError> {
+        self.0.stream_version(stream_id).await
+    }
+
+    async fn read_all(
+        &self,
+        from: Position,
+        filter: &EventFilter,
+        limit: usize,
+    ) -> Result<AllBatch, StoreError> {
+        self.0.read_all(from, filter, limit).await
+    }
+
+    async fn head_position(&self) -> Result<Position, StoreError> {
+        self.0.head_position().await
+    }
+
+    async fn wait_for_append(&self, after: Position) {
+        self.0.wait_for_append(after).await;
+    }
+
+    async fn find_event(
+        &self,
+        stream_id: &StreamId,
+        event_id: Uuid,
+    ) -> Result<Option<RecordedEvent>, StoreError> {
+        self.0.find_event(stream_id, event_id).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_catch_up_closes_an_sse_stream_and_leaves_a_websocket_open() {
+    let store = StreamReadsFail::default();
+    append(&store, "player-7", 1).await;
+    let served = Served::start(store.clone(), settings()).await;
+
+    // SSE: the error, then the close, so that an EventSource comes back with Last-Event-ID.
+    let query = format!("token={}&stream=player-7&after=0", token("7"));
+    let mut sse = SseClient::open(&served.sse_url(&query), None)
+        .await
+        .expect("accepted");
+    assert!(matches!(sse.frame().await, ServerFrame::Welcome { .. }));
+    assert!(matches!(sse.frame().await, ServerFrame::Subscribed { .. }));
+    match sse.frame().await {
+        ServerFrame::Error { code, .. } => assert_eq!(code, ErrorCode::StoreUnavailable),
+        other => panic!("expected the error, got {other:?}"),
+    }
+    match sse.frame().await {
+        ServerFrame::Closing { code, reason } => {
+            assert_eq!(code, CloseCode::StoreUnavailable, "{reason}")
+        }
+        other => panic!("expected the close, got {other:?}"),
+    }
+    assert_eq!(sse.next().await, None, "the stream ends");
+
+    // WebSocket: the error names the subscription, which stopped; the connection goes on and
+    // the client subscribes again.
+    let mut client = served.client("7").await;
+    client
+        .subscribe("me", stream("player-7"), Some(Position::START))
+        .await;
+    match client.frame().await {
+        ServerFrame::Error {
+            code, subscription, ..
+        } => {
+            assert_eq!(code, ErrorCode::StoreUnavailable);
+            assert_eq!(subscription.as_deref(), Some("me"));
+        }
+        other => panic!("expected the error, got {other:?}"),
+    }
+    client.subscribe("me", stream("player-7"), None).await;
+    let live = append(&store, "player-7", 2).await;
+    assert_eq!(client.event().await.1.position, live);
+}
