@@ -11,13 +11,19 @@
 //! store, and the original trait is implemented for `dyn Dyn…` and for `Arc<S>`: a store
 //! chosen at run time is an `Arc<dyn Dyn…>`, and still a store.
 
-/// `object_safe!(Trait => DynTrait { fn method(&self, arg: Type) -> Output => method_boxed; })`
+/// `object_safe!(Trait => DynTrait { fn method(&self, arg: Type) -> Output => method_boxed; })`,
+/// and after the async methods, `sync fn method(&self) -> Output => dyn_method;` for plain ones
+/// (named apart in the `Dyn…` trait, since every store implements both traits and a call on it
+/// must not be ambiguous).
 macro_rules! object_safe {
     (
         $(#[$doc:meta])*
         $base:ident => $dyn:ident {
             $(
                 fn $name:ident(&self $(, $arg:ident : $ty:ty)* $(,)?) -> $ret:ty => $boxed:ident;
+            )*
+            $(
+                sync fn $sync:ident(&self) -> $sync_ret:ty => $dyn_sync:ident;
             )*
         }
     ) => {
@@ -28,6 +34,10 @@ macro_rules! object_safe {
                 #[doc = concat!("[`", stringify!($base), "::", stringify!($name), "`], with its future boxed.")]
                 async fn $boxed(&self $(, $arg: $ty)*) -> $ret;
             )*
+            $(
+                #[doc = concat!("[`", stringify!($base), "::", stringify!($sync), "`].")]
+                fn $dyn_sync(&self) -> $sync_ret;
+            )*
         }
 
         #[async_trait::async_trait]
@@ -35,6 +45,11 @@ macro_rules! object_safe {
             $(
                 async fn $boxed(&self $(, $arg: $ty)*) -> $ret {
                     <S as $base>::$name(self $(, $arg)*).await
+                }
+            )*
+            $(
+                fn $dyn_sync(&self) -> $sync_ret {
+                    <S as $base>::$sync(self)
                 }
             )*
         }
@@ -45,12 +60,22 @@ macro_rules! object_safe {
                     self.$boxed($($arg),*).await
                 }
             )*
+            $(
+                fn $sync(&self) -> $sync_ret {
+                    self.$dyn_sync()
+                }
+            )*
         }
 
         impl<S: $base + ?Sized> $base for std::sync::Arc<S> {
             $(
                 async fn $name(&self $(, $arg: $ty)*) -> $ret {
                     (**self).$name($($arg),*).await
+                }
+            )*
+            $(
+                fn $sync(&self) -> $sync_ret {
+                    (**self).$sync()
                 }
             )*
         }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::names::{StreamId, TypeName};
-use crate::payload::Payload;
+use crate::payload::{Payload, PayloadRef};
 
 /// A `u64` counter type: `new`, `get`, `next`, `Display`, `From<u64>`, serialized as the number.
 macro_rules! counter {
@@ -504,6 +504,80 @@ impl<P> RecordedEvent<P> {
             recorded_at,
             metadata,
             payload: f(payload),
+        }
+    }
+}
+
+impl RecordedEvent {
+    /// The event borrowed, as a store's visitor sees it.
+    pub fn as_event_ref(&self) -> EventRef<'_> {
+        EventRef {
+            event_id: self.event_id,
+            stream_id: &self.stream_id,
+            aggregate_type: &self.aggregate_type,
+            event_type: &self.event_type,
+            schema_version: self.schema_version,
+            version: self.version,
+            position: self.position,
+            recorded_at: self.recorded_at,
+            metadata: &self.metadata,
+            payload: self.payload.as_payload_ref(),
+        }
+    }
+}
+
+/// A stored event borrowed from where the store keeps it: what
+/// [`EventStore::visit_stream`](crate::EventStore::visit_stream) hands its visitor, so that a
+/// replay reads each event in place instead of copying it into a [`RecordedEvent`].
+///
+/// ```
+/// use eventful_core::{EventRef, RecordedEvent};
+///
+/// fn describe(event: EventRef<'_>) -> String {
+///     format!("{}@{} {} ({} bytes)", event.stream_id, event.version, event.event_type, event.payload.as_bytes().len())
+/// }
+/// fn owned(event: EventRef<'_>) -> RecordedEvent {
+///     event.to_recorded()
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EventRef<'a> {
+    /// The event's id.
+    pub event_id: Uuid,
+    /// The stream it belongs to.
+    pub stream_id: &'a StreamId,
+    /// The type of the aggregate whose stream this is.
+    pub aggregate_type: &'a TypeName,
+    /// The stored type name of the event.
+    pub event_type: &'a TypeName,
+    /// The shape revision of the payload as it was written.
+    pub schema_version: u32,
+    /// Its version within the stream.
+    pub version: Version,
+    /// Its position in the store-wide order.
+    pub position: Position,
+    /// When the store recorded it (UTC).
+    pub recorded_at: DateTime<Utc>,
+    /// Correlation, causation and free-form entries.
+    pub metadata: &'a Metadata,
+    /// The payload, in the format it was written in.
+    pub payload: PayloadRef<'a>,
+}
+
+impl EventRef<'_> {
+    /// The event as an owned [`RecordedEvent`], its payload copied.
+    pub fn to_recorded(&self) -> RecordedEvent {
+        RecordedEvent {
+            event_id: self.event_id,
+            stream_id: self.stream_id.clone(),
+            aggregate_type: self.aggregate_type.clone(),
+            event_type: self.event_type.clone(),
+            schema_version: self.schema_version,
+            version: self.version,
+            position: self.position,
+            recorded_at: self.recorded_at,
+            metadata: self.metadata.clone(),
+            payload: self.payload.to_payload(),
         }
     }
 }

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
-use crate::envelope::{Position, RecordedEvent, Version};
+use crate::envelope::{EventRef, Position, RecordedEvent, Version};
 use crate::names::{StreamId, TypeName};
-use crate::payload::{Payload, PayloadError};
+use crate::payload::{Payload, PayloadError, PayloadFormat, PayloadRef};
 use crate::upcast::UpcastError;
 
 /// One stored event type: its name and the schema version new events of it are written with.
@@ -86,8 +86,31 @@ pub trait Event: Sized + Send + Sync + 'static {
     /// Serializes this value's payload (without the type name, which is stored beside it).
     fn encode(&self) -> Result<Payload, PayloadError>;
 
-    /// Reads back a payload stored under `event_type`, already upcast to the current schema.
+    /// Reads back a payload stored under `event_type`, already upcast to the current schema,
+    /// in whatever format it was written ([`Payload::decode_variant`] reads each).
     fn decode(event_type: &str, payload: &Payload) -> Result<Self, DecodeFailure>;
+
+    /// Serializes this value's payload in `format`: what a repository calls, with the format
+    /// of the store it appends to ([`EventStore::payload_format`](crate::EventStore::payload_format)).
+    ///
+    /// `#[derive(Event)]` writes every format. By default it is [`Event::encode`] (JSON)
+    /// whatever the format asked for, which every store reads back, since each payload
+    /// carries its format: a type that writes only JSON still works on a store that prefers
+    /// postcard.
+    fn encode_as(&self, format: PayloadFormat) -> Result<Payload, PayloadError> {
+        let _ = format;
+        self.encode()
+    }
+
+    /// Reads back a payload borrowed from the store that keeps it, as [`Event::decode`]
+    /// does: how a repository replays a stream without copying it
+    /// ([`EventStore::visit_stream`](crate::EventStore::visit_stream)).
+    ///
+    /// `#[derive(Event)]` reads it in place. By default the bytes are copied and handed to
+    /// [`Event::decode`].
+    fn decode_ref(event_type: &str, payload: PayloadRef<'_>) -> Result<Self, DecodeFailure> {
+        Self::decode(event_type, &payload.to_payload())
+    }
 
     /// Whether `event_type` is one of [`Event::EVENT_TYPES`].
     fn has_type(event_type: &str) -> bool {
@@ -165,6 +188,18 @@ pub struct DecodeError {
 impl DecodeError {
     /// The error for `event`, located by its envelope.
     pub fn at<P>(event: &RecordedEvent<P>, failure: impl Into<DecodeFailure>) -> Self {
+        Self {
+            stream_id: event.stream_id.clone(),
+            version: event.version,
+            position: event.position,
+            event_type: event.event_type.clone(),
+            schema_version: event.schema_version,
+            failure: Box::new(failure.into()),
+        }
+    }
+
+    /// The error for a borrowed `event`, located by its envelope.
+    pub fn at_ref(event: &EventRef<'_>, failure: impl Into<DecodeFailure>) -> Self {
         Self {
             stream_id: event.stream_id.clone(),
             version: event.version,

@@ -71,7 +71,7 @@
 //! | [`event`] | [`Event`], decoding errors, the process-wide [`EventRegistry`] |
 //! | [`envelope`] | [`NewEvent`], [`RecordedEvent`], [`Metadata`], [`Version`], [`Position`], [`ExpectedVersion`] |
 //! | [`names`] | [`StreamId`] and [`TypeName`], checked once when made |
-//! | [`payload`] | [`Payload`]: the serialized (JSON) form stores keep |
+//! | [`payload`] | [`Payload`]: the serialized form stores keep, in a [`PayloadFormat`] (JSON or postcard) |
 //! | [`store`] | the [`EventStore`] trait, [`EventFilter`], [`StoreError`] |
 //! | [`streams`] | [`EventStoreExt`]: streaming reads and live subscriptions for every store |
 //! | [`snapshot`], [`checkpoint`] | the [`SnapshotStore`] and [`CheckpointStore`] traits |
@@ -120,14 +120,14 @@ pub use crate::aggregate::{Aggregate, AggregateId, AggregateIdError, Command};
 pub use crate::bus::{BusError, EventBus, HandlerFailure, HandlerStatus, RunningBus};
 pub use crate::checkpoint::{CheckpointStore, DynCheckpointStore};
 pub use crate::envelope::{
-    Entries, ExpectedVersion, Metadata, NewEvent, Position, RecordedEvent, Version,
+    Entries, EventRef, ExpectedVersion, Metadata, NewEvent, Position, RecordedEvent, Version,
 };
 pub use crate::event::{
     DecodeError, DecodeFailure, Event, EventRegistration, EventRegistry, EventType,
 };
 pub use crate::handler::EventHandler;
 pub use crate::names::{NameError, StreamId, TypeName};
-pub use crate::payload::{Payload, PayloadError};
+pub use crate::payload::{Payload, PayloadError, PayloadFormat, PayloadRef};
 pub use crate::policy::{Policy, Reaction, SentCommand};
 pub use crate::projection::Projection;
 pub use crate::registration::{
@@ -139,7 +139,7 @@ pub use crate::repository::{
 pub use crate::snapshot::{DynSnapshotStore, Snapshot, SnapshotStore};
 pub use crate::store::{
     AllBatch, AppendResult, Duplicate, DynEventStore, EventFilter, EventStore, RecordLocation,
-    StoreError,
+    StoreError, StreamVisitor,
 };
 pub use crate::streams::{EventStoreExt, EventStream};
 pub use crate::upcast::{BoxError, UpcastError, Upcasters};

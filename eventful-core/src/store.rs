@@ -6,12 +6,14 @@
 
 use std::fmt;
 use std::future::Future;
+use std::ops::ControlFlow;
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::envelope::{ExpectedVersion, NewEvent, Position, RecordedEvent, Version};
+use crate::envelope::{EventRef, ExpectedVersion, NewEvent, Position, RecordedEvent, Version};
 use crate::names::{StreamId, TypeName};
+use crate::payload::PayloadFormat;
 use crate::progress::Segment;
 use crate::upcast::BoxError;
 
@@ -331,6 +333,10 @@ impl fmt::Display for RecordLocation {
     }
 }
 
+/// What [`EventStore::visit_stream`] hands each event to: it returns
+/// [`ControlFlow::Break`] to stop the visit.
+pub type StreamVisitor<'v> = dyn FnMut(EventRef<'_>) -> ControlFlow<()> + Send + 'v;
+
 /// An append-only log of event streams with optimistic concurrency.
 ///
 /// Every implementation keeps the guarantees of the design document, checked by the
@@ -408,6 +414,63 @@ pub trait EventStore: Send + Sync {
         stream_id: &StreamId,
         event_id: Uuid,
     ) -> impl Future<Output = Result<Option<RecordedEvent>, StoreError>> + Send;
+
+    /// Hands up to `limit` events of `stream_id` from version `from` (inclusive), in order,
+    /// to `visit`, borrowed where they are kept; stops after the first for which `visit`
+    /// breaks. Returns how many it handed over. This is how a repository replays a stream.
+    ///
+    /// The default reads them with [`EventStore::read_stream`]. A store that keeps events in
+    /// memory can hand them in place, with nothing copied or counted per event (the memory
+    /// store does, under its read lock: `visit` should be quick, and should not call the
+    /// store).
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use eventful_core::{EventStore, StreamId, Version};
+    ///
+    /// async fn bytes_in<S: EventStore>(store: &S, stream: &StreamId) -> Result<usize, eventful_core::StoreError> {
+    ///     let mut total = 0;
+    ///     store.visit_stream(stream, Version::new(1), 1_000, &mut |event| {
+    ///         total += event.payload.as_bytes().len();
+    ///         ControlFlow::Continue(())
+    ///     }).await?;
+    ///     Ok(total)
+    /// }
+    /// ```
+    fn visit_stream(
+        &self,
+        stream_id: &StreamId,
+        from: Version,
+        limit: usize,
+        visit: &mut StreamVisitor<'_>,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send {
+        async move {
+            let events = self.read_stream(stream_id, from, limit).await?;
+            let mut visited = 0;
+            for event in &events {
+                visited += 1;
+                if visit(event.as_event_ref()).is_break() {
+                    break;
+                }
+            }
+            Ok(visited)
+        }
+    }
+
+    /// The format new events are written in for this store: what a repository encodes the
+    /// events it appends to it in. Every payload carries its own format, so the store reads
+    /// back whatever it holds. JSON unless the store says otherwise (the memory store can
+    /// keep postcard, `MemoryStore::with_payload_format`).
+    ///
+    /// ```
+    /// use eventful_core::{EventStore, PayloadFormat};
+    ///
+    /// let store = eventful_store_memory::MemoryStore::new();
+    /// assert_eq!(store.payload_format(), PayloadFormat::Json);
+    /// ```
+    fn payload_format(&self) -> PayloadFormat {
+        PayloadFormat::Json
+    }
 }
 
 crate::dyn_form::object_safe! {
@@ -439,5 +502,8 @@ crate::dyn_form::object_safe! {
         fn wait_for_append(&self, after: Position) -> () => wait_for_append_boxed;
         fn find_event(&self, stream_id: &StreamId, event_id: Uuid)
             -> Result<Option<RecordedEvent>, StoreError> => find_event_boxed;
+        fn visit_stream(&self, stream_id: &StreamId, from: Version, limit: usize,
+            visit: &mut StreamVisitor<'_>) -> Result<usize, StoreError> => visit_stream_boxed;
+        sync fn payload_format(&self) -> PayloadFormat => dyn_payload_format;
     }
 }

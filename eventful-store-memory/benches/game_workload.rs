@@ -1,6 +1,7 @@
 //! The game workload on the memory store:
 //! `cargo bench -p eventful-store-memory --bench game_workload -- --players 10000 --tasks 1`
-//! (`-- --help` for the options; `--keyed-long-stream` adds keyed commands on a long stream).
+//! (`-- --help` for the options; `--keyed-long-stream` adds keyed commands on a long stream,
+//! `--payload-format postcard` writes the events in postcard instead of JSON).
 
 use std::convert::Infallible;
 use std::process::ExitCode;
@@ -11,13 +12,15 @@ use eventful_store_memory::MemoryStore;
 
 fn main() -> ExitCode {
     let args = BenchArgs::parse().workload;
-    let make_store = || async { Ok::<_, Infallible>(MemoryStore::new()) };
+    let make_store =
+        || async { Ok::<_, Infallible>(MemoryStore::with_payload_format(args.payload_format)) };
     let outcome = match args.runtime() {
         Ok(runtime) => runtime.block_on(workload::run("memory", &args, make_store)),
         Err(error) => Err(error.into()),
     };
     match outcome {
         Ok(report) => {
+            println!("payload format: {}", args.payload_format);
             print!("{}", report.with_peak_memory(peak_memory_bytes()));
             ExitCode::SUCCESS
         }

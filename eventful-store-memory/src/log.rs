@@ -1,41 +1,64 @@
 //! The log itself: every event once, in position order, in fixed-size chunks; each stream an
-//! index of positions into it; type names interned.
+//! index of positions into it; kinds of event (aggregate type, event type, schema version,
+//! payload format) interned; payload bytes and metadata in tables of their own.
 //!
 //! Positions are dense (event `p` is at index `p - 1`), so a read by position is an index,
 //! a read of a stream follows its own index, and nothing grows with the store but the log.
 //! Event ids are indexed too (`crate::ids`), so that finding an event by id, and holding every
 //! id once in the store, costs the same whatever the size of the store.
+//!
+//! An event is 56 bytes here, besides its payload's bytes (`crate::payloads`): its id, time,
+//! stream, version, kind, metadata (a number, 0 for none, which is most of the time) and where
+//! its payload's bytes are.
 
 use std::collections::HashMap;
 
+use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use eventful_core::{
-    AllBatch, AppendResult, Duplicate, EventFilter, ExpectedVersion, Metadata, NewEvent, Payload,
-    Position, RecordedEvent, StoreError, StreamId, TypeName, Version,
+    AllBatch, AppendResult, Duplicate, EventFilter, EventRef, ExpectedVersion, Metadata, NewEvent,
+    Payload, PayloadFormat, PayloadRef, Position, RecordedEvent, StoreError, StreamId,
+    StreamVisitor, TypeName, Version,
 };
 use foldhash::fast::RandomState;
 use uuid::Uuid;
 
 use crate::chunks::Chunks;
 use crate::ids::IdIndex;
+use crate::payloads::{PayloadBytes, Slot};
 
 /// How many events a read of the whole log looks at, at most, while holding the lock.
 const SCAN_LIMIT: usize = 64 * 1024;
 
+/// The metadata of the events that carry none: most of them.
+static NO_METADATA: Metadata = Metadata {
+    correlation_id: None,
+    causation_id: None,
+    extra: eventful_core::Entries::new(),
+};
+
 /// One stored event, without what its position and stream already say.
 struct StoredEvent {
     event_id: Uuid,
-    stream: u32,
-    /// Index into [`Log::event_types`].
-    event_type: u32,
-    /// Index into [`Log::aggregate_types`].
-    aggregate_type: u32,
-    version: u32,
     /// Never decreases along the log.
     recorded_at: DateTime<Utc>,
-    /// Boxed and absent when empty, which is most of the time.
-    metadata: Option<Box<Metadata>>,
-    payload: Payload,
+    stream: u32,
+    version: u32,
+    /// Index into [`Log::kinds`].
+    kind: u32,
+    /// 0 for none; else one more than the index into [`Log::metadata`].
+    metadata: u32,
+    payload: Slot,
+}
+
+/// What events of one kind share: written by one aggregate type as one event type, at one
+/// schema version, in one payload format.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Kind {
+    aggregate_type: TypeName,
+    event_type: TypeName,
+    schema_version: u32,
+    format: PayloadFormat,
 }
 
 struct StreamEntry {
@@ -63,18 +86,36 @@ impl<K> Default for Interner<K> {
     }
 }
 
+/// Up to this many names are searched one by one, which is cheaper than hashing a key.
+const SCANNED_NAMES: usize = 8;
+
 impl<K: Clone + Eq + std::hash::Hash> Interner<K> {
-    fn number(&mut self, name: &K) -> u32 {
-        if self.names.get(self.last as usize) == Some(name) {
+    /// The number of the name for which `is` holds, given it now (made by `make`) if there is
+    /// none yet.
+    fn number_of(&mut self, is: impl Fn(&K) -> bool, make: impl FnOnce() -> K) -> u32 {
+        if self.names.get(self.last as usize).is_some_and(&is) {
             return self.last;
         }
-        if let Some(&number) = self.numbers.get(name) {
-            self.last = number;
-            return number;
-        }
-        let number = self.names.len() as u32;
-        self.names.push(name.clone());
-        self.numbers.insert(name.clone(), number);
+        let found = if self.names.len() <= SCANNED_NAMES {
+            self.names.iter().position(&is).map(|number| number as u32)
+        } else {
+            None
+        };
+        let number = match found {
+            Some(number) => number,
+            None => {
+                let name = make();
+                match self.numbers.get(&name) {
+                    Some(&number) => number,
+                    None => {
+                        let number = self.names.len() as u32;
+                        self.names.push(name.clone());
+                        self.numbers.insert(name, number);
+                        number
+                    }
+                }
+            }
+        };
         self.last = number;
         number
     }
@@ -86,8 +127,10 @@ pub(crate) struct Log {
     ids: IdIndex,
     streams: Vec<StreamEntry>,
     stream_numbers: HashMap<StreamId, u32, RandomState>,
-    event_types: Interner<(TypeName, u32)>,
-    aggregate_types: Interner<TypeName>,
+    kinds: Interner<Kind>,
+    payloads: PayloadBytes,
+    /// The metadata of the events that carry some.
+    metadata: Vec<Metadata>,
     last_recorded_at: DateTime<Utc>,
 }
 
@@ -98,8 +141,9 @@ impl Default for Log {
             ids: IdIndex::default(),
             streams: Vec::new(),
             stream_numbers: HashMap::default(),
-            event_types: Interner::default(),
-            aggregate_types: Interner::default(),
+            kinds: Interner::default(),
+            payloads: PayloadBytes::default(),
+            metadata: Vec::new(),
             last_recorded_at: DateTime::<Utc>::MIN_UTC,
         }
     }
@@ -143,6 +187,15 @@ impl Log {
                 actual,
             });
         }
+        if events
+            .iter()
+            .any(|event| u32::try_from(event.payload.len()).is_err())
+        {
+            return Err(StoreError::CapacityExceeded {
+                what: "bytes in one payload",
+                limit: u64::from(u32::MAX),
+            });
+        }
         let recorded_at = Utc::now().max(self.last_recorded_at);
         if events.is_empty() {
             return Ok(AppendResult {
@@ -177,23 +230,43 @@ impl Log {
         })
     }
 
-    /// Stores one event at the next position.
+    /// Stores one event at the next position. Its payload's size was checked.
     fn push(&mut self, stream: u32, version: u32, recorded_at: DateTime<Utc>, event: NewEvent) {
         let position = self.head() + 1;
         self.ids.insert(event.event_id, position as u32);
-        let event_type = self
-            .event_types
-            .number(&(event.event_type, event.schema_version));
-        let aggregate_type = self.aggregate_types.number(&event.aggregate_type);
+        let kind = self.kinds.number_of(
+            |kind| {
+                kind.event_type == event.event_type
+                    && kind.aggregate_type == event.aggregate_type
+                    && kind.schema_version == event.schema_version
+                    && kind.format == event.payload.format()
+            },
+            || Kind {
+                aggregate_type: event.aggregate_type.clone(),
+                event_type: event.event_type.clone(),
+                schema_version: event.schema_version,
+                format: event.payload.format(),
+            },
+        );
+        let metadata = if event.metadata.is_empty() {
+            0
+        } else {
+            self.metadata.push(event.metadata);
+            // At most one entry an event, and the log holds fewer than `u32::MAX` events.
+            self.metadata.len() as u32
+        };
+        let payload = match self.payloads.push(event.payload.as_bytes()) {
+            Ok(slot) => slot,
+            Err(_) => unreachable!("appends refuse payloads over `u32::MAX` bytes first"),
+        };
         self.events.push(StoredEvent {
             event_id: event.event_id,
-            stream,
-            event_type,
-            aggregate_type,
-            version,
             recorded_at,
-            metadata: (!event.metadata.is_empty()).then(|| Box::new(event.metadata)),
-            payload: event.payload,
+            stream,
+            version,
+            kind,
+            metadata,
+            payload,
         });
         self.streams[stream as usize]
             .positions
@@ -223,6 +296,9 @@ impl Log {
         if event.recorded_at < self.last_recorded_at {
             return Err(RestoreRefusal::Time);
         }
+        if u32::try_from(event.payload.len()).is_err() {
+            return Err(RestoreRefusal::TooLarge);
+        }
         if let Some(stored) = self.position_of(event.event_id) {
             let stored = self.event(stored);
             return Err(RestoreRefusal::RepeatedId {
@@ -249,9 +325,17 @@ impl Log {
         Ok(())
     }
 
-    /// Every event, in position order.
-    pub(crate) fn all(&self) -> impl Iterator<Item = RecordedEvent> + '_ {
-        (1..=self.head()).map(|position| self.recorded(position))
+    /// Whether every payload the log holds is JSON.
+    pub(crate) fn payloads_all_json(&self) -> bool {
+        self.kinds
+            .names
+            .iter()
+            .all(|kind| kind.format == PayloadFormat::Json)
+    }
+
+    /// Every event, in position order, borrowed.
+    pub(crate) fn all(&self) -> impl Iterator<Item = EventRef<'_>> + '_ {
+        (1..=self.head()).map(|position| self.event_ref(position))
     }
 
     fn new_stream(&mut self, stream_id: &StreamId) -> u32 {
@@ -339,21 +423,77 @@ impl Log {
         &self.events[(position - 1) as usize]
     }
 
-    fn recorded(&self, position: u64) -> RecordedEvent {
+    fn kind(&self, event: &StoredEvent) -> &Kind {
+        &self.kinds.names[event.kind as usize]
+    }
+
+    fn metadata(&self, event: &StoredEvent) -> &Metadata {
+        match event.metadata {
+            0 => &NO_METADATA,
+            number => &self.metadata[number as usize - 1],
+        }
+    }
+
+    /// The event at `position`, borrowed where it is kept.
+    fn event_ref(&self, position: u64) -> EventRef<'_> {
         let event = self.event(position);
-        let (event_type, schema_version) = &self.event_types.names[event.event_type as usize];
-        RecordedEvent {
+        let kind = self.kind(event);
+        EventRef {
             event_id: event.event_id,
-            stream_id: self.streams[event.stream as usize].id.clone(),
-            aggregate_type: self.aggregate_types.names[event.aggregate_type as usize].clone(),
-            event_type: event_type.clone(),
-            schema_version: *schema_version,
+            stream_id: &self.streams[event.stream as usize].id,
+            aggregate_type: &kind.aggregate_type,
+            event_type: &kind.event_type,
+            schema_version: kind.schema_version,
             version: Version::new(u64::from(event.version)),
             position: Position::new(position),
             recorded_at: event.recorded_at,
-            metadata: event.metadata.as_deref().cloned().unwrap_or_default(),
-            payload: event.payload.clone(),
+            metadata: self.metadata(event),
+            payload: PayloadRef::new(self.payloads.get(event.payload), kind.format),
         }
+    }
+
+    /// The events at `positions`, owned: their payloads copied into one buffer they share.
+    fn recorded(&self, positions: impl IntoIterator<Item = u64>) -> Vec<RecordedEvent> {
+        let mut bytes = BytesMut::new();
+        let mut ends = Vec::new();
+        let mut events: Vec<RecordedEvent> = positions
+            .into_iter()
+            .map(|position| {
+                let event = self.event_ref(position);
+                bytes.extend_from_slice(event.payload.as_bytes());
+                ends.push(bytes.len());
+                RecordedEvent {
+                    event_id: event.event_id,
+                    stream_id: event.stream_id.clone(),
+                    aggregate_type: event.aggregate_type.clone(),
+                    event_type: event.event_type.clone(),
+                    schema_version: event.schema_version,
+                    version: event.version,
+                    position: event.position,
+                    recorded_at: event.recorded_at,
+                    metadata: event.metadata.clone(),
+                    // Filled in below, once every payload is in the buffer.
+                    payload: Payload::from_kept(Bytes::new(), event.payload.format()),
+                }
+            })
+            .collect();
+        let bytes = bytes.freeze();
+        let mut start = 0;
+        for (event, end) in events.iter_mut().zip(ends) {
+            event.payload = Payload::from_kept(bytes.slice(start..end), event.payload.format());
+            start = end;
+        }
+        events
+    }
+
+    /// The positions of `stream_id`'s events from version `from`, at most `limit` of them.
+    fn stream_positions(&self, stream_id: &str, from: Version, limit: usize) -> &[u32] {
+        let Some(stream) = self.stream(stream_id) else {
+            return &[];
+        };
+        let start = (from.get().max(1) - 1).min(stream.positions.len() as u64) as usize;
+        let end = start.saturating_add(limit).min(stream.positions.len());
+        &stream.positions[start..end]
     }
 
     pub(crate) fn read_stream(
@@ -362,21 +502,37 @@ impl Log {
         from: Version,
         limit: usize,
     ) -> Vec<RecordedEvent> {
-        let Some(stream) = self.stream(stream_id) else {
-            return Vec::new();
-        };
-        let start = (from.get().max(1) - 1).min(stream.positions.len() as u64) as usize;
-        let end = start.saturating_add(limit).min(stream.positions.len());
-        stream.positions[start..end]
-            .iter()
-            .map(|&position| self.recorded(u64::from(position)))
-            .collect()
+        self.recorded(
+            self.stream_positions(stream_id, from, limit)
+                .iter()
+                .map(|&position| u64::from(position)),
+        )
+    }
+
+    /// Hands the events [`Log::read_stream`] would return to `visit`, in place.
+    pub(crate) fn visit_stream(
+        &self,
+        stream_id: &str,
+        from: Version,
+        limit: usize,
+        visit: &mut StreamVisitor<'_>,
+    ) -> usize {
+        let mut visited = 0;
+        for &position in self.stream_positions(stream_id, from, limit) {
+            visited += 1;
+            if visit(self.event_ref(u64::from(position))).is_break() {
+                break;
+            }
+        }
+        visited
     }
 
     pub(crate) fn find_event(&self, stream_id: &str, event_id: Uuid) -> Option<RecordedEvent> {
         let number = *self.stream_numbers.get(stream_id)?;
         let position = self.position_of(event_id)?;
-        (self.event(position).stream == number).then(|| self.recorded(position))
+        (self.event(position).stream == number)
+            .then(|| self.recorded([position]).pop())
+            .flatten()
     }
 
     pub(crate) fn read_all(&self, from: Position, filter: &EventFilter, limit: usize) -> AllBatch {
@@ -387,9 +543,9 @@ impl Log {
         }
         let selection = Selection::new(self, filter);
         let recorded_before = filter.recorded_before;
-        let mut events = Vec::new();
+        let mut positions = Vec::new();
         let mut scanned = 0;
-        while next <= head && events.len() < limit && scanned < SCAN_LIMIT {
+        while next <= head && positions.len() < limit && scanned < SCAN_LIMIT {
             let event = self.event(next);
             if recorded_before.is_some_and(|before| event.recorded_at >= before) {
                 // Times never decrease along the log: nothing later can match, now or ever.
@@ -397,13 +553,13 @@ impl Log {
                 break;
             }
             if selection.admits(event) {
-                events.push(self.recorded(next));
+                positions.push(next);
             }
             next += 1;
             scanned += 1;
         }
         AllBatch {
-            events,
+            events: self.recorded(positions),
             next: Position::new(next),
             end_of_log: next > head,
         }
@@ -428,50 +584,45 @@ pub(crate) enum RestoreRefusal {
     Time,
     #[error("more events than the memory store holds")]
     TooMany,
+    #[error(
+        "a payload of more bytes than the memory store holds in one ({})",
+        u32::MAX
+    )]
+    TooLarge,
     #[error("its id is already stored in stream `{stream_id}` at version {version}")]
     RepeatedId { stream_id: StreamId, version: u64 },
 }
 
-/// A filter's type names resolved to interned numbers once per read.
+/// A filter's type names resolved to the kinds of event they admit, once per read.
 struct Selection {
-    event_types: Option<Vec<u32>>,
-    aggregate_types: Option<Vec<u32>>,
+    /// `None` admits every kind.
+    kinds: Option<Vec<u32>>,
 }
 
 impl Selection {
     fn new(log: &Log, filter: &EventFilter) -> Self {
-        let event_types = (!filter.event_types.is_empty()).then(|| {
-            log.event_types
-                .names
-                .iter()
-                .enumerate()
-                .filter(|(_, (name, _))| filter.event_types.contains(name))
-                .map(|(number, _)| number as u32)
-                .collect()
-        });
-        let aggregate_types = (!filter.aggregate_types.is_empty()).then(|| {
-            log.aggregate_types
-                .names
-                .iter()
-                .enumerate()
-                .filter(|(_, name)| filter.aggregate_types.contains(name))
-                .map(|(number, _)| number as u32)
-                .collect()
-        });
-        Self {
-            event_types,
-            aggregate_types,
-        }
+        let admits = |kind: &Kind| {
+            (filter.event_types.is_empty() || filter.event_types.contains(&kind.event_type))
+                && (filter.aggregate_types.is_empty()
+                    || filter.aggregate_types.contains(&kind.aggregate_type))
+        };
+        let kinds =
+            (!filter.event_types.is_empty() || !filter.aggregate_types.is_empty()).then(|| {
+                log.kinds
+                    .names
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, kind)| admits(kind))
+                    .map(|(number, _)| number as u32)
+                    .collect()
+            });
+        Self { kinds }
     }
 
     fn admits(&self, event: &StoredEvent) -> bool {
-        self.event_types
+        self.kinds
             .as_ref()
-            .is_none_or(|types| types.contains(&event.event_type))
-            && self
-                .aggregate_types
-                .as_ref()
-                .is_none_or(|types| types.contains(&event.aggregate_type))
+            .is_none_or(|kinds| kinds.contains(&event.kind))
     }
 }
 

@@ -1,10 +1,13 @@
 //! Saving the whole store to a file and loading it back, so that a demo or a local game
 //! server survives a restart.
 //!
-//! The file is JSON lines (format 2): a header, every event in position order (its
-//! whole envelope and its payload as written), every snapshot, checkpoint, shared handler's
-//! segment and parked event, and last an end record with the count of each and the CRC-32 of
-//! every byte before it. Loading checks that the events continue one another (positions 1,
+//! The file is JSON lines (format 2, or 3 when it holds a payload that is not JSON): a header,
+//! every event in position order (its whole envelope and its payload as written: JSON as it
+//! is, postcard as a string of hex digits beside `"payload_format":"postcard"`), every
+//! snapshot, checkpoint, shared handler's segment and parked event, and last an end record with
+//! the count of each and the CRC-32 of every byte before it. A store of JSON payloads is saved
+//! in format 2, as before there were other formats, so that earlier versions load it; format 3
+//! is refused by them rather than misread. Loading checks that the events continue one another (positions 1,
 //! 2, 3, …; versions with no gap; times that never go back), that snapshots, checkpoints and
 //! segments lie within the log, and that the end record matches the lines before it; it
 //! refuses the file otherwise, naming the line. [`MemoryStore::load_salvaging`] keeps what
@@ -31,8 +34,13 @@ use self::read::{Mode, read};
 use self::write::Tables;
 use crate::MemoryStore;
 
-/// The file format this version writes and reads.
-const FORMAT: u32 = 2;
+/// The newest file format this version writes and reads: format 2 with payloads in formats
+/// other than JSON.
+const FORMAT: u32 = 3;
+
+/// The file format of a store whose payloads are all JSON, which this version writes for such
+/// a store, and reads.
+const JSON_FORMAT: u32 = 2;
 
 /// The format before the end record: refused by [`MemoryStore::load_from`], read by
 /// [`MemoryStore::load_salvaging`].
@@ -64,13 +72,13 @@ pub enum PersistError {
         reason: String,
     },
     /// The header names a format this version does not load.
-    #[error("{path}: a store saved in format {found}, where this version loads format {supported}{}", old_format_hint(*.found))]
+    #[error("{path}: a store saved in format {found}, where this version loads formats {JSON_FORMAT} and {supported}{}", old_format_hint(*.found))]
     UnsupportedFormat {
         /// The file.
         path: PathBuf,
         /// The format its header names.
         found: u32,
-        /// The format this version loads.
+        /// The newest format this version loads (it loads format 2 too).
         supported: u32,
     },
     /// The file ends without its end record: it was cut short, and how much of it is missing
@@ -261,8 +269,9 @@ impl std::fmt::Display for Counts {
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct Salvage {
-    /// The format named by the file's header: [`FORMAT`](Self::FORMAT), or 1 for a file
-    /// saved before the end record existed (its completeness cannot be checked).
+    /// The format named by the file's header: [`FORMAT`](Self::FORMAT), 2 for a store whose
+    /// payloads are all JSON, or 1 for a file saved before the end record existed (its
+    /// completeness cannot be checked).
     pub format: u32,
     /// What the loaded store holds.
     pub kept: Counts,
@@ -295,7 +304,8 @@ pub struct Dropped {
 }
 
 impl Salvage {
-    /// The format a saved store is written in.
+    /// The newest format a saved store is written in (a store whose payloads are all JSON is
+    /// written in format 2).
     pub const FORMAT: u32 = FORMAT;
 
     /// Whether the file was whole: nothing left out, nothing wrong (then

@@ -520,7 +520,7 @@ async fn an_old_file_is_refused_naming_its_format_and_salvaged_on_request() {
     match load_error(&old) {
         error @ PersistError::UnsupportedFormat {
             found: 1,
-            supported: 2,
+            supported: 3,
             ..
         } => assert!(error.to_string().contains("load_salvaging"), "{error}"),
         other => panic!("expected an unsupported format, got {other}"),
@@ -541,14 +541,14 @@ async fn an_old_file_is_refused_naming_its_format_and_salvaged_on_request() {
         "saved again in the current format"
     );
 
-    let future = text.replacen(":2}", ":3}", 1);
+    let future = text.replacen(":2}", ":4}", 1);
     assert!(matches!(
         load_error(&future),
-        PersistError::UnsupportedFormat { found: 3, .. }
+        PersistError::UnsupportedFormat { found: 4, .. }
     ));
     assert!(matches!(
         with_file(&future, MemoryStore::load_salvaging),
-        Err(PersistError::UnsupportedFormat { found: 3, .. })
+        Err(PersistError::UnsupportedFormat { found: 4, .. })
     ));
 }
 

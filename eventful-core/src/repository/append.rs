@@ -9,7 +9,7 @@ use super::context::{CommandContext, Committed};
 use crate::envelope::{ExpectedVersion, NewEvent, Position, RecordedEvent, Version};
 use crate::event::Event;
 use crate::names::{StreamId, TypeName};
-use crate::payload::PayloadError;
+use crate::payload::{PayloadError, PayloadFormat};
 use crate::store::{AppendResult, EventStore, StoreError};
 use crate::telemetry::{EVENTS_APPENDED_TOTAL, spans};
 
@@ -41,7 +41,8 @@ pub struct EncodeError {
 
 /// Appends typed `events` to `stream_id`, all or none, as events of `aggregate_type`.
 ///
-/// Each event gets `context`'s metadata (correlation, causation, entries) and an id derived
+/// The events are written in the store's [`EventStore::payload_format`]. Each event gets
+/// `context`'s metadata (correlation, causation, entries) and an id derived
 /// from `context`'s idempotency key when it has one (the same key, stream and index always give
 /// the same id, so running the same append again stores nothing new and reports
 /// `already_applied`), a fresh time-ordered id otherwise. The store checks `expected`.
@@ -141,25 +142,27 @@ async fn append_untraced<E: Event>(
     events: Vec<E>,
     context: &CommandContext,
 ) -> Result<Committed<E>, AppendError> {
-    let (new_events, pending) = encode(stream_id, aggregate_type, events, context)?;
+    let format = store.payload_format();
+    let (new_events, pending) = encode(stream_id, aggregate_type, events, context, format)?;
     let result = store.append(stream_id, expected, new_events).await?;
     Ok(stamp(stream_id, pending, &result))
 }
 
-/// Serializes events into what the store appends, and keeps them as the caller gets them back
-/// once the store has given them versions, positions and a time.
+/// Serializes events in the store's `format` into what the store appends, and keeps them as
+/// the caller gets them back once the store has given them versions, positions and a time.
 #[allow(clippy::type_complexity)]
 fn encode<E: Event>(
     stream_id: &StreamId,
     aggregate_type: &TypeName,
     events: Vec<E>,
     context: &CommandContext,
+    format: PayloadFormat,
 ) -> Result<(Vec<NewEvent>, Vec<RecordedEvent<E>>), AppendError> {
     let mut new_events = Vec::with_capacity(events.len());
     let mut pending = Vec::with_capacity(events.len());
     for (index, event) in events.into_iter().enumerate() {
         let event_type = event.event_type();
-        let payload = event.encode().map_err(|source| EncodeError {
+        let payload = event.encode_as(format).map_err(|source| EncodeError {
             stream_id: stream_id.clone(),
             event_type: event_type.name.clone(),
             source,

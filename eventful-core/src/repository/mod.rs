@@ -9,6 +9,7 @@ mod errors;
 mod retry;
 mod snapshots;
 
+use std::ops::ControlFlow;
 use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
@@ -40,8 +41,13 @@ use crate::upcast::Upcasters;
 /// How many aggregates a repository keeps in memory by default.
 pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
 
-/// How many events one read asks for while replaying a stream.
+/// How many events one read asks for while reading a stream's history.
 const REPLAY_BATCH: usize = 4096;
+
+/// How many events one visit of a stream hands over while replaying it: a store that keeps
+/// events in memory holds its read lock for as long as a visit lasts, so that appends wait
+/// behind a thousand `apply` calls at most.
+const VISIT_BATCH: usize = 1024;
 
 /// How many events one read asks for while reading back what an idempotency key recorded: a
 /// command records a few events, and the stream may be long.
@@ -469,45 +475,62 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         }
     }
 
-    /// Applies the stream's events after `loaded.version`, up to `until` when given.
+    /// Applies the stream's events after `loaded.version`, up to `until` when given, each read
+    /// in place where the store keeps it ([`EventStore::visit_stream`]).
     async fn catch_up(
         &self,
         loaded: &mut Loaded<A>,
         until: Option<Version>,
     ) -> Result<(), LoadError> {
+        let Loaded {
+            stream_id,
+            version,
+            state,
+        } = loaded;
         loop {
-            let remaining = until.map_or(u64::MAX, |until| {
-                until.get().saturating_sub(loaded.version.get())
-            });
+            let remaining =
+                until.map_or(u64::MAX, |until| until.get().saturating_sub(version.get()));
             if remaining == 0 {
                 return Ok(());
             }
-            let limit = REPLAY_BATCH.min(usize::try_from(remaining).unwrap_or(usize::MAX));
-            let batch = self
+            let limit = VISIT_BATCH.min(usize::try_from(remaining).unwrap_or(usize::MAX));
+            let mut failure = None;
+            let visited = self
                 .store
-                .read_stream(&loaded.stream_id, loaded.version.next(), limit)
+                .visit_stream(stream_id, version.next(), limit, &mut |event| {
+                    if event.version != version.next() {
+                        failure = Some(LoadError::Store(StoreError::Corrupt {
+                            location: RecordLocation::Event {
+                                stream_id: event.stream_id.clone(),
+                                version: event.version,
+                            },
+                            source: format!(
+                                "expected version {} after {}, read version {}",
+                                version.next(),
+                                version,
+                                event.version
+                            )
+                            .into(),
+                        }));
+                        return ControlFlow::Break(());
+                    }
+                    match self.upcasters.decode_ref::<A::Event>(&event) {
+                        Ok(decoded) => {
+                            state.apply(&decoded);
+                            *version = event.version;
+                            ControlFlow::Continue(())
+                        }
+                        Err(error) => {
+                            failure = Some(error.into());
+                            ControlFlow::Break(())
+                        }
+                    }
+                })
                 .await?;
-            for recorded in &batch {
-                if recorded.version != loaded.version.next() {
-                    return Err(LoadError::Store(StoreError::Corrupt {
-                        location: RecordLocation::Event {
-                            stream_id: loaded.stream_id.clone(),
-                            version: recorded.version,
-                        },
-                        source: format!(
-                            "expected version {} after {}, read version {}",
-                            loaded.version.next(),
-                            loaded.version,
-                            recorded.version
-                        )
-                        .into(),
-                    }));
-                }
-                let event: A::Event = self.upcasters.decode(recorded)?;
-                loaded.state.apply(&event);
-                loaded.version = recorded.version;
+            if let Some(failure) = failure {
+                return Err(failure);
             }
-            if batch.len() < limit {
+            if visited < limit {
                 return Ok(());
             }
         }

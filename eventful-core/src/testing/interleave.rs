@@ -21,9 +21,10 @@ use uuid::Uuid;
 use crate::checkpoint::CheckpointStore;
 use crate::envelope::{ExpectedVersion, NewEvent, Position, RecordedEvent, Version};
 use crate::names::StreamId;
+use crate::payload::PayloadFormat;
 use crate::progress::{Claim, ClaimOutcome, ParkedEvent, SegmentProgress};
 use crate::snapshot::{Snapshot, SnapshotStore};
-use crate::store::{AllBatch, AppendResult, EventFilter, EventStore, StoreError};
+use crate::store::{AllBatch, AppendResult, EventFilter, EventStore, StoreError, StreamVisitor};
 
 /// A store that yields before each call and counts how appends ended.
 ///
@@ -191,6 +192,23 @@ impl<S: EventStore> EventStore for Interleaved<S> {
     ) -> Result<Option<RecordedEvent>, StoreError> {
         tokio::task::yield_now().await;
         self.next().find_event(stream_id, event_id).await
+    }
+
+    async fn visit_stream(
+        &self,
+        stream_id: &StreamId,
+        from: Version,
+        limit: usize,
+        visit: &mut StreamVisitor<'_>,
+    ) -> Result<usize, StoreError> {
+        tokio::task::yield_now().await;
+        self.next()
+            .visit_stream(stream_id, from, limit, visit)
+            .await
+    }
+
+    fn payload_format(&self) -> PayloadFormat {
+        self.inner().payload_format()
     }
 }
 

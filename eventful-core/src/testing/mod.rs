@@ -109,6 +109,8 @@ macro_rules! conformance_tests {
             racing_segment_counts_lay_out_one,
             checkpoint_resumes_after_restart,
             bad_input_is_typed_and_changes_nothing,
+            payloads_keep_their_format,
+            upcasting_reads_old_payloads_in_every_format,
         );
     };
     (@each $make_store:expr; $($check:ident),* $(,)?) => {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::{Aggregate, Command};
 use crate::event::{DecodeFailure, Event, EventType};
 use crate::names::TypeName;
-use crate::payload::{Payload, PayloadError};
+use crate::payload::{Payload, PayloadError, PayloadFormat, PayloadRef};
 
 /// Xp per level: level = xp / 1000 + 1.
 pub const XP_PER_LEVEL: u64 = 1000;
@@ -75,7 +75,15 @@ impl Event for PlayerEvent {
         Payload::encode_variant_content(self)
     }
 
+    fn encode_as(&self, format: PayloadFormat) -> Result<Payload, PayloadError> {
+        Payload::encode_variant_content_as(self, format)
+    }
+
     fn decode(event_type: &str, payload: &Payload) -> Result<Self, DecodeFailure> {
+        Self::decode_ref(event_type, payload.as_payload_ref())
+    }
+
+    fn decode_ref(event_type: &str, payload: PayloadRef<'_>) -> Result<Self, DecodeFailure> {
         let index = match event_type {
             "player_created" => 0,
             "xp_gained" => 1,

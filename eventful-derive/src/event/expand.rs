@@ -26,7 +26,7 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
                 quote!(#name => #index,)
             });
             let event_type = quote!(match self { #(#event_type_arms)* });
-            let encode = quote!(#krate::Payload::encode_variant_content(self));
+            let encode = quote!(#krate::Payload::encode_variant_content_as(self, format));
             let decode = quote! {
                 let variant_index: u32 = match event_type {
                     #(#index_arms)*
@@ -40,7 +40,7 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
         }
         Shape::Struct(event_type) => {
             let name = &event_type.name.value;
-            let encode = quote!(#krate::Payload::encode(self));
+            let encode = quote!(#krate::Payload::encode_as(self, format));
             let decode = quote! {
                 if event_type != #name {
                     return ::core::result::Result::Err(
@@ -67,12 +67,26 @@ pub(crate) fn expand(input: &Input) -> TokenStream {
             }
 
             fn encode(&self) -> ::core::result::Result<#krate::Payload, #krate::PayloadError> {
+                #krate::Event::encode_as(self, #krate::PayloadFormat::Json)
+            }
+
+            fn encode_as(
+                &self,
+                format: #krate::PayloadFormat,
+            ) -> ::core::result::Result<#krate::Payload, #krate::PayloadError> {
                 #encode
             }
 
             fn decode(
                 event_type: &str,
                 payload: &#krate::Payload,
+            ) -> ::core::result::Result<Self, #krate::DecodeFailure> {
+                <Self as #krate::Event>::decode_ref(event_type, payload.as_payload_ref())
+            }
+
+            fn decode_ref(
+                event_type: &str,
+                payload: #krate::PayloadRef<'_>,
             ) -> ::core::result::Result<Self, #krate::DecodeFailure> {
                 #decode
             }

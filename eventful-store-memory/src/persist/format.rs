@@ -1,18 +1,22 @@
 //! The lines of a saved store, and the writer that sums them as it writes them.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use eventful_core::progress::{ParkedEvent, Segment};
-use eventful_core::{Metadata, Payload, Position, StreamId, TypeName, Version};
+use eventful_core::{
+    Metadata, Payload, PayloadFormat, PayloadRef, Position, StreamId, TypeName, Version,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
 use super::Counts;
 
-/// One line of the file; `P` is the payload as raw JSON, borrowed when saving, owned when
-/// loading.
+/// One line of the file; `P` is the payload as raw JSON (a JSON payload as it is, another as
+/// a string of hex digits), borrowed when saving, owned when loading.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum Line<P> {
@@ -47,6 +51,9 @@ pub(super) struct SavedEvent<P> {
     pub(super) recorded_at: DateTime<Utc>,
     #[serde(default)]
     pub(super) metadata: Metadata,
+    /// Absent for JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) payload_format: Option<String>,
     pub(super) payload: P,
 }
 
@@ -57,6 +64,9 @@ pub(super) struct SavedSnapshot<P> {
     pub(super) version: Version,
     pub(super) revision: u32,
     pub(super) taken_at: DateTime<Utc>,
+    /// Absent for JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) payload_format: Option<String>,
     pub(super) payload: P,
 }
 
@@ -89,7 +99,7 @@ impl SavedEnd {
     }
 }
 
-pub(super) type SavedLine<'a> = Line<&'a RawValue>;
+pub(super) type SavedLine<'a> = Line<Cow<'a, RawValue>>;
 pub(super) type LoadedLine = Line<Box<RawValue>>;
 
 /// The kinds of line, in the order a saved store holds them.
@@ -157,13 +167,62 @@ pub(super) fn parse(bytes: &[u8]) -> Result<LoadedLine, String> {
     serde_json::from_str(text).map_err(|error| error.to_string())
 }
 
-/// The payload as raw JSON, without copying it.
-pub(super) fn raw(payload: &Payload) -> Result<&RawValue, serde_json::Error> {
-    serde_json::from_slice(payload.as_bytes())
+/// The payload as a line holds it, with its format's name unless it is JSON: JSON as raw
+/// JSON, without copying it; another format as a string of its bytes in hex.
+pub(super) fn raw(
+    payload: PayloadRef<'_>,
+) -> Result<(Option<String>, Cow<'_, RawValue>), serde_json::Error> {
+    match payload.format() {
+        PayloadFormat::Json => serde_json::from_slice(payload.as_bytes())
+            .map(|raw: &RawValue| (None, Cow::Borrowed(raw))),
+        format => {
+            let hex: String = payload
+                .as_bytes()
+                .iter()
+                .map(|byte| format!("{byte:02x}"))
+                .collect();
+            let raw = serde_json::value::to_raw_value(&hex)?;
+            Ok((Some(format.name().to_owned()), Cow::Owned(raw)))
+        }
+    }
 }
 
-pub(super) fn payload(raw: &RawValue) -> Result<Payload, String> {
-    Payload::from_json_slice(raw.get().as_bytes()).map_err(|error| error.to_string())
+/// The payload a line holds, in the format it names.
+pub(super) fn payload(raw: &RawValue, format: Option<&str>) -> Result<Payload, String> {
+    let format = match format {
+        None => PayloadFormat::Json,
+        Some(name) => name
+            .parse::<PayloadFormat>()
+            .map_err(|error| error.to_string())?,
+    };
+    match format {
+        PayloadFormat::Json => {
+            Payload::from_json_slice(raw.get().as_bytes()).map_err(|error| error.to_string())
+        }
+        format => {
+            let hex: &str = serde_json::from_str(raw.get())
+                .map_err(|_| format!("a {format} payload is not a string of hex digits"))?;
+            let bytes = from_hex(hex)
+                .ok_or_else(|| format!("a {format} payload is not a string of hex digits"))?;
+            Payload::from_stored(Bytes::from(bytes), format).map_err(|error| error.to_string())
+        }
+    }
+}
+
+/// Pairs of lower-case hex digits, as [`raw`] writes them.
+fn from_hex(hex: &str) -> Option<Vec<u8>> {
+    let digit = |byte: u8| match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        _ => None,
+    };
+    hex.as_bytes()
+        .chunks(2)
+        .map(|pair| match pair {
+            [high, low] => Some(digit(*high)? << 4 | digit(*low)?),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Writes lines, counting them and summing their bytes, then the end record that says so.

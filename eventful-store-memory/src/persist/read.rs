@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::format::{Line, SavedEnd, parse};
 use super::restore::{Refusal, Restoring};
-use super::{Counts, Dropped, FORMAT, OLD_FORMAT, PersistError, Salvage};
+use super::{Counts, Dropped, FORMAT, JSON_FORMAT, OLD_FORMAT, PersistError, Salvage};
 use crate::MemoryStore;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -48,6 +48,11 @@ pub(super) fn read(path: &Path, mode: Mode) -> Result<(MemoryStore, Salvage), Pe
         reading.crc.update(&bytes);
     }
     reading.finish()
+}
+
+/// Whether `format` is one this version writes: it has an end record.
+fn is_current(format: u32) -> bool {
+    format == FORMAT || format == JSON_FORMAT
 }
 
 /// Where in the file the reading is.
@@ -128,7 +133,7 @@ impl Reading<'_> {
     fn header(&mut self, format: u32) -> Result<(), PersistError> {
         self.format = format;
         self.stage = Stage::Body;
-        if format == FORMAT {
+        if is_current(format) {
             return Ok(());
         }
         let unsupported = PersistError::UnsupportedFormat {
@@ -242,7 +247,7 @@ impl Reading<'_> {
                 reason: "the file is empty".to_owned(),
             });
         }
-        if self.recorded.is_none() && self.format == FORMAT {
+        if self.recorded.is_none() && is_current(self.format) {
             let truncated = PersistError::Truncated {
                 path: self.path.to_owned(),
                 lines_read: self.line,

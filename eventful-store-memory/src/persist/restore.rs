@@ -93,7 +93,8 @@ impl Restoring {
         match parsed {
             Line::Event(saved) => {
                 let event = RecordedEvent {
-                    payload: payload(&saved.payload).map_err(Refusal::Corrupt)?,
+                    payload: payload(&saved.payload, saved.payload_format.as_deref())
+                        .map_err(Refusal::Corrupt)?,
                     event_id: saved.event_id,
                     stream_id: saved.stream_id,
                     aggregate_type: saved.aggregate_type,
@@ -117,7 +118,8 @@ impl Restoring {
                     )));
                 }
                 let snapshot = Snapshot {
-                    payload: payload(&saved.payload).map_err(Refusal::Corrupt)?,
+                    payload: payload(&saved.payload, saved.payload_format.as_deref())
+                        .map_err(Refusal::Corrupt)?,
                     stream_id: saved.stream_id,
                     aggregate_type: saved.aggregate_type,
                     version: saved.version,

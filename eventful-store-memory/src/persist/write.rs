@@ -6,11 +6,11 @@ use std::io::BufWriter;
 use std::path::Path;
 
 use eventful_core::progress::{ParkedEvent, SegmentProgress};
-use eventful_core::{Position, Snapshot};
+use eventful_core::{PayloadFormat, Position, Snapshot};
 
 use super::format::{Line, LineWriter, SavedEvent, SavedSnapshot, raw};
 use super::restore::{SegmentRun, checkpoint_within, segment_within, snapshot_within};
-use super::{FORMAT, Inconsistency, PersistError};
+use super::{FORMAT, Inconsistency, JSON_FORMAT, PersistError};
 use crate::MemoryStore;
 use crate::log::Log;
 
@@ -105,30 +105,40 @@ impl MemoryStore {
                     problem,
                 })?;
             let mut out = LineWriter::new(BufWriter::new(File::create(temporary).map_err(io)?));
+            // Earlier versions load a store of JSON payloads, and refuse format 3.
+            let all_json = log.payloads_all_json()
+                && tables
+                    .snapshots
+                    .iter()
+                    .all(|snapshot| snapshot.payload.format() == PayloadFormat::Json);
             out.line(&Line::Header {
-                eventful_memory_store: FORMAT,
+                eventful_memory_store: if all_json { JSON_FORMAT } else { FORMAT },
             })
             .map_err(io)?;
             for event in log.all() {
+                let (payload_format, payload) = raw(event.payload).map_err(json)?;
                 out.line(&Line::Event(SavedEvent {
-                    payload: raw(&event.payload).map_err(json)?,
+                    payload,
+                    payload_format,
                     event_id: event.event_id,
-                    stream_id: event.stream_id,
-                    aggregate_type: event.aggregate_type,
-                    event_type: event.event_type,
+                    stream_id: event.stream_id.clone(),
+                    aggregate_type: event.aggregate_type.clone(),
+                    event_type: event.event_type.clone(),
                     schema_version: event.schema_version,
                     version: event.version,
                     position: event.position,
                     recorded_at: event.recorded_at,
-                    metadata: event.metadata,
+                    metadata: event.metadata.clone(),
                 }))
                 .map_err(io)?;
             }
             out
         };
         for snapshot in &tables.snapshots {
+            let (payload_format, payload) = raw(snapshot.payload.as_payload_ref()).map_err(json)?;
             out.line(&Line::Snapshot(SavedSnapshot {
-                payload: raw(&snapshot.payload).map_err(json)?,
+                payload,
+                payload_format,
                 stream_id: snapshot.stream_id.clone(),
                 aggregate_type: snapshot.aggregate_type.clone(),
                 version: snapshot.version,

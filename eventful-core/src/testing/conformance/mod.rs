@@ -16,11 +16,13 @@
 //! | 7. checkpoints | [`checkpoint_resumes_after_restart`] |
 //! | 8. envelope | [`envelope_round_trips`] |
 //! | 9. bad input | [`bad_input_is_typed_and_changes_nothing`] |
+//! | payload formats | [`payloads_keep_their_format`], [`upcasting_reads_old_payloads_in_every_format`] |
 //! | the command path on the store | [`concurrent_commands_are_retried_not_lost`] |
 
 mod appends;
 mod claims;
 mod commands;
+mod formats;
 mod ids;
 mod live;
 mod reads;
@@ -40,6 +42,7 @@ pub use self::commands::{
     idempotent_command_is_applied_once, keyed_command_is_applied_once_under_concurrency,
     snapshot_and_tail_equal_full_replay, stale_or_unreadable_snapshot_is_ignored,
 };
+pub use self::formats::{payloads_keep_their_format, upcasting_reads_old_payloads_in_every_format};
 pub use self::ids::{event_id_is_stored_once_in_its_stream, event_id_is_unique_across_streams};
 pub use self::live::{
     checkpoint_resumes_after_restart, subscriber_sees_every_event_once_across_handover,

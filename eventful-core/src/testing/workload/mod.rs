@@ -26,7 +26,8 @@
 //!
 //! fn main() -> ExitCode {
 //!     let args = BenchArgs::parse().workload;
-//!     let make_store = || async { Ok::<_, Infallible>(MemoryStore::new()) };
+//!     let make_store =
+//!         || async { Ok::<_, Infallible>(MemoryStore::with_payload_format(args.payload_format)) };
 //!     let outcome = match args.runtime() {
 //!         Ok(runtime) => runtime.block_on(workload::run("memory", &args, make_store)),
 //!         Err(error) => Err(error.into()),
@@ -64,7 +65,7 @@ pub use self::report::WorkloadReport;
 use crate::aggregate::Aggregate;
 use crate::checkpoint::CheckpointStore;
 use crate::envelope::Version;
-use crate::payload::PayloadError;
+use crate::payload::{PayloadError, PayloadFormat};
 use crate::repository::{CommandError, LoadError, Repository};
 use crate::snapshot::SnapshotStore;
 use crate::store::{EventStore, StoreError};
@@ -123,6 +124,10 @@ pub struct WorkloadArgs {
     /// Also run a policy over the commands' events in N instances sharing the store
     #[arg(long, value_name = "N", value_parser = positive::<u32>)]
     pub policy_instances: Option<u32>,
+    /// The payload format new events are written in (json, postcard), for a store that lets
+    /// its user choose
+    #[arg(long, value_name = "FORMAT", default_value_t = Self::default().payload_format)]
+    pub payload_format: PayloadFormat,
 }
 
 impl Default for WorkloadArgs {
@@ -137,6 +142,7 @@ impl Default for WorkloadArgs {
             long_stream_events: 1_000_000,
             keyed_commands: 10_000,
             policy_instances: None,
+            payload_format: PayloadFormat::Json,
         }
     }
 }

@@ -4,20 +4,38 @@
 //! `PlayerEvent::XpGained { amount: 100 }` should read `{"amount":100}`, not
 //! `{"XpGained":{"amount":100}}`. [`ContentSerializer`] drops the tag on the way out;
 //! [`VariantDeserializer`] puts it back on the way in, naming the variant by its index so that
-//! every `#[serde(...)]` attribute on the enum keeps working.
+//! every `#[serde(...)]` attribute on the enum keeps working. Both work over any serde format;
+//! [`positional`] guards the formats that read fields by their place.
+
+pub(crate) mod positional;
 
 use serde::de::{
     self, DeserializeSeed, Deserializer, EnumAccess, IntoDeserializer, VariantAccess, Visitor,
 };
 use serde::ser::{self, Serialize, Serializer};
 
+/// How the content of a unit variant is written and read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UnitContent {
+    /// As an empty map, so that every payload of an event enum is a document (which document
+    /// stores index and query); read back as any value (older writers stored `null`). For
+    /// self-describing formats.
+    EmptyMap,
+    /// As nothing at all: a positional format has no documents, and cannot skip a value it
+    /// does not know the shape of.
+    Nothing,
+}
+
 /// Serializes a value as its inner serializer would, except that an enum variant is written
 /// as its content alone.
-pub(crate) struct ContentSerializer<S>(S);
+pub(crate) struct ContentSerializer<S> {
+    inner: S,
+    unit: UnitContent,
+}
 
 impl<S> ContentSerializer<S> {
-    pub(crate) fn new(inner: S) -> Self {
-        Self(inner)
+    pub(crate) fn new(inner: S, unit: UnitContent) -> Self {
+        Self { inner, unit }
     }
 }
 
@@ -60,7 +78,7 @@ macro_rules! forward_serialize {
     ($($method:ident($($arg:ident: $ty:ty),*) -> $ret:ty;)*) => {
         $(
             fn $method(self, $($arg: $ty),*) -> Result<$ret, S::Error> {
-                self.0.$method($($arg),*)
+                self.inner.$method($($arg),*)
             }
         )*
     };
@@ -105,7 +123,7 @@ impl<S: Serializer> Serializer for ContentSerializer<S> {
     }
 
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<S::Ok, S::Error> {
-        self.0.serialize_some(value)
+        self.inner.serialize_some(value)
     }
 
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
@@ -113,7 +131,7 @@ impl<S: Serializer> Serializer for ContentSerializer<S> {
         name: &'static str,
         value: &T,
     ) -> Result<S::Ok, S::Error> {
-        self.0.serialize_newtype_struct(name, value)
+        self.inner.serialize_newtype_struct(name, value)
     }
 
     fn serialize_unit_variant(
@@ -122,9 +140,10 @@ impl<S: Serializer> Serializer for ContentSerializer<S> {
         _index: u32,
         _variant: &'static str,
     ) -> Result<S::Ok, S::Error> {
-        // An empty object rather than `null`, so that every payload of an event enum is a
-        // document (which document stores index and query).
-        ser::SerializeMap::end(self.0.serialize_map(Some(0))?)
+        match self.unit {
+            UnitContent::EmptyMap => ser::SerializeMap::end(self.inner.serialize_map(Some(0))?),
+            UnitContent::Nothing => self.inner.serialize_unit(),
+        }
     }
 
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -134,7 +153,7 @@ impl<S: Serializer> Serializer for ContentSerializer<S> {
         _variant: &'static str,
         value: &T,
     ) -> Result<S::Ok, S::Error> {
-        value.serialize(self.0)
+        value.serialize(self.inner)
     }
 
     fn serialize_tuple_variant(
@@ -144,7 +163,7 @@ impl<S: Serializer> Serializer for ContentSerializer<S> {
         _variant: &'static str,
         len: usize,
     ) -> Result<Self::SerializeTupleVariant, S::Error> {
-        self.0.serialize_tuple(len).map(TupleContent)
+        self.inner.serialize_tuple(len).map(TupleContent)
     }
 
     fn serialize_struct_variant(
@@ -154,11 +173,11 @@ impl<S: Serializer> Serializer for ContentSerializer<S> {
         _variant: &'static str,
         len: usize,
     ) -> Result<Self::SerializeStructVariant, S::Error> {
-        self.0.serialize_struct(name, len).map(StructContent)
+        self.inner.serialize_struct(name, len).map(StructContent)
     }
 
     fn is_human_readable(&self) -> bool {
-        self.0.is_human_readable()
+        self.inner.is_human_readable()
     }
 }
 
@@ -166,11 +185,16 @@ impl<S: Serializer> Serializer for ContentSerializer<S> {
 pub(crate) struct VariantDeserializer<D> {
     index: u32,
     content: D,
+    unit: UnitContent,
 }
 
 impl<D> VariantDeserializer<D> {
-    pub(crate) fn new(index: u32, content: D) -> Self {
-        Self { index, content }
+    pub(crate) fn new(index: u32, content: D, unit: UnitContent) -> Self {
+        Self {
+            index,
+            content,
+            unit,
+        }
     }
 }
 
@@ -244,19 +268,24 @@ impl<'de, D: Deserializer<'de>> EnumAccess<'de> for VariantDeserializer<D> {
     ) -> Result<(V::Value, ContentAccess<D>), D::Error> {
         let index: de::value::U32Deserializer<D::Error> = self.index.into_deserializer();
         let variant = seed.deserialize(index)?;
-        Ok((variant, ContentAccess(self.content)))
+        Ok((variant, ContentAccess(self.content, self.unit)))
     }
 }
 
 /// The content of a variant already chosen by [`VariantDeserializer`].
-pub(crate) struct ContentAccess<D>(D);
+pub(crate) struct ContentAccess<D>(D, UnitContent);
 
 impl<'de, D: Deserializer<'de>> VariantAccess<'de> for ContentAccess<D> {
     type Error = D::Error;
 
     fn unit_variant(self) -> Result<(), D::Error> {
-        // Written as `{}`; older writers may have stored `null`. Either carries nothing.
-        <de::IgnoredAny as de::Deserialize>::deserialize(self.0).map(|_| ())
+        match self.1 {
+            // Written as `{}`; older writers may have stored `null`. Either carries nothing.
+            UnitContent::EmptyMap => {
+                <de::IgnoredAny as de::Deserialize>::deserialize(self.0).map(|_| ())
+            }
+            UnitContent::Nothing => <() as de::Deserialize>::deserialize(self.0),
+        }
     }
 
     fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, D::Error> {
