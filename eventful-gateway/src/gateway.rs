@@ -136,6 +136,26 @@ pub(crate) struct Shared {
     pub(crate) all_closed: Notify,
 }
 
+impl Shared {
+    /// Runs `connection` to its end, or until the shutdown grace has run out: from the moment
+    /// the gateway starts closing, a connection has [`GatewaySettings::with_shutdown_grace`]
+    /// to send its closing frame, and is then dropped (with its session) wherever it waits —
+    /// on a client that stopped reading, say. `None` when it was dropped.
+    pub(crate) async fn within_grace<F: Future>(&self, connection: F) -> Option<F::Output> {
+        let mut closing = self.closing.subscribe();
+        let grace = self.settings.shutdown_grace;
+        let grace_over = async move {
+            // An error is a gateway already gone: the grace runs from now.
+            let _ = closing.wait_for(Option::is_some).await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            output = connection => Some(output),
+            () = grace_over => None,
+        }
+    }
+}
+
 /// Why a gateway could not start.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -223,8 +243,13 @@ impl Gateway {
     }
 
     /// Closes every connection with `reason` ([`CloseCode::ShuttingDown`](crate::CloseCode::ShuttingDown))
-    /// and stops the follower; returns once every connection has closed. Connections opened
-    /// afterwards are closed at once.
+    /// and stops the follower; returns once every connection has closed. A connection has
+    /// the shutdown grace ([`GatewaySettings::with_shutdown_grace`], 10 s by default) to take
+    /// its closing frame; one whose client stopped reading is dropped then, so this returns
+    /// within about the grace. Connections opened afterwards are closed at once.
+    ///
+    /// The gateway's sessions end here; the HTTP server's own graceful shutdown may still
+    /// wait on such a client's socket, so bound it as well (see docs/gateway.md).
     pub async fn shutdown(&self, reason: &str) {
         self.shared.closing.send_replace(Some(reason.to_owned()));
         loop {

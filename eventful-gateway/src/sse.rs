@@ -7,9 +7,15 @@
 //! their position as the SSE `id`, so a browser's `EventSource` resumes by itself with
 //! `Last-Event-ID` after a dropped connection. A refused request is an HTTP error whose body
 //! is the frame that says why (`EventSource` does not retry those).
+//!
+//! The session runs in a task of its own and hands its frames to the response body through
+//! a channel of one frame: hyper stops polling a body whose client stopped reading, so the
+//! session must not live in the body, or it would never see the send timeout or a shutdown.
+//! A frame the body does not take within the send timeout drops the session.
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -17,9 +23,10 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use eventful_core::Position;
 use futures::Stream;
+use tokio::sync::mpsc;
 
 use crate::gateway::Shared;
-use crate::protocol::{ErrorCode, Topic};
+use crate::protocol::{CloseCode, ErrorCode, Topic};
 use crate::refusal::{Closing, Refusal, Refused};
 use crate::session::{Session, Step, Transport};
 
@@ -79,12 +86,27 @@ pub(crate) async fn events(
     Query(pairs): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Response {
-    match open(shared, pairs, &headers).await {
-        Ok(session) => Sse::new(frames(session))
-            .keep_alive(KeepAlive::default())
-            .into_response(),
-        Err(refused) => refused.into_response(),
-    }
+    let opened = shared
+        .within_grace(open(Arc::clone(&shared), pairs, &headers))
+        .await
+        .unwrap_or_else(|| {
+            let reason = "the gateway stopped before the subscription started";
+            Err(Closing::new(CloseCode::ShuttingDown, reason).into())
+        });
+    let session = match opened {
+        Ok(session) => session,
+        Err(refused) => return refused.into_response(),
+    };
+    let (frames, body) = mpsc::channel(1);
+    let send_timeout = shared.settings.send_timeout;
+    tokio::spawn(async move {
+        let _ = shared
+            .within_grace(pump(session, frames, send_timeout))
+            .await;
+    });
+    Sse::new(received(body))
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }
 
 /// The session of an acceptable request, subscribed to its topics.
@@ -106,21 +128,35 @@ async fn open(
     Ok(session)
 }
 
-/// The session's frames as SSE events, ending after the closing frame.
-fn frames(session: Session) -> impl Stream<Item = Result<Event, Infallible>> {
-    futures::stream::unfold(Some(session), |session| async move {
-        let mut session = session?;
-        match session.next_step().await {
+/// Hands the session's frames to the response body, the closing frame last. Returns (and
+/// drops the session) when the body has gone, or has not taken a frame for `send_timeout`:
+/// its client stopped reading.
+async fn pump(mut session: Session, frames: mpsc::Sender<Event>, send_timeout: Duration) {
+    loop {
+        let step = tokio::select! {
+            step = session.next_step() => step,
+            () = frames.closed() => return,
+        };
+        let (event, last) = match step {
             Step::Send(outgoing) => {
                 let mut event = Event::default().data(outgoing.json);
                 if let Some(position) = outgoing.position {
                     event = event.id(position.to_string());
                 }
-                Some((Ok(event), Some(session)))
+                (event, false)
             }
-            Step::Close(closing) => {
-                Some((Ok(Event::default().data(closing.frame().to_json())), None))
-            }
+            Step::Close(closing) => (Event::default().data(closing.frame().to_json()), true),
+        };
+        if frames.send_timeout(event, send_timeout).await.is_err() || last {
+            return;
         }
+    }
+}
+
+/// The frames the pump hands over, as the SSE body.
+fn received(frames: mpsc::Receiver<Event>) -> impl Stream<Item = Result<Event, Infallible>> {
+    futures::stream::unfold(frames, |mut frames| async move {
+        let event = frames.recv().await?;
+        Some((Ok(event), frames))
     })
 }

@@ -42,7 +42,11 @@ pub(crate) async fn upgrade(
         // and the message limit a message sent in many small frames.
         .max_frame_size(shared.settings.max_frame_bytes)
         .max_message_size(shared.settings.max_frame_bytes)
-        .on_upgrade(move |socket| serve(shared, socket, admitted))
+        .on_upgrade(move |socket| async move {
+            let _ = shared
+                .within_grace(serve(Arc::clone(&shared), socket, admitted))
+                .await;
+        })
 }
 
 type Sink = SplitSink<WebSocket, Message>;

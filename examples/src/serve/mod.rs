@@ -180,14 +180,19 @@ where
 
 impl Serving {
     /// Stops the matches, closes every client with `reason`, stops serving.
-    pub async fn stop(self, reason: &str) -> Result<ServeReport, Error> {
+    pub async fn stop(mut self, reason: &str) -> Result<ServeReport, Error> {
         self.stop.send_replace(true);
         let matches = self.matches.await??;
         self.gateway.shutdown(reason).await;
-        self.server.await?.map_err(|source| Error::Serve {
-            address: self.address,
-            source,
-        })?;
+        // axum's graceful shutdown waits for every HTTP connection, and one whose client
+        // stopped reading (an SSE stream the gateway has already dropped) never ends.
+        match tokio::time::timeout(SERVER_DRAIN, &mut self.server).await {
+            Ok(served) => served?.map_err(|source| Error::Serve {
+                address: self.address,
+                source,
+            })?,
+            Err(_) => self.server.abort(),
+        }
         Ok(ServeReport {
             address: self.address,
             matches,
@@ -238,6 +243,10 @@ impl fmt::Display for BackendRun {
         }
     }
 }
+
+/// How long the server may take to finish its connections once the gateway has closed every
+/// client.
+const SERVER_DRAIN: Duration = Duration::from_secs(5);
 
 /// How long the served backend waits before each match: slow enough to watch.
 pub const MATCH_PAUSE: Duration = Duration::from_millis(1500);
