@@ -23,7 +23,10 @@ use crate::upcast::{BoxError, Upcasters};
 ///
 /// Until the swap, reads see the old copy, which the bus keeps feeding. At the swap the fresh
 /// copy is brought to the last event the old one had, and from then on the bus feeds the
-/// fresh copy, skipping the events it already has: no event is lost or applied twice.
+/// fresh copy, skipping the events at or below that swap point, which it already has: no
+/// event is lost or applied twice. Only those are skipped, so a handler split into several
+/// segments (each delivering its own streams, at its own pace) and a parked event replayed
+/// later reach the copy like any other event.
 ///
 /// ```
 /// use std::sync::atomic::{AtomicU64, Ordering};
@@ -76,18 +79,34 @@ pub struct Swappable<P> {
 struct Inner<P> {
     name: String,
     make: Box<dyn Fn() -> P + Send + Sync>,
-    /// The copy the bus feeds, and the position of the last event it was given. Held across
-    /// an event's `apply`, and across the catch-up of a swap, so that none falls in between.
-    live: tokio::sync::Mutex<Copy<P>>,
+    /// The copy the bus feeds, and what it was given. Held across an event's `apply`, and
+    /// across the catch-up of a swap, so that none falls in between.
+    live: tokio::sync::Mutex<LiveCopy<P>>,
     /// The copy reads see: the live one, swapped at the same moment.
     current: RwLock<Arc<P>>,
     /// One rebuild at a time.
     rebuilding: tokio::sync::Mutex<()>,
 }
 
-struct Copy<P> {
+/// The copy the bus feeds.
+struct LiveCopy<P> {
     model: Arc<P>,
+    /// The highest position of an event it was given (segments deliver out of order between
+    /// them, so not every event below it).
     applied: Position,
+    /// It was swapped in holding every event up to here: the bus's deliveries at or below it
+    /// are skipped. `START` for a copy fed by the bus from the first event.
+    swapped_at: Position,
+}
+
+impl<P> LiveCopy<P> {
+    fn new(model: Arc<P>, swapped_at: Position) -> Self {
+        Self {
+            model,
+            applied: swapped_at,
+            swapped_at,
+        }
+    }
 }
 
 impl<P> Clone for Swappable<P> {
@@ -114,10 +133,7 @@ impl<P: Projection> Swappable<P> {
             inner: Arc::new(Inner {
                 name: first.name().to_owned(),
                 make: Box::new(make),
-                live: tokio::sync::Mutex::new(Copy {
-                    model: first.clone(),
-                    applied: Position::START,
-                }),
+                live: tokio::sync::Mutex::new(LiveCopy::new(first.clone(), Position::START)),
                 current: RwLock::new(first),
                 rebuilding: tokio::sync::Mutex::new(()),
             }),
@@ -157,10 +173,7 @@ impl<P: Projection> Swappable<P> {
                 .await?;
         }
         let reached = built.max(live.applied);
-        *live = Copy {
-            model: fresh.clone(),
-            applied: reached,
-        };
+        *live = LiveCopy::new(fresh.clone(), reached);
         *self.inner.current.write() = fresh;
         tracing::info!(projection = %self.inner.name, position = %reached, "rebuilt into a fresh copy and swapped it in");
         Ok(reached)
@@ -207,15 +220,15 @@ impl<P: Projection> Projection for Swappable<P> {
         &self.inner.name
     }
 
-    /// Applies the event to the live copy, unless it already has it (a fresh copy swapped in
-    /// ahead of the bus).
+    /// Applies the event to the live copy, unless it already has it: a fresh copy swapped in
+    /// ahead of the bus holds every event up to its swap point.
     async fn apply(&self, event: &RecordedEvent<Self::Event>) -> Result<(), BoxError> {
         let mut live = self.inner.live.lock().await;
-        if event.position <= live.applied {
+        if event.position <= live.swapped_at {
             return Ok(());
         }
         live.model.apply(event).await?;
-        live.applied = event.position;
+        live.applied = live.applied.max(event.position);
         Ok(())
     }
 
@@ -224,10 +237,7 @@ impl<P: Projection> Projection for Swappable<P> {
     async fn reset(&self) -> Result<(), BoxError> {
         let mut live = self.inner.live.lock().await;
         let empty = Arc::new((self.inner.make)());
-        *live = Copy {
-            model: empty.clone(),
-            applied: Position::START,
-        };
+        *live = LiveCopy::new(empty.clone(), Position::START);
         *self.inner.current.write() = empty;
         Ok(())
     }

@@ -9,10 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use common::{GameCompletedEvent, Player, PlayerCommand, publish_game_completed};
-use eventful_core::bus::HandlerSettings;
+use eventful_core::bus::{HandlerSettings, OnFailure};
 use eventful_core::prelude::*;
 use eventful_core::swappable::Swappable;
-use eventful_core::{CommandError, Upcasters, Uuid};
+use eventful_core::{CommandError, RetryPolicy, Upcasters, Uuid};
 use eventful_store_memory::MemoryStore;
 use parking_lot::Mutex;
 use tokio::sync::Semaphore;
@@ -81,13 +81,29 @@ async fn a_paused_handler_reads_nothing_keeps_its_claim_and_goes_on_when_resumed
     running.shutdown().await;
 }
 
-/// Sums scores; a copy made while `gate` is closed waits at its first event until the test
-/// lets it go, so that the test can look at the reads while a rebuild is under way.
+/// Sums scores; a gated copy waits before its event number `gate_at + 1` until the test
+/// lets it go, so that the test can look at the reads while a rebuild is under way; a score
+/// listed in `refused` fails (a poison event) while it is listed.
 struct Scores {
     total: AtomicU64,
     applied: AtomicU64,
     gate: Option<Arc<Semaphore>>,
     entered: Option<Arc<Semaphore>>,
+    gate_at: u64,
+    refused: Arc<Mutex<Vec<u64>>>,
+}
+
+impl Scores {
+    fn free(refused: &Arc<Mutex<Vec<u64>>>) -> Self {
+        Self {
+            total: AtomicU64::new(0),
+            applied: AtomicU64::new(0),
+            gate: None,
+            entered: None,
+            gate_at: 0,
+            refused: refused.clone(),
+        }
+    }
 }
 
 #[async_trait]
@@ -99,8 +115,11 @@ impl Projection for Scores {
     }
 
     async fn apply(&self, event: &RecordedEvent<GameCompletedEvent>) -> Result<(), BoxError> {
+        if self.refused.lock().contains(&event.payload.score) {
+            return Err(format!("score {} is refused", event.payload.score).into());
+        }
         if let (Some(gate), Some(entered)) = (&self.gate, &self.entered)
-            && self.applied.load(Ordering::SeqCst) == 0
+            && self.applied.load(Ordering::SeqCst) == self.gate_at
         {
             entered.add_permits(1);
             gate.acquire().await?.forget();
@@ -117,17 +136,29 @@ impl Projection for Scores {
     }
 }
 
-/// A swappable `Scores` whose first copy runs free and whose later copies wait at `gate`.
+/// A swappable `Scores` whose first copy runs free and whose later copies wait at `gate`
+/// before their first event.
 fn gated_scores(gate: &Arc<Semaphore>, entered: &Arc<Semaphore>) -> Swappable<Scores> {
+    gated_scores_at(gate, entered, 0)
+}
+
+/// A swappable `Scores` whose first copy runs free and whose later copies wait at `gate`
+/// before their event number `gate_at + 1`.
+fn gated_scores_at(
+    gate: &Arc<Semaphore>,
+    entered: &Arc<Semaphore>,
+    gate_at: u64,
+) -> Swappable<Scores> {
     let made = AtomicU64::new(0);
     let (gate, entered) = (gate.clone(), entered.clone());
+    let refused = Arc::new(Mutex::new(Vec::new()));
     Swappable::new(move || {
         let first = made.fetch_add(1, Ordering::SeqCst) == 0;
         Scores {
-            total: AtomicU64::new(0),
-            applied: AtomicU64::new(0),
             gate: (!first).then(|| gate.clone()),
             entered: (!first).then(|| entered.clone()),
+            gate_at,
+            ..Scores::free(&refused)
         }
     })
 }
@@ -203,6 +234,119 @@ async fn a_fresh_copy_ahead_of_the_bus_is_not_given_its_events_twice() {
     running.wait_until_caught_up().await.expect("caught up");
     assert_eq!(scores.current().total.load(Ordering::SeqCst), 100);
     assert_eq!(scores.current().applied.load(Ordering::SeqCst), 4);
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swap_brings_the_fresh_copy_to_events_the_live_one_got_after_its_read() {
+    let store = MemoryStore::new();
+    for (game, score) in [("m1", 10), ("m2", 20), ("m3", 30)] {
+        publish_game_completed(&store, game, "a", score).await;
+    }
+    // The fresh copy waits at its third event, the last of the log it read.
+    let (gate, entered) = (Arc::new(Semaphore::new(0)), Arc::new(Semaphore::new(0)));
+    let scores = gated_scores_at(&gate, &entered, 2);
+    let mut bus = EventBus::new(store.clone(), store.clone());
+    bus.projection(scores.clone());
+    let running = bus.start().expect("starts");
+    running.wait_until_caught_up().await.expect("caught up");
+
+    let rebuild = {
+        let (scores, store) = (scores.clone(), store.clone());
+        tokio::spawn(async move { scores.rebuild(&store, &Upcasters::new()).await })
+    };
+    entered.acquire().await.expect("open").forget();
+    // The live copy gets an event the fresh copy's read ended before.
+    let m4 = publish_game_completed(&store, "m4", "b", 40).await;
+    running.wait_until_caught_up().await.expect("caught up");
+    assert_eq!(scores.current().total.load(Ordering::SeqCst), 100);
+
+    gate.add_permits(1);
+    let reached = rebuild.await.expect("joins").expect("rebuilt");
+    assert_eq!(
+        reached, m4.position,
+        "swapped at the live copy's last event"
+    );
+    let fresh = scores.current();
+    assert_eq!(
+        fresh.total.load(Ordering::SeqCst),
+        100,
+        "caught up at the swap"
+    );
+    assert_eq!(fresh.applied.load(Ordering::SeqCst), 4);
+    publish_game_completed(&store, "m5", "b", 50).await;
+    running.wait_until_caught_up().await.expect("caught up");
+    assert_eq!(fresh.applied.load(Ordering::SeqCst), 5, "every event once");
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_event_replayed_on_a_swappable_reaches_its_copy() {
+    let store = MemoryStore::new();
+    let refused = Arc::new(Mutex::new(vec![20]));
+    let scores = {
+        let refused = refused.clone();
+        Swappable::new(move || Scores::free(&refused))
+    };
+    for (game, score) in [("m1", 10), ("m2", 20), ("m3", 30)] {
+        publish_game_completed(&store, game, "a", score).await;
+    }
+    let mut bus = EventBus::new(store.clone(), store.clone()).with_retry(RetryPolicy::never());
+    bus.projection(scores.clone());
+    bus.configure(
+        "scores",
+        HandlerSettings::durable().with_on_failure(OnFailure::Park),
+    );
+    let running = bus.start().expect("starts");
+    running.wait_until_caught_up().await.expect("caught up");
+    let parked = running.parked("scores").await.expect("parked");
+    assert_eq!(parked.len(), 1, "{parked:?}");
+    assert_eq!(scores.current().total.load(Ordering::SeqCst), 40);
+
+    refused.lock().clear();
+    running
+        .replay_parked("scores", parked[0].event_id)
+        .await
+        .expect("replayed");
+    assert_eq!(scores.current().total.load(Ordering::SeqCst), 60, "applied");
+    assert!(running.parked("scores").await.expect("parked").is_empty());
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_swappable_split_into_segments_gets_every_event_of_each() {
+    let store = MemoryStore::new();
+    let games = 64;
+    for game in 0..games {
+        publish_game_completed(&store, &format!("m{game}"), "a", 1).await;
+    }
+    let scores = Swappable::new({
+        let refused = Arc::new(Mutex::new(Vec::new()));
+        move || Scores::free(&refused)
+    });
+    let mut bus = EventBus::new(store.clone(), store.clone());
+    bus.projection(scores.clone());
+    bus.configure("scores", HandlerSettings::durable().with_segments(4));
+    let running = bus.start().expect("starts");
+    running.wait_until_caught_up().await.expect("caught up");
+    let segments = running.status().await.expect("status")[0].segments.clone();
+    assert!(
+        segments
+            .iter()
+            .all(|segment| segment.processed > Position::START),
+        "each segment had events: {segments:?}"
+    );
+    assert_eq!(scores.current().applied.load(Ordering::SeqCst), games);
+
+    scores
+        .rebuild(&store, &Upcasters::new())
+        .await
+        .expect("rebuilt");
+    for game in games..games + 16 {
+        publish_game_completed(&store, &format!("m{game}"), "a", 1).await;
+    }
+    running.wait_until_caught_up().await.expect("caught up");
+    assert_eq!(scores.current().applied.load(Ordering::SeqCst), games + 16);
     running.shutdown().await;
 }
 
