@@ -63,8 +63,9 @@ pub(crate) async fn live() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "live" }))
 }
 
-/// `GET /health/ready`: 200 when the store answers, every health check passes and no handler
-/// has stopped or halted in this instance; 503 with the failing checks otherwise.
+/// `GET /health/ready`: 200 when the store answers, every health check passes and every
+/// handler runs in this instance (none stopped, halted or panicked); 503 with the failing
+/// checks otherwise.
 pub(crate) async fn ready(State(admin): State<Arc<Admin>>) -> (StatusCode, Json<Readiness>) {
     let mut checks = Vec::new();
     let store = tokio::time::timeout(CHECK_TIMEOUT, admin.store.head_position()).await;
@@ -88,6 +89,10 @@ pub(crate) async fn ready(State(admin): State<Arc<Admin>>) -> (StatusCode, Json<
                 checks.push(match (&status.failure, &status.halted) {
                     (Some(failure), _) => fail(&name, format!("stopped: {failure}")),
                     (None, Some(halted)) => fail(&name, format!("halted: {halted}")),
+                    // Neither reported: the bus was stopped, or the handler's task panicked.
+                    (None, None) if !status.running => {
+                        fail(&name, "not running in this instance".to_owned())
+                    }
                     (None, None) => pass(&name),
                 });
             }

@@ -114,3 +114,37 @@ async fn readiness_follows_the_broker_and_the_handlers() {
     // Liveness does not follow readiness: the process still answers.
     assert_eq!(get(&app, "/health/live").await.0, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_fails_for_a_handler_whose_task_panicked() {
+    let store = MemoryStore::new();
+    let players = Repository::<Player, _>::new(store.clone());
+    players.execute(create(1)).await.expect("created");
+    let mut bus = EventBus::new(store.clone(), store.clone());
+    bus.subscribe::<common::PlayerEvent, _, _>("ledger", |event| async move {
+        if let common::PlayerEvent::XpGained { amount: 13 } = event.payload {
+            panic!("the ledger cannot count to 13");
+        }
+        Ok::<(), BoxError>(())
+    });
+    let bus = Arc::new(bus.start().expect("starts"));
+    bus.wait_until_caught_up().await.expect("caught up");
+    let app = Admin::new(store.clone(), bus.clone()).health_router();
+    assert_eq!(get(&app, "/health/ready").await.0, StatusCode::OK);
+
+    players.execute(gain(1, 13)).await.expect("xp");
+    assert!(
+        matches!(
+            bus.wait_until_caught_up().await,
+            Err(eventful_core::BusError::Stopped(name)) if name == "ledger"
+        ),
+        "the ledger's task is gone"
+    );
+    let status = &bus.status().await.expect("status")[0];
+    assert!(!status.running);
+    assert!(status.failure.is_none() && status.halted.is_none());
+    let (status, body) = get(&app, "/health/ready").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["checks"][1]["name"], "handler ledger");
+    assert_eq!(body["checks"][1]["detail"], "not running in this instance");
+}

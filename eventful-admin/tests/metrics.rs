@@ -299,6 +299,37 @@ fn handler_position_lag_failures_and_parked_events_move() {
 }
 
 #[test]
+fn a_handler_whose_task_panicked_reads_stopped() {
+    with_recorder(|metrics| async move {
+        let store = MemoryStore::new();
+        let players = Repository::<Player, _>::new(store.clone());
+        players.execute(create(1)).await.expect("created");
+        players.execute(gain(1, 13)).await.expect("xp");
+        let mut bus = EventBus::new(store.clone(), store.clone());
+        bus.subscribe::<PlayerEvent, _, _>("ledger", |event| async move {
+            if let PlayerEvent::XpGained { amount: 13 } = event.payload {
+                panic!("the ledger cannot count to 13");
+            }
+            Ok::<(), BoxError>(())
+        });
+        let running = bus.start().expect("starts");
+        assert!(
+            running.wait_until_caught_up().await.is_err(),
+            "the task is gone"
+        );
+        let reading = metrics.take();
+        assert_eq!(
+            reading.gauge(
+                HANDLER_STOPPED,
+                &[("handler", "ledger"), ("segment", "0/1")]
+            ),
+            1.0
+        );
+        running.shutdown().await;
+    });
+}
+
+#[test]
 fn the_relay_and_gateway_helpers_count_deliveries_connections_and_dropped_clients() {
     use eventful_core::telemetry::{
         DELIVERIES_TOTAL, Delivery, DeliveryKind, DeliveryOutcome, GATEWAY_CONNECTIONS,

@@ -454,6 +454,7 @@ impl<S: EventStore + Clone + 'static> RunningBus<S> {
                 lag: lag(processed),
                 parked: self.checkpoints.parked(name).await?.len(),
                 paused: *subscriber.paused.borrow(),
+                running: !local.iter().any(|state| state.ended),
                 failure: local.iter().find_map(|state| state.failure.clone()),
                 halted: local.iter().find_map(|state| state.halted.clone()),
                 segments,

@@ -87,6 +87,29 @@ impl Ended {
     }
 }
 
+/// Marks the segment's task ended when it goes, however it goes: a handler that panics
+/// unwinds the task without returning, and the bus's status, readiness and
+/// [`HANDLER_STOPPED`](crate::telemetry::HANDLER_STOPPED) must still see it stopped.
+struct Ending {
+    state: watch::Sender<SegmentState>,
+    stopped: metrics::Gauge,
+    /// The task returned (the bus stopped it, or the handler stopped or halted, each
+    /// reported already) rather than unwound.
+    returned: bool,
+}
+
+impl Drop for Ending {
+    fn drop(&mut self) {
+        if !self.returned {
+            tracing::error!(
+                "a handler's task ended without returning (it panicked); the handler no longer runs in this instance"
+            );
+            self.stopped.set(1.0);
+        }
+        self.state.send_modify(|state| state.ended = true);
+    }
+}
+
 /// Resolves when `stop` turns true (or its sender is gone).
 async fn stopped(stop: &mut watch::Receiver<bool>) {
     // An error means the bus was dropped: stop as well.
@@ -110,8 +133,13 @@ impl<S: EventStore> Runner<S> {
     }
 
     pub(crate) async fn run(mut self) {
+        let mut ending = Ending {
+            state: self.state.clone(),
+            stopped: self.metrics.stopped_gauge(),
+            returned: false,
+        };
         self.run_segment().await;
-        self.state.send_modify(|state| state.ended = true);
+        ending.returned = true;
     }
 
     async fn run_segment(&mut self) {

@@ -57,6 +57,10 @@ pub struct HandlerStatus {
     pub parked: usize,
     /// It is paused in this instance ([`RunningBus::pause`](crate::RunningBus::pause)).
     pub paused: bool,
+    /// Every one of its segments' tasks runs in this instance: false once one has ended — the
+    /// bus was stopped, the handler stopped on an event (see `failure`) or halted (see
+    /// `halted`), or its task panicked (neither is set then).
+    pub running: bool,
     /// Why it stopped in this instance, if it did: the event it failed on.
     pub failure: Option<Arc<HandlerFailure>>,
     /// Why it cannot run at all in this instance, if it cannot: its progress is stored in

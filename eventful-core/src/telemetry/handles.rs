@@ -186,4 +186,10 @@ impl SegmentMetrics {
     pub(crate) fn stopped(&self) {
         self.stopped.set(1.0);
     }
+
+    /// The [`HANDLER_STOPPED`] handle, for what marks the segment stopped when its task
+    /// unwinds.
+    pub(crate) fn stopped_gauge(&self) -> Gauge {
+        self.stopped.clone()
+    }
 }
