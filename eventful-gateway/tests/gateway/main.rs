@@ -4,6 +4,7 @@
 mod fan_out;
 mod faults;
 mod limits;
+mod metrics;
 mod resume;
 mod shutdown;
 mod slow_clients;

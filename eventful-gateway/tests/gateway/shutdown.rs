@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use eventful_core::{EventStore, ExpectedVersion, NewEvent, Payload, StreamId, TypeName};
 use eventful_gateway::{CloseCode, ServerFrame};
 use tokio_tungstenite::MaybeTlsStream;
 
@@ -51,19 +50,6 @@ async fn shutdown_closes_every_connection_with_its_reason() {
     assert_eq!(late.closing().await.0, CloseCode::ShuttingDown);
 }
 
-/// A client's receive buffer, small and fixed (no autotuning), so that what the gateway sends
-/// a client that does not read piles up in the gateway.
-const CLIENT_BUFFER: u32 = 16 * 1024;
-
-/// A TCP connection to the gateway with [`CLIENT_BUFFER`].
-async fn small_buffered(served: &Served) -> tokio::net::TcpStream {
-    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
-    socket
-        .set_recv_buffer_size(CLIENT_BUFFER)
-        .expect("a buffer size");
-    socket.connect(served.address).await.expect("connects")
-}
-
 /// An SSE client that reads up to its `subscribed` frame, then reads nothing more.
 async fn stalled_sse(served: &Served) -> tokio::net::TcpStream {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -90,46 +76,6 @@ async fn stalled_sse(served: &Served) -> tokio::net::TcpStream {
     tcp
 }
 
-/// A WebSocket client subscribed to its own stream that then reads nothing more.
-async fn stalled_websocket(served: &Served) -> WsClient {
-    let tcp = MaybeTlsStream::Plain(small_buffered(served).await);
-    let (socket, _) = tokio_tungstenite::client_async(served.ws_url(&token("7")), tcp)
-        .await
-        .expect("the upgrade is accepted");
-    let mut client = WsClient { socket };
-    assert!(matches!(client.frame().await, ServerFrame::Welcome { .. }));
-    client.subscribe("me", stream("player-7"), None).await;
-    client
-}
-
-/// Appends to `player-7` an event whose frame is larger than every buffer between the
-/// gateway and a client that does not read (the client's, both sockets', hyper's).
-async fn append_huge(store: &impl EventStore) {
-    let padding = "x".repeat(8 * 1024 * 1024);
-    let event = NewEvent::new(
-        TypeName::from_static("player"),
-        TypeName::from_static("xp_gained"),
-        1,
-        Payload::encode(&serde_json::json!({ "padding": padding })).expect("encodes"),
-    );
-    let stream = StreamId::new("player-7").expect("valid");
-    store
-        .append(&stream, ExpectedVersion::Any, vec![event])
-        .await
-        .expect("appends");
-}
-
-/// Waits until the first bytes after what the client read have arrived: the gateway is
-/// writing the huge frame, which cannot all arrive.
-async fn writing_begun(tcp: &tokio::net::TcpStream) {
-    let mut byte = [0];
-    let peeked = tokio::time::timeout(PATIENCE, tcp.peek(&mut byte))
-        .await
-        .expect("the frame begins to arrive")
-        .expect("peeks");
-    assert_eq!(peeked, 1);
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_returns_when_clients_stopped_reading_once_the_grace_is_over() {
     let store = memory();
@@ -139,11 +85,11 @@ async fn shutdown_returns_when_clients_stopped_reading_once_the_grace_is_over() 
         .with_shutdown_grace(Duration::from_millis(500));
     let served = Served::start(store.clone(), settings).await;
     let sse = stalled_sse(&served).await;
-    let websocket = stalled_websocket(&served).await;
+    let websocket = stalled_websocket(&served, "7").await;
     let reading = served.client("7").await;
     assert_eq!(served.gateway.connections(), 3);
 
-    append_huge(&store).await;
+    append_huge(&store, "player-7").await;
     writing_begun(&sse).await;
     let MaybeTlsStream::Plain(tcp) = websocket.socket.get_ref() else {
         panic!("a plain TCP connection");
@@ -172,7 +118,7 @@ async fn an_sse_client_that_stops_reading_is_dropped_after_the_send_timeout() {
     let settings = settings().with_send_timeout(Duration::from_millis(300));
     let served = Served::start(store.clone(), settings).await;
     let sse = stalled_sse(&served).await;
-    append_huge(&store).await;
+    append_huge(&store, "player-7").await;
     writing_begun(&sse).await;
     // One frame waits for the body, which takes nothing more; the next times out.
     append(&store, "player-7", 1).await;

@@ -311,3 +311,58 @@ impl SseClient {
         self.next().await.expect("the stream goes on").frame()
     }
 }
+
+/// A client's receive buffer, small and fixed (no autotuning), so that what the gateway sends
+/// a client that does not read piles up in the gateway.
+pub(crate) const CLIENT_BUFFER: u32 = 16 * 1024;
+
+/// A TCP connection to the gateway with [`CLIENT_BUFFER`].
+pub(crate) async fn small_buffered(served: &Served) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket
+        .set_recv_buffer_size(CLIENT_BUFFER)
+        .expect("a buffer size");
+    socket.connect(served.address).await.expect("connects")
+}
+
+/// A WebSocket client of `subject` subscribed to its own stream, which then reads nothing
+/// more.
+pub(crate) async fn stalled_websocket(served: &Served, subject: &str) -> WsClient {
+    let tcp = MaybeTlsStream::Plain(small_buffered(served).await);
+    let (socket, _) = tokio_tungstenite::client_async(served.ws_url(&token(subject)), tcp)
+        .await
+        .expect("the upgrade is accepted");
+    let mut client = WsClient { socket };
+    assert!(matches!(client.frame().await, ServerFrame::Welcome { .. }));
+    let own = format!("player-{subject}");
+    client.subscribe("me", stream(&own), None).await;
+    client
+}
+
+/// Appends to `stream` an event whose frame is larger than every buffer between the gateway
+/// and a client that does not read (the client's, both sockets', hyper's).
+pub(crate) async fn append_huge(store: &impl EventStore, stream: &str) {
+    let padding = "x".repeat(8 * 1024 * 1024);
+    let event = NewEvent::new(
+        TypeName::from_static("player"),
+        TypeName::from_static("xp_gained"),
+        1,
+        Payload::encode(&serde_json::json!({ "padding": padding })).expect("encodes"),
+    );
+    let stream = StreamId::new(stream).expect("valid");
+    store
+        .append(&stream, ExpectedVersion::Any, vec![event])
+        .await
+        .expect("appends");
+}
+
+/// Waits until the first bytes after what the client read have arrived: the gateway is
+/// writing the huge frame, which cannot all arrive.
+pub(crate) async fn writing_begun(tcp: &tokio::net::TcpStream) {
+    let mut byte = [0];
+    let peeked = tokio::time::timeout(PATIENCE, tcp.peek(&mut byte))
+        .await
+        .expect("the frame begins to arrive")
+        .expect("peeks");
+    assert_eq!(peeked, 1);
+}
