@@ -13,7 +13,11 @@ use chrono::Utc;
 use eventful_gateway::{Claims, Gateway};
 use serde::{Deserialize, Serialize};
 
+use eventful_core::swappable::Swappable;
+
 use crate::ids::PlayerId;
+use crate::read_models::Leaderboard;
+use crate::serve::leaderboard::{LeaderboardChangedEvent, top};
 
 /// The secret the demo signs its tokens with. A real game's login service holds its own and
 /// the gateway is given the same (or the public half of a key pair).
@@ -29,6 +33,9 @@ pub struct Live {
     pub gateway: Gateway,
     /// The players who signed up, by id, with their names.
     pub players: Arc<Vec<(PlayerId, String)>>,
+    /// The leaderboard read model, whose top the page loads once before following the
+    /// public `leaderboard_changed` events live.
+    pub leaderboard: Swappable<Leaderboard>,
 }
 
 /// The page's routes and the gateway's, ready to serve:
@@ -38,6 +45,7 @@ pub struct Live {
 /// | `GET /` | the page (plain HTML and JavaScript) |
 /// | `GET /demo/players` | the roster, for the page's picker |
 /// | `GET /demo/token?player=N` | a token for player N: the demo's stand-in for a login service |
+/// | `GET /demo/leaderboard` | the top places now, shaped as a `leaderboard_changed` event |
 /// | `GET /live/ws`, `GET /live/sse` | the gateway |
 pub fn router(live: &Live) -> Router {
     let demo = Router::new()
@@ -45,6 +53,7 @@ pub fn router(live: &Live) -> Router {
         .route("/app.js", get(script))
         .route("/demo/players", get(players))
         .route("/demo/token", get(token))
+        .route("/demo/leaderboard", get(leaderboard))
         .with_state(live.clone());
     demo.nest("/live", live.gateway.router())
 }
@@ -78,6 +87,14 @@ async fn players(State(live): State<Live>) -> Json<Vec<RosterEntry>> {
         })
         .collect();
     Json(roster)
+}
+
+/// The top of the leaderboard now: the page loads it once and then follows the changes
+/// live, rather than have the gateway read every past change from the store.
+async fn leaderboard(State(live): State<Live>) -> Json<LeaderboardChangedEvent> {
+    Json(LeaderboardChangedEvent {
+        standings: top(&live.leaderboard.current()),
+    })
 }
 
 #[derive(Debug, Deserialize)]

@@ -55,7 +55,7 @@ impl LeaderboardFeed {
 
     /// Publishes the top places if they moved; returns whether it did.
     pub async fn publish_if_moved(&mut self) -> Result<bool, Error> {
-        let standings = top(&self.leaderboard.current().standings());
+        let standings = top(&self.leaderboard.current());
         if standings == self.last {
             return Ok(false);
         }
@@ -70,7 +70,13 @@ impl LeaderboardFeed {
     }
 }
 
-fn top(entries: &[LeaderboardEntry]) -> Vec<Standing> {
+/// The top places of `leaderboard` now, as the feed publishes them: what a client that
+/// follows the feed live shows until the next change (the page's `GET /demo/leaderboard`).
+pub fn top(leaderboard: &Leaderboard) -> Vec<Standing> {
+    ranked(&leaderboard.standings())
+}
+
+fn ranked(entries: &[LeaderboardEntry]) -> Vec<Standing> {
     entries
         .iter()
         .take(PLACES)

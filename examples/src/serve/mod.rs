@@ -99,6 +99,7 @@ where
     let live = Live {
         gateway: gateway.clone(),
         players: Arc::new(roster.iter().map(|&id| (id, name_of(id))).collect()),
+        leaderboard: backend.read_models.leaderboard.clone(),
     };
     let listener = tokio::net::TcpListener::bind(settings.address)
         .await

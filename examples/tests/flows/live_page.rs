@@ -11,6 +11,7 @@ use std::time::Duration;
 use eventful_examples::ids::PlayerId;
 use eventful_examples::player::{PlayerCommand, PlayerEvent};
 use eventful_examples::serve::{self, ServeSettings};
+use eventful_examples::simulation::name_of;
 use eventful_store_memory::MemoryStore;
 use fantoccini::{Client, ClientBuilder, Locator};
 
@@ -132,6 +133,9 @@ async fn an_xp_gain_made_through_the_repository_appears_on_the_live_page() {
     wait_for_text(&client, "status", |text| text == "live").await;
     wait_for_text(&client, "name", |text| text.contains("player 2")).await;
     assert_eq!(wait_for_text(&client, "xp", |text| text == "0").await, "0");
+    // The board is followed live; what it shows until the next change is loaded once.
+    let name = name_of(PlayerId(2));
+    wait_for_text(&client, "leaderboard", |text| text.contains(&name)).await;
 
     let claimed = PlayerCommand::ClaimAchievement {
         player_id: PlayerId(2),

@@ -1,11 +1,13 @@
 // The live page: one WebSocket to the gateway, four kinds of subscription — the player's own
 // stream (from the start, so the page rebuilds the player), the public leaderboard and
-// session_started events, and the stream of each session the player is in. On a dropped
-// connection it reconnects and resumes every subscription after the last position it saw.
+// session_started events (live: the current standings are loaded once from the backend), and
+// the stream of each session the player is in. On a dropped connection it reconnects and
+// resumes every subscription after the last position it knows: that of the last event it
+// received, or for a live subscription with none yet, the `after` of its `subscribed`.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { player: null, socket: null, after: {}, sessions: {}, board: [], retry: 500 };
+const state = { player: null, socket: null, after: {}, sessions: {}, boardShown: false, retry: 500 };
 
 function text(element, value) {
   if (element.textContent !== String(value)) {
@@ -92,9 +94,9 @@ function onSessionEvent(event) {
   line.textContent = `session ${id}: ${session.status}; players ${session.players.join(", ")}`;
 }
 
-function onLeaderboard(event) {
+function showStandings(standings) {
   const body = $("leaderboard");
-  body.replaceChildren(...event.payload.standings.map((s) => {
+  body.replaceChildren(...standings.map((s) => {
     const row = document.createElement("tr");
     if (String(s.player_id) === String(state.player)) row.className = "me";
     for (const value of [s.rank, s.name, s.level, s.xp]) {
@@ -104,6 +106,22 @@ function onLeaderboard(event) {
     }
     return row;
   }));
+}
+
+function onLeaderboard(event) {
+  state.boardShown = true;
+  showStandings(event.payload.standings);
+}
+
+// The standings now, once: the board is followed live, and the gateway is not asked to read
+// every past change from the store. A change that arrived first is newer: it wins.
+function loadStandings(player) {
+  fetch("/demo/leaderboard")
+    .then((response) => response.json())
+    .then(({ standings }) => {
+      if (player === state.player && !state.boardShown) showStandings(standings);
+    })
+    .catch((error) => log(`the leaderboard did not load: ${error}`));
 }
 
 function subscribe(id, topic) {
@@ -119,13 +137,18 @@ function onFrame(frame) {
       $("status").className = "live";
       state.retry = 500;
       if (state.after.me === undefined) state.after.me = 0; // the whole history: the player's state
-      if (state.after.board === undefined) state.after.board = 0;
+      if (state.after.board === undefined) loadStandings(state.player);
       subscribe("me", { stream: `player-${state.player}` });
       subscribe("board", { event_type: "leaderboard_changed" });
       subscribe("lobby", { event_type: "session_started" });
       for (const id of Object.keys(state.after).filter((k) => k.startsWith("session-"))) {
         subscribe(id, { stream: `game_${id}` });
       }
+      break;
+    case "subscribed":
+      // Live with no event yet: resume from where the gateway stood, or a reconnect would
+      // miss what came in between.
+      if (state.after[frame.id] === undefined) state.after[frame.id] = frame.after;
       break;
     case "event": {
       const { subscription, event } = frame;
@@ -145,6 +168,13 @@ function onFrame(frame) {
     }
     case "error":
       log(`refused (${frame.code}): ${frame.message}`);
+      if (frame.subscription === "board" && frame.code === "position_unavailable") {
+        // Too far behind to read the changes missed: the standings now, and live again.
+        delete state.after.board;
+        state.boardShown = false;
+        loadStandings(state.player);
+        subscribe("board", { event_type: "leaderboard_changed" });
+      }
       break;
     case "closing":
       log(`closed by the server (${frame.code}): ${frame.reason}`);
@@ -178,6 +208,7 @@ function pick(player) {
   state.player = player;
   state.after = {};
   state.sessions = {};
+  state.boardShown = false;
   for (const id of ["achievements", "sessions", "log", "leaderboard"]) $(id).replaceChildren();
   history.replaceState(null, "", `?player=${player}`);
   connect();
