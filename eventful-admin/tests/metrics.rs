@@ -299,6 +299,55 @@ fn handler_position_lag_failures_and_parked_events_move() {
 }
 
 #[test]
+fn a_paused_handler_reads_paused_and_its_lag_grows_while_it_waits() {
+    use eventful_core::bus::HandlerSettings;
+    use eventful_core::telemetry::HANDLER_PAUSED;
+    with_recorder(|metrics| async move {
+        let store = MemoryStore::new();
+        let players = Repository::<Player, _>::new(store.clone());
+        players.execute(create(1)).await.expect("created");
+        let mut bus =
+            EventBus::new(store.clone(), store.clone()).with_lease(Duration::from_millis(30));
+        bus.subscribe::<PlayerEvent, _, _>("ledger", |_| async { Ok::<(), BoxError>(()) });
+        bus.configure("ledger", HandlerSettings::durable());
+        let running = bus.start().expect("starts");
+        running.wait_until_caught_up().await.expect("caught up");
+        let ledger = [("handler", "ledger"), ("segment", "0/1")];
+
+        running.pause("ledger").await.expect("paused");
+        assert_eq!(metrics.take().gauge(HANDLER_PAUSED, &ledger), 1.0);
+        for _ in 0..3 {
+            players.execute(gain(1, 1)).await.expect("xp");
+        }
+        // No batch runs while paused: only the waiting segment's looks can show the lag.
+        let lag = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let reading = metrics.take();
+                if let Some(DebugValue::Gauge(lag)) = reading.find(HANDLER_LAG_EVENTS, &ledger)
+                    && lag.into_inner() == 3.0
+                {
+                    return;
+                }
+                tokio::task::yield_now().await;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await;
+        assert!(
+            lag.is_ok(),
+            "the lag of a paused handler never showed 3 events"
+        );
+
+        running.resume("ledger").expect("resumed");
+        running.wait_until_caught_up().await.expect("caught up");
+        let reading = metrics.take();
+        assert_eq!(reading.gauge(HANDLER_PAUSED, &ledger), 0.0);
+        assert_eq!(reading.gauge(HANDLER_LAG_EVENTS, &ledger), 0.0);
+        running.shutdown().await;
+    });
+}
+
+#[test]
 fn a_handler_whose_task_panicked_reads_stopped() {
     with_recorder(|metrics| async move {
         let store = MemoryStore::new();

@@ -144,7 +144,11 @@ impl<S: EventStore> Runner<S> {
 
     async fn run_segment(&mut self) {
         if self.progress == Progress::Volatile {
-            if self.wait_while_paused(None, Position::START).await.is_err() {
+            if self
+                .wait_while_paused(None, Some(Position::START))
+                .await
+                .is_err()
+            {
                 return;
             }
             self.state.send_modify(|state| state.holding = true);
@@ -160,7 +164,7 @@ impl<S: EventStore> Runner<S> {
             }
             // A paused handler claims nothing new.
             if *self.paused.borrow() {
-                if self.wait_while_paused(None, Position::START).await.is_err() {
+                if self.wait_while_paused(None, None).await.is_err() {
                     return;
                 }
                 continue;
@@ -175,6 +179,7 @@ impl<S: EventStore> Runner<S> {
                 })
                 .is_ok();
             if !reserved {
+                self.look_from_store().await;
                 if !self.wait(self.lease / 4).await {
                     return;
                 }
@@ -217,6 +222,7 @@ impl<S: EventStore> Runner<S> {
                     failures = 0;
                     // The holder's lease runs out unrenewed only if it died: look again a few
                     // times a lease.
+                    self.look_from_store().await;
                     if !self.wait(self.lease / 4).await {
                         return;
                     }
@@ -269,7 +275,7 @@ impl<S: EventStore> Runner<S> {
             if *self.stop.borrow() {
                 return Ended::Stopped;
             }
-            if let Err(ended) = self.wait_while_paused(claim, saved).await {
+            if let Err(ended) = self.wait_while_paused(claim, Some(saved)).await {
                 return ended;
             }
             let batch = tokio::select! {
@@ -328,16 +334,18 @@ impl<S: EventStore> Runner<S> {
                 .find(|event| self.segment.holds(&event.stream_id));
             self.metrics.batch_done(processed, handled, behind, last);
             if batch.end_of_log {
-                // A claim is renewed at least a few times a lease, appends or not.
-                let renew = claim.map_or(Duration::MAX, |_| self.lease / 3);
+                // A claim is renewed at least a few times a lease, appends or not, and the
+                // lag looked at as often (a wait for an append the store does not signal
+                // would otherwise read 0 while the log grows).
                 tokio::select! {
                     () = self.store.wait_for_append(processed) => {}
-                    () = tokio::time::sleep(renew) => {
+                    () = tokio::time::sleep(self.lease / 3) => {
                         if let Some(claim) = claim
                             && let Err(ended) = self.renew(claim, saved).await
                         {
                             return ended;
                         }
+                        self.look(processed).await;
                     }
                     () = stopped(&mut self.stop) => return Ended::Stopped,
                     () = paused_is(&mut self.paused, true) => {}
@@ -402,32 +410,63 @@ impl<S: EventStore> Runner<S> {
     }
 
     /// Waits while the handler is paused, renewing `claim` a few times a lease so that no
-    /// other instance takes the segment meanwhile.
+    /// other instance takes the segment meanwhile, and refreshing the lag as often: from
+    /// `saved` when the segment is this instance's, from the store when it holds no claim
+    /// yet (`None`).
     async fn wait_while_paused(
         &mut self,
         claim: Option<&Claim>,
-        saved: Position,
+        saved: Option<Position>,
     ) -> Result<(), Ended> {
         if !*self.paused.borrow() {
             return Ok(());
         }
         self.state.send_modify(|state| state.paused = true);
-        let renew = claim.map_or(Duration::MAX, |_| self.lease / 3);
+        self.metrics.paused(true);
         let waited = loop {
             tokio::select! {
                 () = paused_is(&mut self.paused, false) => break Ok(()),
                 () = stopped(&mut self.stop) => break Err(Ended::Stopped),
-                () = tokio::time::sleep(renew) => {
-                    if let Some(claim) = claim
+                () = tokio::time::sleep(self.lease / 3) => {
+                    if let (Some(claim), Some(saved)) = (claim, saved)
                         && let Err(ended) = self.renew(claim, saved).await
                     {
                         break Err(ended);
                     }
+                    match saved {
+                        Some(saved) => self.look(saved).await,
+                        None => self.look_from_store().await,
+                    }
                 }
             }
         };
+        self.metrics.paused(false);
         self.state.send_modify(|state| state.paused = false);
         waited
+    }
+
+    /// Sets the lag of a segment this instance works on, at `processed`, against the head
+    /// of the log now.
+    async fn look(&self, processed: Position) {
+        let behind = match self.store.head_position().await {
+            Ok(head) => Behind::Head(head),
+            Err(_) => Behind::Unknown,
+        };
+        self.metrics.behind(processed, behind);
+    }
+
+    /// Sets the lag of a segment this instance does not hold, from its saved position, so
+    /// that a segment no instance moves shows its lag growing here too.
+    async fn look_from_store(&self) {
+        let (Ok(head), Ok(stored)) = (
+            self.store.head_position().await,
+            self.checkpoints.segments(self.handler.name()).await,
+        ) else {
+            return;
+        };
+        if let Some(record) = stored.iter().find(|record| record.segment == self.segment) {
+            self.metrics.behind(record.position, Behind::Head(head));
+        }
     }
 
     /// [`Runner::handle`] in `span`; in place when the span is off, so that an event costs no

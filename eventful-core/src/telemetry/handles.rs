@@ -4,14 +4,14 @@
 
 use std::time::Instant;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use metrics::{Counter, Gauge, Histogram, counter, gauge, histogram};
 
 use super::{
     COMMAND_DURATION_SECONDS, COMMAND_RETRIES_TOTAL, COMMANDS_TOTAL, EVENTS_APPENDED_TOTAL,
     EVENTS_PARKED_TOTAL, HANDLER_EVENTS_TOTAL, HANDLER_FAILURES_TOTAL, HANDLER_LAG_EVENTS,
-    HANDLER_LAG_SECONDS, HANDLER_POSITION, HANDLER_STOPPED, SNAPSHOT_FAILURES_TOTAL,
-    SNAPSHOTS_SAVED_TOTAL, timings_enabled,
+    HANDLER_LAG_SECONDS, HANDLER_PAUSED, HANDLER_POSITION, HANDLER_STOPPED,
+    SNAPSHOT_FAILURES_TOTAL, SNAPSHOTS_SAVED_TOTAL, timings_enabled,
 };
 use crate::envelope::{Position, RecordedEvent};
 use crate::names::TypeName;
@@ -118,6 +118,10 @@ pub(crate) struct SegmentMetrics {
     lag_events: Gauge,
     lag_seconds: Gauge,
     stopped: Gauge,
+    paused: Gauge,
+    /// When the last event the segment handled here was recorded: what the lag in seconds
+    /// is measured from while the segment waits.
+    last_recorded_at: Option<DateTime<Utc>>,
     handled: Counter,
     failures: Counter,
     parked: Counter,
@@ -133,6 +137,8 @@ impl SegmentMetrics {
             lag_events: gauge(HANDLER_LAG_EVENTS),
             lag_seconds: gauge(HANDLER_LAG_SECONDS),
             stopped: gauge(HANDLER_STOPPED),
+            paused: gauge(HANDLER_PAUSED),
+            last_recorded_at: None,
             handled: counter!(HANDLER_EVENTS_TOTAL, "handler" => handler.clone()),
             failures: counter!(HANDLER_FAILURES_TOTAL, "handler" => handler.clone()),
             parked: counter!(EVENTS_PARKED_TOTAL, "handler" => handler),
@@ -142,7 +148,7 @@ impl SegmentMetrics {
     /// After a batch: where the segment is, and how far behind the head of the log. `last` is
     /// the last event of the batch the segment handled, if any.
     pub(crate) fn batch_done(
-        &self,
+        &mut self,
         processed: Position,
         handled: usize,
         behind: Behind,
@@ -150,22 +156,36 @@ impl SegmentMetrics {
     ) {
         self.position.set(processed.get() as f64);
         self.handled.increment(handled as u64);
+        if let Some(last) = last {
+            self.last_recorded_at = Some(last.recorded_at);
+        }
+        self.behind(processed, behind);
+    }
+
+    /// While the segment waits (paused, idle, or for a claim): how far `processed` is behind
+    /// the head of the log now, so that a segment nobody moves shows its lag growing.
+    pub(crate) fn behind(&self, processed: Position, behind: Behind) {
         match behind {
-            Behind::Unknown => {}
-            Behind::EndOfLog => {
-                self.lag_events.set(0.0);
-                self.lag_seconds.set(0.0);
-            }
-            Behind::Head(head) => {
+            Behind::Head(head) if head > processed => {
                 self.lag_events
                     .set(head.get().saturating_sub(processed.get()) as f64);
-                if let Some(last) = last {
-                    let age = Utc::now() - last.recorded_at;
+                if let Some(recorded_at) = self.last_recorded_at {
+                    let age = Utc::now() - recorded_at;
                     self.lag_seconds
                         .set(age.num_milliseconds().max(0) as f64 / 1000.0);
                 }
             }
+            Behind::Unknown => {}
+            Behind::EndOfLog | Behind::Head(_) => {
+                self.lag_events.set(0.0);
+                self.lag_seconds.set(0.0);
+            }
         }
+    }
+
+    /// The segment pauses (`true`) or goes on (`false`).
+    pub(crate) fn paused(&self, paused: bool) {
+        self.paused.set(if paused { 1.0 } else { 0.0 });
     }
 
     /// The segment resumes from `position` (a claim, or a start).

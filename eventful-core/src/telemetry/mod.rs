@@ -65,10 +65,12 @@ pub const SNAPSHOT_FAILURES_TOTAL: &str = "eventful_snapshot_failures_total";
 /// in this instance (and saved it, for durable progress).
 pub const HANDLER_POSITION: &str = "eventful_handler_position";
 /// Gauge `{handler, segment}`: events stored after the segment's position, as of its last
-/// batch (0 once it has read to the end of the log).
+/// batch or its last look while it waits (paused, idle, or for a claim another instance
+/// holds; a few times a lease); 0 once it has read to the end of the log.
 pub const HANDLER_LAG_EVENTS: &str = "eventful_handler_lag_events";
 /// Gauge `{handler, segment}`: while the segment is behind, how old the last event it
-/// handled is, in seconds; 0 once it has read to the end of the log.
+/// handled in this instance is, in seconds, refreshed as the lag in events is; 0 once it
+/// has read to the end of the log.
 pub const HANDLER_LAG_SECONDS: &str = "eventful_handler_lag_seconds";
 /// Counter `{handler}`: events handled.
 pub const HANDLER_EVENTS_TOTAL: &str = "eventful_handler_events_total";
@@ -78,6 +80,9 @@ pub const HANDLER_FAILURES_TOTAL: &str = "eventful_handler_failures_total";
 /// Gauge `{handler, segment}`: 1 while the segment is stopped on a failed event or halted
 /// in this instance, 0 otherwise.
 pub const HANDLER_STOPPED: &str = "eventful_handler_stopped";
+/// Gauge `{handler, segment}`: 1 while the segment is paused in this instance
+/// ([`RunningBus::pause`](crate::RunningBus::pause)), 0 otherwise.
+pub const HANDLER_PAUSED: &str = "eventful_handler_paused";
 /// Counter `{handler}`: events parked.
 pub const EVENTS_PARKED_TOTAL: &str = "eventful_events_parked_total";
 /// Counter `{kind, outcome}`: events delivered by relays (`kind="relay"`) and gateways
@@ -149,6 +154,10 @@ pub fn init() {
     describe_gauge!(
         HANDLER_STOPPED,
         "1 while a handler segment is stopped or halted in this instance"
+    );
+    describe_gauge!(
+        HANDLER_PAUSED,
+        "1 while a handler segment is paused in this instance"
     );
     describe_counter!(EVENTS_PARKED_TOTAL, Unit::Count, "Events parked");
     describe_counter!(
