@@ -187,7 +187,9 @@ async fn clients(args: Args) {
 
     let latencies = Arc::new(parking_lot::Mutex::new(Vec::<u64>::new()));
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::channel::<()>(args.clients);
-    let stop = Arc::new(tokio::sync::Notify::new());
+    // A watch, not a Notify: `notify_waiters` wakes only readers waiting at that instant, and
+    // a reader busy with a frame then would wait on its socket for ever.
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
     let mut readers = Vec::new();
     for player in 1..=args.clients {
         let token = Claims::new(
@@ -212,15 +214,14 @@ async fn clients(args: Args) {
                 .await
                 .expect("sent");
         }
-        let (latencies, ready, stop) =
-            (Arc::clone(&latencies), ready_tx.clone(), Arc::clone(&stop));
+        let (latencies, ready, mut stop) = (Arc::clone(&latencies), ready_tx.clone(), stop.clone());
         readers.push(tokio::spawn(async move {
             let mut mine = Vec::new();
             let mut confirmed = 0;
             loop {
                 let message = tokio::select! {
                     message = socket.next() => message,
-                    () = stop.notified() => break,
+                    _ = stop.wait_for(|stop| *stop) => break,
                 };
                 let Some(Ok(Message::Text(text))) = message else {
                     break;
@@ -265,7 +266,7 @@ async fn clients(args: Args) {
     let elapsed = started.elapsed();
     tokio::time::sleep(Duration::from_secs(2)).await; // the last frames in flight
     let (ticks_after, _) = usage(pid);
-    stop.notify_waiters();
+    stop_tx.send_replace(true);
     for reader in readers {
         reader.await.expect("a reader");
     }
