@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use eventful_core::BusError;
 use serde::Serialize;
 use uuid::Uuid;
@@ -47,15 +48,26 @@ pub(crate) async fn one(
     Ok(Json(view_of(&admin, &name).await?))
 }
 
-/// `POST /handlers/{name}/pause`: returns once every segment here has paused.
+/// `POST /handlers/{name}/pause`: `200` once every segment here has paused; `202` if they
+/// have not within the admin's pause wait (a segment inside a long batch, a store that does
+/// not answer): the handler is then still pausing, and pauses once it can.
 pub(crate) async fn pause(
     State(admin): State<Arc<Admin>>,
     name: Result<Path<String>, PathRejection>,
-) -> Result<Json<HandlerView>, AdminError> {
+) -> Result<(StatusCode, Json<HandlerView>), AdminError> {
     let name = path(name)?;
-    admin.bus.pause(&name).await?;
-    tracing::info!(handler = %name, "paused through the admin API");
-    Ok(Json(view_of(&admin, &name).await?))
+    let status = match tokio::time::timeout(admin.pause_wait, admin.bus.pause(&name)).await {
+        Ok(paused) => {
+            paused?;
+            tracing::info!(handler = %name, "paused through the admin API");
+            StatusCode::OK
+        }
+        Err(_) => {
+            tracing::warn!(handler = %name, wait = ?admin.pause_wait, "pausing through the admin API: not every segment has paused yet");
+            StatusCode::ACCEPTED
+        }
+    };
+    Ok((status, Json(view_of(&admin, &name).await?)))
 }
 
 /// `POST /handlers/{name}/resume`.

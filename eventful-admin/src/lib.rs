@@ -72,6 +72,7 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -98,7 +99,12 @@ pub struct Admin {
     rebuilds: HashMap<String, Arc<dyn Rebuild>>,
     aggregates: HashMap<String, Arc<dyn AggregateReader>>,
     checks: Vec<Arc<dyn HealthCheck>>,
+    pause_wait: Duration,
 }
+
+/// How long `POST /handlers/{name}/pause` waits for the handler's segments to pause before it
+/// answers `202 Accepted` (still pausing), by default.
+pub const PAUSE_WAIT: Duration = Duration::from_secs(10);
 
 impl Admin {
     /// The admin of `bus`, running on `store`.
@@ -110,7 +116,31 @@ impl Admin {
             rebuilds: HashMap::new(),
             aggregates: HashMap::new(),
             checks: Vec::new(),
+            pause_wait: PAUSE_WAIT,
         }
+    }
+
+    /// Sets how long a pause request waits for the handler to pause ([`PAUSE_WAIT`] by
+    /// default). A segment inside a long batch, or waiting for a store that does not answer,
+    /// pauses only once it is out: the request then answers `202 Accepted`, the handler
+    /// still pausing, rather than hold the operator's connection.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use eventful_admin::Admin;
+    /// # use eventful_core::EventBus;
+    /// # use eventful_store_memory::MemoryStore;
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let store = MemoryStore::new();
+    /// # let bus = Arc::new(EventBus::new(store.clone(), store.clone()).start()?);
+    /// let admin = Admin::new(store, bus).with_pause_wait(std::time::Duration::from_secs(3));
+    /// # drop(admin);
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn with_pause_wait(mut self, wait: Duration) -> Self {
+        self.pause_wait = wait;
+        self
     }
 
     /// Reads old event shapes with `upcasters` (for rebuilds and aggregate reads), as the
@@ -155,7 +185,7 @@ impl Admin {
     /// | --- | --- |
     /// | `GET /handlers` | every handler: owner, segment, position, lag, parked count, paused |
     /// | `GET /handlers/{name}` | one handler |
-    /// | `POST /handlers/{name}/pause`, `…/resume` | pause or resume it in this instance |
+    /// | `POST /handlers/{name}/pause`, `…/resume` | pause or resume it in this instance (`202` while a pause is still under way after [`Admin::with_pause_wait`]) |
     /// | `POST /handlers/{name}/rebuild` | rebuild it into a fresh copy, swapped in when caught up |
     /// | `GET /handlers/{name}/parked` | the events it parked |
     /// | `POST /handlers/{name}/parked/{event_id}/replay` | hand one to it again |

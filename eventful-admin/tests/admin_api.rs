@@ -95,7 +95,13 @@ async fn a_handler_is_paused_and_resumed_through_http() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["paused"], true);
-    game.players.execute(gain(1, 5)).await.expect("xp");
+    let appended = game.players.execute(gain(1, 5)).await.expect("xp");
+    let head = appended.events[0].position;
+    // The mailer, not paused, is woken by the same append: once it has read the event, the
+    // board would have too, had the pause done nothing.
+    while game.bus.status().await.expect("status")[1].processed < head {
+        tokio::task::yield_now().await;
+    }
     let (_, body) = game.call(Method::GET, "/admin/handlers/xp_board").await;
     assert_eq!(body["paused"], true);
     assert_eq!(body["lag"], 1, "nothing read while paused: {body}");
@@ -362,4 +368,69 @@ async fn an_aggregate_is_read_as_of_a_version_or_a_time() {
         game.store.head_position().await.expect("head"),
         Position::new(3)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_that_cannot_finish_in_time_answers_accepted() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use eventful_admin::{Admin, AdminToken};
+    use eventful_core::prelude::*;
+    use eventful_store_memory::MemoryStore;
+    use tokio::sync::Semaphore;
+
+    let store = MemoryStore::new();
+    let players = Repository::<common::Player, _>::new(store.clone());
+    players.execute(create(1)).await.expect("created");
+    let (gate, entered) = (Arc::new(Semaphore::new(0)), Arc::new(Semaphore::new(0)));
+    let mut bus = EventBus::new(store.clone(), store.clone());
+    {
+        let (gate, entered) = (gate.clone(), entered.clone());
+        bus.subscribe::<common::PlayerEvent, _, _>("held", move |_| {
+            let (gate, entered) = (gate.clone(), entered.clone());
+            async move {
+                entered.add_permits(1);
+                gate.acquire().await?.forget();
+                Ok::<(), BoxError>(())
+            }
+        });
+    }
+    let bus = Arc::new(bus.start().expect("starts"));
+    // The handler is inside its batch until the gate opens: it cannot pause before.
+    entered.acquire().await.expect("open").forget();
+    let app = Admin::new(store.clone(), bus.clone())
+        .with_pause_wait(Duration::from_millis(20))
+        .router(AdminToken::new(common::TOKEN).expect("valid token"));
+    let post = |uri: &'static str| {
+        let app = app.clone();
+        async move {
+            let request = axum::http::Request::post(uri)
+                .header("authorization", format!("Bearer {}", common::TOKEN))
+                .body(axum::body::Body::empty())
+                .expect("request");
+            let response = tower::ServiceExt::oneshot(app, request)
+                .await
+                .expect("answered");
+            let status = response.status();
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .expect("body");
+            let body: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+            (status, body)
+        }
+    };
+    let (status, body) = post("/handlers/held/pause").await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["paused"], true, "still pausing");
+
+    gate.add_permits(1);
+    let paused = tokio::time::timeout(Duration::from_secs(10), bus.pause("held")).await;
+    assert!(
+        matches!(paused, Ok(Ok(()))),
+        "the pause finished: {paused:?}"
+    );
+    let (status, body) = post("/handlers/held/resume").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    bus.wait_until_caught_up().await.expect("caught up");
 }

@@ -81,6 +81,44 @@ async fn a_paused_handler_reads_nothing_keeps_its_claim_and_goes_on_when_resumed
     running.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pause_resumed_before_the_handler_saw_it_returns() {
+    let store = MemoryStore::new();
+    publish_game_completed(&store, "m1", "a", 10).await;
+    let (gate, entered) = (Arc::new(Semaphore::new(0)), Arc::new(Semaphore::new(0)));
+    let mut bus = EventBus::new(store.clone(), store.clone());
+    {
+        let (gate, entered) = (gate.clone(), entered.clone());
+        bus.subscribe::<GameCompletedEvent, _, _>("held", move |_| {
+            let (gate, entered) = (gate.clone(), entered.clone());
+            async move {
+                entered.add_permits(1);
+                gate.acquire().await?.forget();
+                Ok::<(), BoxError>(())
+            }
+        });
+    }
+    let running = Arc::new(bus.start().expect("starts"));
+    // The handler is inside its batch: it cannot see the pause until the gate opens.
+    entered.acquire().await.expect("open").forget();
+    let pause = {
+        let running = running.clone();
+        tokio::spawn(async move { running.pause("held").await })
+    };
+    while !running.status().await.expect("status")[0].paused {
+        tokio::task::yield_now().await;
+    }
+    running.resume("held").expect("resumes");
+    let paused = tokio::time::timeout(Duration::from_secs(10), pause).await;
+    assert!(
+        matches!(paused, Ok(Ok(Ok(())))),
+        "the pause returned once resumed: {paused:?}"
+    );
+    gate.add_permits(1);
+    running.wait_until_caught_up().await.expect("caught up");
+    assert!(!running.status().await.expect("status")[0].paused);
+}
+
 /// Sums scores; a gated copy waits before its event number `gate_at + 1` until the test
 /// lets it go, so that the test can look at the reads while a rebuild is under way; a score
 /// listed in `refused` fails (a poison event) while it is listed.

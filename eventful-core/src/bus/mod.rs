@@ -467,7 +467,10 @@ impl<S: EventStore + Clone + 'static> RunningBus<S> {
     /// it is on (its position saved) and reads nothing until [`RunningBus::resume`]. A durable
     /// segment keeps its claim meanwhile (renewed as usual), so no other instance takes it
     /// over; segments that other instances hold go on there (pause it in each instance to
-    /// pause it everywhere). Returns once every segment here has paused (or has ended).
+    /// pause it everywhere). Returns once every segment here has paused (or has ended), or
+    /// as soon as the handler is resumed meanwhile: a segment stuck inside a batch (a store
+    /// that does not answer) keeps this waiting, so bound it with a timeout where a caller
+    /// must answer (the flag stays set, and the segment pauses when it can).
     /// [`RunningBus::restart`] and [`RunningBus::rebuild`] start it again unpaused.
     ///
     /// ```
@@ -490,10 +493,16 @@ impl<S: EventStore + Clone + 'static> RunningBus<S> {
     pub async fn pause(&self, name: &str) -> Result<(), BusError> {
         let subscriber = self.subscriber(name)?;
         subscriber.paused.send_replace(true);
+        let mut flag = subscriber.paused.subscribe();
         for runner in &subscriber.segments {
             let mut state = runner.state.clone();
-            // A task that is gone (it panicked) has nothing to pause.
-            let _ = state.wait_for(|state| state.paused || state.ended).await;
+            tokio::select! {
+                // A task that is gone (it panicked) has nothing to pause.
+                _ = state.wait_for(|state| state.paused || state.ended) => {}
+                // Resumed before this segment saw the pause (it was inside a batch, or
+                // waiting for a store that does not answer): nothing is left to wait for.
+                _ = flag.wait_for(|paused| !*paused) => return Ok(()),
+            }
         }
         Ok(())
     }
