@@ -11,7 +11,10 @@
 //! itself. It reads the store's log through **one** subscription and filters per client in
 //! memory, so the store's load does not grow with the number of clients; each connection has
 //! a bounded queue, and a client that falls too far behind is told so and disconnected
-//! without holding anyone back.
+//! without holding anyone back. What one client may cost is bounded too: the topics it
+//! follows, the size of its frames, and how much of the store its resumes read (a catch-up
+//! budget per connection). [`Gateway::shutdown`] returns within its grace, even with clients
+//! that stopped reading.
 //!
 //! ```
 //! use eventful_gateway::{Claims, Gateway, GatewaySettings, Rules, TokenVerifier};

@@ -125,7 +125,8 @@ pub enum ServerFrame {
         /// What it follows.
         topic: Topic,
         /// Events after this position follow: the `after` asked for, or the position the
-        /// gateway had reached when the subscription started live.
+        /// gateway had reached when the subscription started live — the position to resume
+        /// after until the subscription's first event arrives.
         after: Position,
     },
     /// A subscription was stopped: no event of it follows this frame.
@@ -180,12 +181,14 @@ pub enum ErrorCode {
     DuplicateSubscription,
     /// No subscription of this id is running.
     UnknownSubscription,
-    /// The connection holds as many subscriptions as the gateway allows.
+    /// The connection follows as many topics as the gateway allows.
     TooManySubscriptions,
-    /// The `after` position is past the end of the store's log: the store no longer has
-    /// (or never had) the events the client says it saw.
+    /// The `after` position is past the end of the store's log — the store no longer has
+    /// (or never had) the events the client says it saw — or resuming from it would read
+    /// more than is left of the connection's catch-up budget. Subscribe without `after`.
     PositionUnavailable,
-    /// Reading past events for a resume failed; the subscription was stopped.
+    /// The store failed: reading past events for a resume (the subscription was stopped), or
+    /// what the access check needs. Subscribe again, after the last position received.
     StoreUnavailable,
 }
 
