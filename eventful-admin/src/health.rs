@@ -8,12 +8,13 @@ use async_trait::async_trait;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use eventful_core::{BoxError, EventStore};
+use eventful_core::{BoxError, EventStore, HandlerStatus};
 use serde::Serialize;
 
 use crate::Admin;
 
-/// How long readiness waits for the store (and each check) before calling it down.
+/// How long readiness waits for the store, the health checks and the handlers' status (all
+/// asked at once) before calling the late ones down.
 pub const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Something outside the store that the service needs to be ready: a broker connection, for
@@ -66,43 +67,38 @@ pub(crate) async fn live() -> Json<serde_json::Value> {
 /// `GET /health/ready`: 200 when the store answers, every health check passes and every
 /// handler runs in this instance (none stopped, halted or panicked); 503 with the failing
 /// checks otherwise.
+///
+/// The store, each health check and the handlers' status are asked at once, under one
+/// budget of [`CHECK_TIMEOUT`]: a probe waits for the slowest, never for their sum.
 pub(crate) async fn ready(State(admin): State<Arc<Admin>>) -> (StatusCode, Json<Readiness>) {
-    let mut checks = Vec::new();
-    let store = tokio::time::timeout(CHECK_TIMEOUT, admin.store.head_position()).await;
-    checks.push(match store {
-        Ok(Ok(_)) => pass("store"),
-        Ok(Err(error)) => fail("store", error.to_string()),
-        Err(_) => fail("store", format!("no answer within {CHECK_TIMEOUT:?}")),
-    });
-    for check in &admin.checks {
-        let outcome = tokio::time::timeout(CHECK_TIMEOUT, check.check()).await;
-        checks.push(match outcome {
+    let deadline = tokio::time::Instant::now() + CHECK_TIMEOUT;
+    let late = || format!("no answer within {CHECK_TIMEOUT:?}");
+    let store = async {
+        match tokio::time::timeout_at(deadline, admin.store.head_position()).await {
+            Ok(Ok(_)) => pass("store"),
+            Ok(Err(error)) => fail("store", error.to_string()),
+            Err(_) => fail("store", late()),
+        }
+    };
+    let others = futures::future::join_all(admin.checks.iter().map(|check| async move {
+        match tokio::time::timeout_at(deadline, check.check()).await {
             Ok(Ok(())) => pass(check.name()),
             Ok(Err(error)) => fail(check.name(), error.to_string()),
-            Err(_) => fail(check.name(), format!("no answer within {CHECK_TIMEOUT:?}")),
-        });
-    }
-    match tokio::time::timeout(CHECK_TIMEOUT, admin.bus.status()).await {
-        Ok(Ok(statuses)) => {
-            for status in statuses {
-                let name = format!("handler {}", status.name);
-                checks.push(match (&status.failure, &status.halted) {
-                    (Some(failure), _) => fail(&name, format!("stopped: {failure}")),
-                    (None, Some(halted)) => fail(&name, format!("halted: {halted}")),
-                    // Neither reported: the bus was stopped, or the handler's task panicked.
-                    (None, None) if !status.running => {
-                        fail(&name, "not running in this instance".to_owned())
-                    }
-                    (None, None) => pass(&name),
-                });
-            }
+            Err(_) => fail(check.name(), late()),
         }
-        Ok(Err(error)) => checks.push(fail("handlers", error.to_string())),
-        Err(_) => checks.push(fail(
-            "handlers",
-            format!("no answer within {CHECK_TIMEOUT:?}"),
-        )),
-    }
+    }));
+    let handlers = async {
+        match tokio::time::timeout_at(deadline, admin.bus.status()).await {
+            Ok(Ok(statuses)) => statuses.iter().map(handler_check).collect(),
+            Ok(Err(error)) => vec![fail("handlers", error.to_string())],
+            Err(_) => vec![fail("handlers", late())],
+        }
+    };
+    let (store, others, handlers) = tokio::join!(store, others, handlers);
+    let checks: Vec<CheckView> = std::iter::once(store)
+        .chain(others)
+        .chain(handlers)
+        .collect();
     let ready = checks.iter().all(|check| check.ok);
     let status = if ready {
         StatusCode::OK
@@ -114,6 +110,18 @@ pub(crate) async fn ready(State(admin): State<Arc<Admin>>) -> (StatusCode, Json<
         checks,
     };
     (status, Json(answer))
+}
+
+/// One handler's line: it fails when the handler stopped, halted or does not run.
+fn handler_check(status: &HandlerStatus) -> CheckView {
+    let name = format!("handler {}", status.name);
+    match (&status.failure, &status.halted) {
+        (Some(failure), _) => fail(&name, format!("stopped: {failure}")),
+        (None, Some(halted)) => fail(&name, format!("halted: {halted}")),
+        // Neither reported: the bus was stopped, or the handler's task panicked.
+        (None, None) if !status.running => fail(&name, "not running in this instance".to_owned()),
+        (None, None) => pass(&name),
+    }
 }
 
 fn pass(name: &str) -> CheckView {

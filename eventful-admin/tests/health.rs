@@ -12,6 +12,7 @@ use axum::http::{Request, StatusCode};
 use common::{Player, create, gain, quick_retry};
 use eventful_admin::{Admin, HealthCheck};
 use eventful_core::prelude::*;
+use eventful_core::{Position, StreamId};
 use eventful_store_memory::MemoryStore;
 use tower::ServiceExt;
 
@@ -147,4 +148,152 @@ async fn readiness_fails_for_a_handler_whose_task_panicked() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["checks"][1]["name"], "handler ledger");
     assert_eq!(body["checks"][1]["detail"], "not running in this instance");
+}
+
+/// A memory store that does not answer while `down` is set.
+#[derive(Clone)]
+struct DownStore {
+    inner: MemoryStore,
+    down: Arc<AtomicBool>,
+}
+
+impl DownStore {
+    fn check(&self) -> Result<(), eventful_core::StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(eventful_core::StoreError::Unavailable {
+                source: "connection refused".into(),
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl EventStore for DownStore {
+    async fn append(
+        &self,
+        stream_id: &StreamId,
+        expected: eventful_core::ExpectedVersion,
+        events: Vec<eventful_core::NewEvent>,
+    ) -> Result<eventful_core::AppendResult, eventful_core::StoreError> {
+        self.check()?;
+        self.inner.append(stream_id, expected, events).await
+    }
+    async fn read_stream(
+        &self,
+        stream_id: &StreamId,
+        from: eventful_core::Version,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, eventful_core::StoreError> {
+        self.check()?;
+        self.inner.read_stream(stream_id, from, limit).await
+    }
+    async fn stream_version(
+        &self,
+        stream_id: &StreamId,
+    ) -> Result<eventful_core::Version, eventful_core::StoreError> {
+        self.check()?;
+        self.inner.stream_version(stream_id).await
+    }
+    async fn read_all(
+        &self,
+        from: Position,
+        filter: &eventful_core::EventFilter,
+        limit: usize,
+    ) -> Result<eventful_core::AllBatch, eventful_core::StoreError> {
+        self.check()?;
+        self.inner.read_all(from, filter, limit).await
+    }
+    async fn head_position(&self) -> Result<Position, eventful_core::StoreError> {
+        self.check()?;
+        self.inner.head_position().await
+    }
+    async fn wait_for_append(&self, after: Position) {
+        self.inner.wait_for_append(after).await
+    }
+    async fn find_event(
+        &self,
+        stream_id: &StreamId,
+        event_id: eventful_core::Uuid,
+    ) -> Result<Option<RecordedEvent>, eventful_core::StoreError> {
+        self.check()?;
+        self.inner.find_event(stream_id, event_id).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_fails_while_the_store_is_down() {
+    let memory = MemoryStore::new();
+    let down = Arc::new(AtomicBool::new(false));
+    let store = DownStore {
+        inner: memory.clone(),
+        down: down.clone(),
+    };
+    let mut bus = EventBus::new(store.clone(), memory.clone());
+    bus.subscribe::<common::PlayerEvent, _, _>("ledger", |_| async { Ok::<(), BoxError>(()) });
+    let bus = Arc::new(bus.start().expect("starts"));
+    let app = Admin::new(store.clone(), bus.clone()).health_router();
+    assert_eq!(get(&app, "/health/ready").await.0, StatusCode::OK);
+
+    down.store(true, Ordering::SeqCst);
+    let (status, body) = get(&app, "/health/ready").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["status"], "not_ready");
+    assert_eq!(body["checks"][0]["name"], "store");
+    assert_eq!(body["checks"][0]["ok"], false);
+    let detail = body["checks"][0]["detail"].as_str().expect("detail");
+    assert!(detail.contains("connection refused"), "{detail}");
+    assert_eq!(get(&app, "/health/live").await.0, StatusCode::OK);
+
+    down.store(false, Ordering::SeqCst);
+    assert_eq!(get(&app, "/health/ready").await.0, StatusCode::OK);
+}
+
+/// A check that passes only once `others` other checks are being asked at the same time:
+/// asked one after another, it never does and runs out of time.
+struct Together {
+    name: &'static str,
+    barrier: Arc<tokio::sync::Barrier>,
+}
+
+#[async_trait]
+impl HealthCheck for Together {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    async fn check(&self) -> Result<(), BoxError> {
+        self.barrier.wait().await;
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_asks_every_check_at_once() {
+    let store = MemoryStore::new();
+    let bus = Arc::new(
+        EventBus::new(store.clone(), store.clone())
+            .start()
+            .expect("starts"),
+    );
+    let barrier = Arc::new(tokio::sync::Barrier::new(2));
+    let app = Admin::new(store.clone(), bus)
+        .with_health_check(Together {
+            name: "broker",
+            barrier: barrier.clone(),
+        })
+        .with_health_check(Together {
+            name: "cache",
+            barrier,
+        })
+        .health_router();
+    let (status, body) = get(&app, "/health/ready").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let names: Vec<_> = body["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .map(|check| check["name"].as_str().expect("name").to_owned())
+        .collect();
+    assert_eq!(names, ["store", "broker", "cache"], "in order");
 }
