@@ -1,5 +1,6 @@
 //! The page of `game_backend --serve` in a real browser: headless Chromium driven through
-//! chromedriver (WebDriver). An xp gain made through the repository shows on the page, live.
+//! chromedriver (WebDriver). An xp gain made through the repository shows on the page, live,
+//! and a leaderboard change made while the page reconnects shows once it is back.
 //! Without `/usr/bin/chromium` and `/usr/bin/chromedriver` the test says it was skipped
 //! (`.ci/run` installs both, so CI runs it).
 
@@ -8,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use eventful_core::{EventStore, ExpectedVersion, NewEvent, Payload, StreamId, TypeName};
 use eventful_examples::ids::PlayerId;
 use eventful_examples::player::{PlayerCommand, PlayerEvent};
 use eventful_examples::serve::{self, ServeSettings};
@@ -121,7 +123,8 @@ async fn an_xp_gain_made_through_the_repository_appears_on_the_live_page() {
         // No match during the test: the only xp gain is the test's own.
         match_pause: Duration::from_secs(3600),
     };
-    let serving = serve::start(MemoryStore::new(), &settings)
+    let store = MemoryStore::new();
+    let serving = serve::start(store.clone(), &settings)
         .await
         .expect("the backend is served");
     let driver = Driver::start();
@@ -164,6 +167,60 @@ async fn an_xp_gain_made_through_the_repository_appears_on_the_live_page() {
     std::fs::create_dir_all(path.parent().expect("a folder")).expect("the folder exists");
     std::fs::write(&path, png).expect("the screenshot is saved");
     eprintln!("screenshot of the live page: {}", path.display());
+
+    // The board is live and has had no event: a reconnect resumes it from the `after` of its
+    // `subscribed`, so a change made while the page is away still shows.
+    client
+        .execute(
+            "window.heldReconnect = null;
+             const reconnect = connect;
+             connect = () => { window.heldReconnect = reconnect; };
+             state.socket.close();",
+            Vec::new(),
+        )
+        .await
+        .expect("the page lets go of its socket");
+    wait_for_text(&client, "status", |text| text.starts_with("reconnecting")).await;
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while client
+        .execute("return window.heldReconnect === null;", Vec::new())
+        .await
+        .expect("runs")
+        == serde_json::Value::Bool(true)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the page never tried to reconnect"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let standings = serde_json::json!({ "standings": [
+        { "rank": 1, "player_id": 2, "name": "Away While It Changed", "level": 99, "xp": 98765 },
+    ]});
+    let changed = NewEvent::new(
+        TypeName::from_static("leaderboard"),
+        TypeName::from_static("leaderboard_changed"),
+        1,
+        Payload::encode(&standings).expect("encodes"),
+    );
+    store
+        .append(
+            &StreamId::new("leaderboard-top").expect("valid"),
+            ExpectedVersion::Any,
+            vec![changed],
+        )
+        .await
+        .expect("appended");
+    client
+        .execute(
+            "const reconnect = window.heldReconnect; connect = reconnect; reconnect();",
+            Vec::new(),
+        )
+        .await
+        .expect("the page reconnects");
+    wait_for_text(&client, "status", |text| text == "live").await;
+    wait_for_text(&client, "leaderboard", |text| text.contains("98765")).await;
+
     client.close().await.expect("the browser closes");
     drop(driver);
     serving
