@@ -57,6 +57,17 @@ pub enum AdminError {
         /// The handler's error.
         reason: String,
     },
+    /// A rebuild into a fresh copy failed: the read model failed on an event, an event no
+    /// longer decodes, or the store failed. The old copy still serves reads.
+    #[error("rebuilding `{handler}` failed{}: {reason}", position.map(|at| format!(" at position {at}")).unwrap_or_default())]
+    RebuildFailed {
+        /// The read model.
+        handler: String,
+        /// The position of the event it failed at, when it failed at one.
+        position: Option<eventful_core::Position>,
+        /// Why.
+        reason: String,
+    },
     /// No aggregate of that type was given to [`Admin::with_aggregate`](crate::Admin::with_aggregate).
     #[error("no aggregate type `{0}` is known to the admin API")]
     UnknownAggregate(String),
@@ -101,7 +112,9 @@ impl AdminError {
             Self::NotRebuildable(_) | Self::ReplayFailed { .. } => StatusCode::CONFLICT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Unreadable(_) | Self::Bus(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unreadable(_) | Self::Bus(_) | Self::RebuildFailed { .. } => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -114,6 +127,7 @@ impl AdminError {
             Self::NotRebuildable(_) => "not_rebuildable",
             Self::NotParked { .. } => "not_parked",
             Self::ReplayFailed { .. } => "replay_failed",
+            Self::RebuildFailed { .. } => "rebuild_failed",
             Self::UnknownAggregate(_) => "unknown_aggregate",
             Self::StreamNotFound(_) => "stream_not_found",
             Self::VersionBeyondStream { .. } => "version_beyond_stream",

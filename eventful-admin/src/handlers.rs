@@ -1,5 +1,5 @@
-//! The routes that act on handlers: list them, pause and resume them, rebuild a read model
-//! into a fresh copy, and list, replay and dismiss what they parked.
+//! The routes that act on handlers: list them, pause and resume them, and list, replay and
+//! dismiss what they parked (rebuilds are in `rebuilds`).
 
 use std::sync::Arc;
 
@@ -15,7 +15,7 @@ use crate::Admin;
 use crate::error::{AdminError, path_arg as path};
 use crate::views::{HandlerView, ParkedView};
 
-async fn view_of(admin: &Admin, name: &str) -> Result<HandlerView, AdminError> {
+pub(crate) async fn view_of(admin: &Admin, name: &str) -> Result<HandlerView, AdminError> {
     admin
         .bus
         .status()
@@ -79,39 +79,6 @@ pub(crate) async fn resume(
     admin.bus.resume(&name)?;
     tracing::info!(handler = %name, "resumed through the admin API");
     Ok(Json(view_of(&admin, &name).await?))
-}
-
-/// What a rebuild did.
-#[derive(Debug, Serialize)]
-pub(crate) struct Rebuilt {
-    handler: String,
-    /// The position the fresh copy had reached when it was swapped in.
-    swapped_in_at: u64,
-}
-
-/// `POST /handlers/{name}/rebuild`: answers once the fresh copy is swapped in.
-pub(crate) async fn rebuild(
-    State(admin): State<Arc<Admin>>,
-    name: Result<Path<String>, PathRejection>,
-) -> Result<Json<Rebuilt>, AdminError> {
-    let name = path(name)?;
-    let Some(rebuild) = admin.rebuilds.get(&name) else {
-        // An unknown name is unknown, whatever else it is not.
-        view_of(&admin, &name).await?;
-        return Err(AdminError::NotRebuildable(name));
-    };
-    let reached = rebuild
-        .rebuild(&admin.store, &admin.upcasters)
-        .await
-        .map_err(|error| match error {
-            eventful_core::projection::RebuildError::Store(error) => AdminError::Store(error),
-            other => AdminError::Unreadable(other.to_string()),
-        })?;
-    tracing::info!(handler = %name, position = %reached, "rebuilt through the admin API");
-    Ok(Json(Rebuilt {
-        handler: name,
-        swapped_in_at: reached.get(),
-    }))
 }
 
 /// `GET /handlers/{name}/parked`.

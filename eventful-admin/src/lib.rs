@@ -51,7 +51,8 @@
 //! | --- | --- |
 //! | this file | [`Admin`]: what the routes act on, and the routers |
 //! | `token` | [`AdminToken`] and the middleware that refuses requests without it |
-//! | `handlers` | the handler routes: list, pause, resume, rebuild, parked events |
+//! | `handlers` | the handler routes: list, pause, resume, parked events |
+//! | `rebuilds` | rebuilds into a fresh copy as background jobs, and their outcome |
 //! | `reads` | the read routes: streams and aggregates as of a version or a time |
 //! | `health` | [`HealthCheck`], liveness and readiness |
 //! | `prometheus` | [`PrometheusMetrics`]: the exporter and `/metrics` |
@@ -65,6 +66,7 @@ mod handlers;
 mod health;
 mod prometheus;
 mod reads;
+mod rebuilds;
 mod token;
 mod views;
 
@@ -85,6 +87,7 @@ use self::control::{AggregateOf, AggregateReader, BusControl, Rebuild, Store};
 pub use self::error::AdminError;
 pub use self::health::{CHECK_TIMEOUT, HealthCheck};
 pub use self::prometheus::{COMMAND_DURATION_BUCKETS, MetricsError, PrometheusMetrics};
+use self::rebuilds::RebuildJobs;
 pub use self::token::{AdminToken, MIN_TOKEN_LEN, TokenError};
 pub use self::views::{AggregateView, EventView, HandlerView, ParkedView, SegmentView, StreamView};
 
@@ -100,7 +103,13 @@ pub struct Admin {
     aggregates: HashMap<String, Arc<dyn AggregateReader>>,
     checks: Vec<Arc<dyn HealthCheck>>,
     pause_wait: Duration,
+    rebuild_wait: Duration,
+    jobs: RebuildJobs,
 }
+
+/// How long `POST /handlers/{name}/rebuild` waits for the rebuild before it answers `202
+/// Accepted` (still running; `GET` the same route for its outcome), by default.
+pub const REBUILD_WAIT: Duration = Duration::from_secs(10);
 
 /// How long `POST /handlers/{name}/pause` waits for the handler's segments to pause before it
 /// answers `202 Accepted` (still pausing), by default.
@@ -117,6 +126,8 @@ impl Admin {
             aggregates: HashMap::new(),
             checks: Vec::new(),
             pause_wait: PAUSE_WAIT,
+            rebuild_wait: REBUILD_WAIT,
+            jobs: RebuildJobs::default(),
         }
     }
 
@@ -140,6 +151,29 @@ impl Admin {
     /// ```
     pub fn with_pause_wait(mut self, wait: Duration) -> Self {
         self.pause_wait = wait;
+        self
+    }
+
+    /// Sets how long a rebuild request waits for the rebuild ([`REBUILD_WAIT`] by default).
+    /// The rebuild runs on a task of its own and goes on after the answer: a request that
+    /// waited this long answers `202 Accepted`, and `GET /handlers/{name}/rebuild` gives the
+    /// outcome later.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use eventful_admin::Admin;
+    /// # use eventful_core::EventBus;
+    /// # use eventful_store_memory::MemoryStore;
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let store = MemoryStore::new();
+    /// # let bus = Arc::new(EventBus::new(store.clone(), store.clone()).start()?);
+    /// let admin = Admin::new(store, bus).with_rebuild_wait(std::time::Duration::from_secs(1));
+    /// # drop(admin);
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn with_rebuild_wait(mut self, wait: Duration) -> Self {
+        self.rebuild_wait = wait;
         self
     }
 
@@ -186,7 +220,8 @@ impl Admin {
     /// | `GET /handlers` | every handler: owner, segment, position, lag, parked count, paused |
     /// | `GET /handlers/{name}` | one handler |
     /// | `POST /handlers/{name}/pause`, `…/resume` | pause or resume it in this instance (`202` while a pause is still under way after [`Admin::with_pause_wait`]) |
-    /// | `POST /handlers/{name}/rebuild` | rebuild it into a fresh copy, swapped in when caught up |
+    /// | `POST /handlers/{name}/rebuild` | rebuild it into a fresh copy, swapped in when caught up (`202` while it still runs after [`Admin::with_rebuild_wait`]) |
+    /// | `GET /handlers/{name}/rebuild` | how the last rebuild went: `running`, `done`, `failed` |
     /// | `GET /handlers/{name}/parked` | the events it parked |
     /// | `POST /handlers/{name}/parked/{event_id}/replay` | hand one to it again |
     /// | `DELETE /handlers/{name}/parked/{event_id}` | forget one unhandled |
@@ -198,7 +233,10 @@ impl Admin {
             .route("/handlers/{name}", get(handlers::one))
             .route("/handlers/{name}/pause", post(handlers::pause))
             .route("/handlers/{name}/resume", post(handlers::resume))
-            .route("/handlers/{name}/rebuild", post(handlers::rebuild))
+            .route(
+                "/handlers/{name}/rebuild",
+                post(rebuilds::start).get(rebuilds::last),
+            )
             .route("/handlers/{name}/parked", get(handlers::parked))
             .route(
                 "/handlers/{name}/parked/{event_id}/replay",

@@ -434,3 +434,182 @@ async fn a_pause_that_cannot_finish_in_time_answers_accepted() {
     assert_eq!(status, StatusCode::OK, "{body}");
     bus.wait_until_caught_up().await.expect("caught up");
 }
+
+/// `method uri` on `app` with the admin token: the status and the JSON body.
+async fn send(app: &axum::Router, method: Method, uri: &str) -> (StatusCode, serde_json::Value) {
+    let request = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {}", common::TOKEN))
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let response = tower::ServiceExt::oneshot(app.clone(), request)
+        .await
+        .expect("answered");
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    (status, serde_json::from_slice(&bytes).expect("JSON"))
+}
+
+mod slow_board {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+    use eventful_core::prelude::*;
+    use eventful_core::swappable::Swappable;
+    use tokio::sync::Semaphore;
+
+    use super::common::PlayerEvent;
+
+    /// Total xp; every copy but the first waits at `gate` at each event, and a copy made
+    /// while the board is broken fails on 66 xp.
+    pub(crate) struct SlowBoard {
+        pub(crate) total: AtomicU64,
+        gate: Option<Arc<Semaphore>>,
+        broken: bool,
+    }
+
+    #[async_trait]
+    impl Projection for SlowBoard {
+        type Event = PlayerEvent;
+
+        fn name(&self) -> &str {
+            "slow_board"
+        }
+
+        async fn apply(&self, event: &RecordedEvent<PlayerEvent>) -> Result<(), BoxError> {
+            if let Some(gate) = &self.gate {
+                gate.acquire().await?.forget();
+            }
+            if let PlayerEvent::XpGained { amount } = event.payload {
+                if amount == 66 && self.broken {
+                    return Err("66 is not a score".into());
+                }
+                self.total.fetch_add(amount, Ordering::SeqCst);
+            }
+            Ok(())
+        }
+
+        async fn reset(&self) -> Result<(), BoxError> {
+            self.total.store(0, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    /// The board, how many copies were made, the gate and the switch that breaks copies.
+    pub(crate) fn board() -> (
+        Swappable<SlowBoard>,
+        Arc<AtomicU64>,
+        Arc<Semaphore>,
+        Arc<AtomicBool>,
+    ) {
+        let made = Arc::new(AtomicU64::new(0));
+        let gate = Arc::new(Semaphore::new(0));
+        let broken = Arc::new(AtomicBool::new(false));
+        let board = {
+            let (made, gate, broken) = (made.clone(), gate.clone(), broken.clone());
+            Swappable::new(move || SlowBoard {
+                total: AtomicU64::new(0),
+                gate: (made.fetch_add(1, Ordering::SeqCst) > 0).then(|| gate.clone()),
+                broken: broken.load(Ordering::SeqCst),
+            })
+        };
+        (board, made, gate, broken)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuild_runs_as_a_background_job_and_reports_its_outcome() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use eventful_admin::{Admin, AdminToken};
+    use eventful_core::prelude::*;
+    use eventful_store_memory::MemoryStore;
+
+    let store = MemoryStore::new();
+    let players = Repository::<common::Player, _>::new(store.clone());
+    players.execute(create(1)).await.expect("created");
+    players.execute(gain(1, 7)).await.expect("xp");
+    let (board, made, gate, broken) = slow_board::board();
+    let mut bus = EventBus::new(store.clone(), store.clone());
+    bus.projection(board.clone());
+    let bus = Arc::new(bus.start().expect("starts"));
+    bus.wait_until_caught_up().await.expect("caught up");
+    let token = || AdminToken::new(common::TOKEN).expect("valid token");
+    let admin = Admin::new(store.clone(), bus.clone()).with_rebuild(board.clone());
+    // Answers before the gated copy can finish.
+    let quick = admin
+        .clone()
+        .with_rebuild_wait(Duration::from_millis(20))
+        .router(token());
+    let uri = "/handlers/slow_board/rebuild";
+
+    let (status, body) = send(&quick, Method::GET, uri).await;
+    assert_eq!((status, &body["state"]), (StatusCode::OK, &"none".into()));
+    let (status, body) = send(&quick, Method::POST, uri).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["state"], "running");
+    let (status, body) = send(&quick, Method::POST, uri).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(
+        made.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "the second request joined the running job"
+    );
+    assert_eq!(send(&quick, Method::GET, uri).await.1["state"], "running");
+
+    gate.add_permits(1000);
+    let done = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let (_, body) = send(&quick, Method::GET, uri).await;
+            if body["state"] != "running" {
+                return body;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the job ends");
+    assert_eq!(done["state"], "done", "{done}");
+    assert_eq!(done["swapped_in_at"], 2);
+    assert_eq!(
+        board
+            .current()
+            .total
+            .load(std::sync::atomic::Ordering::SeqCst),
+        7
+    );
+
+    // A rebuild that fails at an event, waited for to the end: a typed refusal naming it.
+    broken.store(true, std::sync::atomic::Ordering::SeqCst);
+    let poison = players.execute(gain(1, 66)).await.expect("xp");
+    bus.wait_until_caught_up().await.expect("caught up");
+    let patient = admin.router(token());
+    let (status, body) = send(&patient, Method::POST, uri).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert_eq!(body["error"], "rebuild_failed");
+    let message = body["message"].as_str().expect("text");
+    assert!(
+        message.contains(&format!("at position {}", poison.events[0].position))
+            && message.contains("66 is not a score"),
+        "{message}"
+    );
+    let (_, body) = send(&patient, Method::GET, uri).await;
+    assert_eq!(body["state"], "failed", "{body}");
+    assert_eq!(
+        board
+            .current()
+            .total
+            .load(std::sync::atomic::Ordering::SeqCst),
+        73,
+        "the old copy still serves reads"
+    );
+    let (status, body) = send(&patient, Method::GET, "/handlers/nobody/rebuild").await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::NOT_FOUND, &"unknown_handler".into())
+    );
+}
