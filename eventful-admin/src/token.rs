@@ -8,6 +8,8 @@ use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use sha2::{Digest, Sha256};
+
 use crate::error::AdminError;
 
 /// The admin API's own bearer token: `Authorization: Bearer <token>` on every request. Keep
@@ -60,16 +62,15 @@ impl AdminToken {
         Ok(Self(token.into()))
     }
 
-    /// Whether `given` is this token, compared in time that does not depend on where they
-    /// differ.
+    /// Whether `given` is this token. Their SHA-256 digests are compared, every byte of them
+    /// whatever differs: the time taken depends on neither where they differ nor how long
+    /// `given` is (beyond hashing it).
     fn accepts(&self, given: &str) -> bool {
-        let (ours, theirs) = (self.0.as_bytes(), given.as_bytes());
-        ours.len() == theirs.len()
-            && ours
-                .iter()
-                .zip(theirs)
-                .fold(0u8, |differ, (a, b)| differ | (a ^ b))
-                == 0
+        let (ours, theirs) = (Sha256::digest(self.0.as_bytes()), Sha256::digest(given));
+        ours.iter()
+            .zip(theirs.iter())
+            .fold(0u8, |differ, (a, b)| differ | (a ^ b))
+            == 0
     }
 }
 
@@ -89,12 +90,19 @@ pub(crate) async fn require_token(
         .headers()
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
+        .and_then(bearer);
     match given {
         None => AdminError::MissingToken.into_response(),
         Some(given) if !token.accepts(given.trim()) => AdminError::WrongToken.into_response(),
         Some(_) => next.run(request).await,
     }
+}
+
+/// The credentials of an `Authorization` value of the `Bearer` scheme, whose name is
+/// case-insensitive (RFC 9110, 11.1).
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, credentials) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(credentials)
 }
 
 #[cfg(test)]
@@ -108,6 +116,15 @@ mod tests {
         assert!(!token.accepts("0123456789abcdeF"));
         assert!(!token.accepts("0123456789abcde"));
         assert!(!token.accepts(""));
+    }
+
+    #[test]
+    fn the_scheme_is_read_in_any_case() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bearer abc"), Some("abc"));
+        assert_eq!(bearer("BEARER abc"), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearerabc"), None);
     }
 
     #[test]

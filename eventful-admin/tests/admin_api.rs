@@ -613,3 +613,18 @@ async fn a_rebuild_runs_as_a_background_job_and_reports_its_outcome() {
         (StatusCode::NOT_FOUND, &"unknown_handler".into())
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bearer_scheme_is_read_in_any_case() {
+    let game = Game::start().await;
+    for scheme in ["bearer", "BEARER", "Bearer"] {
+        let request = axum::http::Request::get("/admin/handlers")
+            .header("authorization", format!("{scheme} {}", common::TOKEN))
+            .body(axum::body::Body::empty())
+            .expect("request");
+        let response = tower::ServiceExt::oneshot(game.app.clone(), request)
+            .await
+            .expect("answered");
+        assert_eq!(response.status(), StatusCode::OK, "{scheme}");
+    }
+}
