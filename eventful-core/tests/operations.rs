@@ -511,6 +511,14 @@ fn commands_leave_spans_with_their_outcome_attempts_and_correlation() {
     assert_eq!(field(3, "version"), "3");
 
     let appends = spans.named("append");
+    assert_eq!(
+        appends[0]
+            .get("correlation_id")
+            .cloned()
+            .unwrap_or_default(),
+        request.to_string(),
+        "the append carries the command's ids"
+    );
     let outcomes: Vec<_> = appends
         .iter()
         .map(|append| append.get("outcome").cloned().unwrap_or_default())
@@ -521,6 +529,87 @@ fn commands_leave_spans_with_their_outcome_attempts_and_correlation() {
             .iter()
             .all(|append| append.get("parent").map(String::as_str) == Some("command"))
     );
+}
+
+#[test]
+fn handlers_and_deliveries_leave_spans_with_their_positions_outcome_and_correlation() {
+    use eventful_core::telemetry::{Delivery, DeliveryKind, DeliveryOutcome};
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let spans = ClosedSpans::default();
+    let subscriber = tracing_subscriber::registry().with(spans.clone());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let request = Uuid::new_v4();
+    let (first, second) = tracing::subscriber::with_default(subscriber, || {
+        runtime.block_on(async {
+            let store = MemoryStore::new();
+            let context = CommandContext::default().with_correlation_id(request);
+            let players = Repository::<Player, _>::new(store.clone());
+            let first = players
+                .execute_with(PlayerCommand::create("a"), context.clone())
+                .await
+                .expect("created");
+            let second = players
+                .execute_with(PlayerCommand::gain("a", 5), context)
+                .await
+                .expect("xp");
+            let mut bus =
+                EventBus::new(store.clone(), store.clone()).with_retry(RetryPolicy::never());
+            // Fails on xp: the second event's span says so, and the batch stops there.
+            bus.subscribe::<common::PlayerEvent, _, _>("ledger", |event| async move {
+                match event.payload {
+                    common::PlayerEvent::XpGained { .. } => Err::<(), BoxError>("full".into()),
+                    _ => Ok(()),
+                }
+            });
+            let running = bus.start().expect("starts");
+            assert!(
+                running.wait_until_caught_up().await.is_err(),
+                "stopped on xp"
+            );
+            running.shutdown().await;
+            Delivery::start(DeliveryKind::Relay, "game-events", &second.events[0])
+                .finish(DeliveryOutcome::Delivered);
+            (first.events[0].clone(), second.events[0].clone())
+        })
+    });
+
+    let field = |fields: &SpanFields, name: &str| fields.get(name).cloned().unwrap_or_default();
+    let batches = spans.named("handler_batch");
+    assert_eq!(batches.len(), 1, "{batches:?}");
+    assert_eq!(field(&batches[0], "handler"), "ledger");
+    assert_eq!(field(&batches[0], "segment"), "0/1");
+    assert_eq!(field(&batches[0], "from"), "1");
+    assert_eq!(
+        field(&batches[0], "events"),
+        "1",
+        "one handled before the failure"
+    );
+    assert_eq!(field(&batches[0], "outcome"), "failed");
+
+    let events = spans.named("handle_event");
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(field(&events[0], "event_id"), first.event_id.to_string());
+    assert_eq!(field(&events[0], "position"), first.position.to_string());
+    assert_eq!(field(&events[0], "correlation_id"), request.to_string());
+    assert_eq!(field(&events[0], "outcome"), "ok");
+    assert_eq!(field(&events[0], "parent"), "handler_batch");
+    assert_eq!(field(&events[1], "event_type"), "xp_gained");
+    assert_eq!(field(&events[1], "outcome"), "failed");
+
+    let deliveries = spans.named("delivery");
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+    assert_eq!(field(&deliveries[0], "kind"), "relay");
+    assert_eq!(field(&deliveries[0], "destination"), "game-events");
+    assert_eq!(
+        field(&deliveries[0], "event_id"),
+        second.event_id.to_string()
+    );
+    assert_eq!(field(&deliveries[0], "correlation_id"), request.to_string());
+    assert_eq!(field(&deliveries[0], "outcome"), "delivered");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

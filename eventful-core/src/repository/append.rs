@@ -105,7 +105,7 @@ pub(super) async fn append_traced<E: Event>(
     events: Vec<E>,
     context: &CommandContext,
 ) -> Result<Committed<E>, AppendError> {
-    let span = spans::append(stream_id, aggregate_type, expected, events.len());
+    let span = spans::append(stream_id, aggregate_type, expected, events.len(), context);
     // In place when the span is off, as for the command around it.
     let appended = if span.is_disabled() {
         append_untraced(store, stream_id, aggregate_type, expected, events, context).await

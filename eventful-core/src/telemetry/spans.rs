@@ -5,7 +5,7 @@
 //! | span | target | fields |
 //! | --- | --- | --- |
 //! | `command` | `eventful::command` | `aggregate`, `stream`, `correlation_id`, `causation_id`, `expected` (of the last attempt), `version` (after it), `events`, `attempts`, `outcome` (`ok`, `rejected`, `conflict`, `failed`) |
-//! | `append` | `eventful::append` | `stream`, `aggregate`, `expected`, `events`, `first_position`, `version`, `outcome` (`ok`, `already_stored`, `conflict`, `duplicate`, `failed`) |
+//! | `append` | `eventful::append` | `stream`, `aggregate`, `correlation_id`, `causation_id`, `expected`, `events`, `first_position`, `version`, `outcome` (`ok`, `already_stored`, `conflict`, `duplicate`, `failed`) |
 //! | `handler_batch` | `eventful::handler` | `handler`, `segment`, `from` (first position read), `to` (position handled through), `events`, `outcome` (`ok`, `stopped`, `failed`, `lost_claim`) |
 //! | `handle_event` | `eventful::handler` | `handler`, `event_id`, `event_type`, `stream`, `version`, `position`, `correlation_id`, `causation_id`, `outcome` (`ok`, `failed`) |
 //! | `delivery` | `eventful::delivery` | `kind` (`relay`, `gateway`), `destination`, `event_id`, `event_type`, `stream`, `position`, `correlation_id`, `causation_id`, `outcome` (`delivered`, `failed`, `dropped`) |
@@ -53,18 +53,22 @@ pub(crate) fn command(
     )
 }
 
-/// The `append` span of an append of `events` events.
+/// The `append` span of an append of `events` events, under `context`'s correlation and
+/// causation ids (an `append_events` outside any command carries them too).
 pub(crate) fn append(
     stream: &crate::names::StreamId,
     aggregate: &TypeName,
     expected: crate::envelope::ExpectedVersion,
     events: usize,
+    context: &crate::repository::CommandContext,
 ) -> Span {
     tracing::debug_span!(
         target: "eventful::append",
         "append",
         stream = %stream,
         aggregate = %aggregate,
+        correlation_id = context.metadata.correlation_id.map(tracing::field::display),
+        causation_id = context.metadata.causation_id.map(tracing::field::display),
         expected = %expected,
         events,
         first_position = Empty,
