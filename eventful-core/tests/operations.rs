@@ -12,7 +12,7 @@ use common::{GameCompletedEvent, Player, PlayerCommand, publish_game_completed};
 use eventful_core::bus::{HandlerSettings, OnFailure};
 use eventful_core::prelude::*;
 use eventful_core::swappable::Swappable;
-use eventful_core::{CommandError, RetryPolicy, Upcasters, Uuid};
+use eventful_core::{CheckpointStore, CommandError, RetryPolicy, Upcasters, Uuid};
 use eventful_store_memory::MemoryStore;
 use parking_lot::Mutex;
 use tokio::sync::Semaphore;
@@ -57,7 +57,32 @@ async fn a_paused_handler_reads_nothing_keeps_its_claim_and_goes_on_when_resumed
         .with_lease(lease);
     counting(&mut other, &there);
     let other = other.start().expect("starts");
-    tokio::time::sleep(lease * 4).await;
+    // Wait for the claim to be renewed, while paused, past two leases after the other
+    // instance started: unrenewed, it would have run out and been taken meanwhile.
+    let lease_until = || async {
+        let segments = store.segments("count_games").await.expect("segments");
+        (segments[0].owner.clone(), segments[0].lease_until)
+    };
+    let started = chrono::Utc::now();
+    let renewed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let (owner, until) = lease_until().await;
+            assert_eq!(
+                owner.as_deref(),
+                Some("a"),
+                "the claim stays with the paused instance"
+            );
+            if until.is_some_and(|until| until > started + lease * 3) {
+                return;
+            }
+            tokio::time::sleep(lease / 10).await;
+        }
+    })
+    .await;
+    assert!(
+        renewed.is_ok(),
+        "the paused instance never renewed its claim"
+    );
     let status = &running.status().await.expect("status")[0];
     assert_eq!(
         status.segments[0].owner.as_deref(),
