@@ -2,7 +2,9 @@
 //! wait while another instance holds it), resume from its saved position, read the log in
 //! batches, handle the segment's events with retries, park or stop on an event that keeps
 //! failing, save the position under the claim after each batch, and give the claim up when
-//! it is lost or the bus stops. Volatile progress skips the claim and the saves. While the
+//! it is lost or the bus stops. The claim is renewed a few times a lease whatever the bus
+//! is doing: between batches, between events and while the handler is on one, so that a slow
+//! handler keeps it. Volatile progress skips the claim and the saves. While the
 //! handler is paused, it reads nothing and keeps its claim. Each batch runs in a
 //! `handler_batch` span and each event in a `handle_event` span, and the segment's metrics
 //! move with them ([`crate::telemetry`]).
@@ -12,6 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
+use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::settings::{OnFailure, Progress};
@@ -108,6 +111,13 @@ impl Drop for Ending {
         }
         self.state.send_modify(|state| state.ended = true);
     }
+}
+
+/// The claim a segment is worked on under, and when this instance last wrote it (took it, or
+/// renewed it inside a batch): a batch renews it once a third of the lease has passed.
+struct Held<'a> {
+    claim: &'a Claim,
+    written: Instant,
 }
 
 /// Resolves when `stop` turns true (or its sender is gone).
@@ -271,6 +281,10 @@ impl<S: EventStore> Runner<S> {
         let mut next = processed.next();
         let mut saved = processed;
         let mut store_failures = 0;
+        let mut held = claim.map(|claim| Held {
+            claim,
+            written: Instant::now(),
+        });
         loop {
             if *self.stop.borrow() {
                 return Ended::Stopped;
@@ -299,7 +313,14 @@ impl<S: EventStore> Runner<S> {
             let span = spans::handler_batch(&name, self.segment, next);
             let mut handled = 0;
             let done = self
-                .handle_batch(&name, &batch, claim, &mut saved, &mut next, &mut handled)
+                .handle_batch(
+                    &name,
+                    &batch,
+                    held.as_mut(),
+                    &mut saved,
+                    &mut next,
+                    &mut handled,
+                )
                 .instrument(span.clone())
                 .await;
             spans::record(&span, "events", handled);
@@ -356,22 +377,37 @@ impl<S: EventStore> Runner<S> {
 
     /// Hands the segment's events of `batch` to the handler, moving `next` past each one
     /// handled or parked; stops on an event the handler gives up on (saving the position just
-    /// before it) unless it parks it.
+    /// before it) unless it parks it. Renews the claim on the way (a batch of slow events
+    /// outlasts a lease), and stops before the next event once the claim is lost.
     async fn handle_batch(
         &mut self,
         name: &str,
         batch: &AllBatch,
-        claim: Option<&Claim>,
+        mut held: Option<&mut Held<'_>>,
         saved: &mut Position,
         next: &mut Position,
         handled: &mut usize,
     ) -> Result<(), Ended> {
+        let claim = held.as_deref().map(|held| held.claim);
         for event in &batch.events {
             if !self.segment.holds(&event.stream_id) {
                 continue;
             }
+            if let Some(held) = held.as_deref_mut()
+                && held.written.elapsed() >= self.lease / 3
+            {
+                held.written = Instant::now();
+                self.renew(held.claim, *saved).await?;
+            }
             let span = spans::handle_event(name, event);
-            let mut outcome = self.handle_in(&span, name, event).await;
+            let (mut outcome, renewal) = self
+                .handle_held(&span, name, event, *saved, held.as_deref_mut())
+                .await;
+            if let (Some(claim), Some(error)) = (claim, renewal) {
+                // The event is handled; a claim lost meanwhile is another instance's now,
+                // which handles the event again (at least once), and this one stops here.
+                self.save_failed(claim, error)?;
+            }
             // A store that does not answer is no fault of the event: wait until it does,
             // then try the event again, rather than park it or stop on it.
             let mut outage = 0;
@@ -466,6 +502,39 @@ impl<S: EventStore> Runner<S> {
         };
         if let Some(record) = stored.iter().find(|record| record.segment == self.segment) {
             self.metrics.behind(record.position, Behind::Head(head));
+        }
+    }
+
+    /// [`Runner::handle_in`], renewing `held` (at `saved`) every third of a lease while the
+    /// handler is on the event, so that a handler slower than the lease keeps the segment. A
+    /// renewal that failed is returned beside the outcome once the handler is done, rather
+    /// than cancel the handler halfway; after a lost claim it renews no more.
+    async fn handle_held(
+        &mut self,
+        span: &tracing::Span,
+        name: &str,
+        event: &RecordedEvent,
+        saved: Position,
+        held: Option<&mut Held<'_>>,
+    ) -> (Result<(), HandlerFailure>, Option<StoreError>) {
+        let Some(held) = held else {
+            return (self.handle_in(span, name, event).await, None);
+        };
+        let checkpoints = self.checkpoints.clone();
+        let every = self.lease / 3;
+        let handling = self.handle_in(span, name, event);
+        tokio::pin!(handling);
+        let mut renewal: Option<StoreError> = None;
+        loop {
+            let lost = matches!(renewal, Some(StoreError::ClaimLost { .. }));
+            tokio::select! {
+                biased;
+                outcome = &mut handling => return (outcome, renewal),
+                () = tokio::time::sleep_until(held.written + every), if !lost => {
+                    held.written = Instant::now();
+                    renewal = checkpoints.save_claimed(held.claim, saved).await.err();
+                }
+            }
         }
     }
 
@@ -569,7 +638,7 @@ impl<S: EventStore> Runner<S> {
         }
     }
 
-    /// Renews the claim while there is nothing to do.
+    /// Renews the claim at `saved` (idle, paused, or inside a long batch).
     async fn renew(&self, claim: &Claim, saved: Position) -> Result<(), Ended> {
         match self.checkpoints.save_claimed(claim, saved).await {
             Ok(()) => Ok(()),
