@@ -1,32 +1,11 @@
-//! The game workload on the memory store:
+//! The game workload on the memory store, with the system's allocator:
 //! `cargo bench -p eventful-store-memory --bench game_workload -- --players 10000 --tasks 1`
 //! (`-- --help` for the options; `--keyed-long-stream` adds keyed commands on a long stream,
 //! `--payload-format postcard` writes the events in postcard instead of JSON).
+//! `game_workload_mimalloc` is the same with mimalloc as the global allocator.
 
-use std::convert::Infallible;
-use std::process::ExitCode;
+mod workload;
 
-use clap::Parser;
-use eventful_core::testing::workload::{self, BenchArgs, peak_memory_bytes};
-use eventful_store_memory::MemoryStore;
-
-fn main() -> ExitCode {
-    let args = BenchArgs::parse().workload;
-    let make_store =
-        || async { Ok::<_, Infallible>(MemoryStore::with_payload_format(args.payload_format)) };
-    let outcome = match args.runtime() {
-        Ok(runtime) => runtime.block_on(workload::run("memory", &args, make_store)),
-        Err(error) => Err(error.into()),
-    };
-    match outcome {
-        Ok(report) => {
-            println!("payload format: {}", args.payload_format);
-            print!("{}", report.with_peak_memory(peak_memory_bytes()));
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("workload failed: {error}");
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> std::process::ExitCode {
+    workload::main()
 }

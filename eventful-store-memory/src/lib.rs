@@ -161,12 +161,16 @@ impl EventStore for MemoryStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, StoreError> {
+        // The clock is read, and the events dropped, outside the lock: appends by other tasks
+        // wait only for the copying in.
+        let now = chrono::Utc::now();
         let result = {
             let mut log = self.inner.log.write();
-            let result = log.append(stream_id, expected, events)?;
+            let result = log.append(stream_id, expected, &events, now)?;
             self.inner.head.store(log.head(), Ordering::SeqCst);
             result
         };
+        drop(events);
         // SeqCst on `head` and `waiting`, here and in `wait_for_append`: either this load
         // sees the waiter, or the waiter's load of `head` sees this append.
         if !result.already_stored

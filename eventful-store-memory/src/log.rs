@@ -166,18 +166,21 @@ impl Log {
         })
     }
 
+    /// Appends copies of `events` (the caller drops them, once the lock is released), recorded
+    /// at `now` or at the time of the event before, whichever is later.
     pub(crate) fn append(
         &mut self,
         stream_id: &StreamId,
         expected: ExpectedVersion,
-        events: Vec<NewEvent>,
+        events: &[NewEvent],
+        now: DateTime<Utc>,
     ) -> Result<AppendResult, StoreError> {
-        check_distinct_ids(stream_id, &events)?;
+        check_distinct_ids(stream_id, events)?;
         let number = self.stream_numbers.get(stream_id.as_str()).copied();
         let actual = number.map_or(Version::NONE, |number| {
             Version::new(self.streams[number as usize].positions.len() as u64)
         });
-        if let Some(stored) = self.already_stored(stream_id, number, expected, &events)? {
+        if let Some(stored) = self.already_stored(stream_id, number, expected, events)? {
             return Ok(stored);
         }
         if !expected.accepts(actual) {
@@ -196,7 +199,7 @@ impl Log {
                 limit: u64::from(u32::MAX),
             });
         }
-        let recorded_at = Utc::now().max(self.last_recorded_at);
+        let recorded_at = now.max(self.last_recorded_at);
         if events.is_empty() {
             return Ok(AppendResult {
                 last_version: actual,
@@ -218,7 +221,7 @@ impl Log {
             Some(number) => number,
             None => self.new_stream(stream_id),
         };
-        for (offset, event) in (1u32..).zip(events) {
+        for (offset, event) in (1u32..).zip(events.iter()) {
             let version = actual.get() as u32 + offset;
             self.push(stream, version, recorded_at, event);
         }
@@ -231,7 +234,7 @@ impl Log {
     }
 
     /// Stores one event at the next position. Its payload's size was checked.
-    fn push(&mut self, stream: u32, version: u32, recorded_at: DateTime<Utc>, event: NewEvent) {
+    fn push(&mut self, stream: u32, version: u32, recorded_at: DateTime<Utc>, event: &NewEvent) {
         let position = self.head() + 1;
         self.ids.insert(event.event_id, position as u32);
         let kind = self.kinds.number_of(
@@ -251,7 +254,7 @@ impl Log {
         let metadata = if event.metadata.is_empty() {
             0
         } else {
-            self.metadata.push(event.metadata);
+            self.metadata.push(event.metadata.clone());
             // At most one entry an event, and the log holds fewer than `u32::MAX` events.
             self.metadata.len() as u32
         };
@@ -321,7 +324,7 @@ impl Log {
             metadata: event.metadata,
             payload: event.payload,
         };
-        self.push(stream, version, recorded_at, new_event);
+        self.push(stream, version, recorded_at, &new_event);
         Ok(())
     }
 

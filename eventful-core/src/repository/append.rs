@@ -106,13 +106,31 @@ pub(super) async fn append_traced<E: Event>(
     context: &CommandContext,
 ) -> Result<Committed<E>, AppendError> {
     let span = spans::append(stream_id, aggregate_type, expected, events.len(), context);
-    // In place when the span is off, as for the command around it.
-    let appended = if span.is_disabled() {
-        append_untraced(store, stream_id, aggregate_type, expected, events, context).await
+    let traced = !span.is_disabled();
+    let format = store.payload_format();
+    let encode = || encode(stream_id, aggregate_type, events, context, format);
+    let encoded = if traced {
+        span.in_scope(encode)
     } else {
-        append_untraced(store, stream_id, aggregate_type, expected, events, context)
-            .instrument(span.clone())
-            .await
+        encode()
+    };
+    // Only the store's future is awaited, in place when the span is off (as for the command
+    // around it): one future less nested in the command's, which is moved at every level.
+    let appended = match encoded {
+        Ok((new_events, pending)) => {
+            let stored = if traced {
+                store
+                    .append(stream_id, expected, new_events)
+                    .instrument(span.clone())
+                    .await
+            } else {
+                store.append(stream_id, expected, new_events).await
+            };
+            stored
+                .map(|result| stamp(stream_id, pending, &result))
+                .map_err(AppendError::Store)
+        }
+        Err(error) => Err(error),
     };
     let outcome = match &appended {
         Ok(committed) => {
@@ -132,20 +150,6 @@ pub(super) async fn append_traced<E: Event>(
     };
     spans::record(&span, "outcome", outcome);
     appended
-}
-
-async fn append_untraced<E: Event>(
-    store: &impl EventStore,
-    stream_id: &StreamId,
-    aggregate_type: &TypeName,
-    expected: ExpectedVersion,
-    events: Vec<E>,
-    context: &CommandContext,
-) -> Result<Committed<E>, AppendError> {
-    let format = store.payload_format();
-    let (new_events, pending) = encode(stream_id, aggregate_type, events, context, format)?;
-    let result = store.append(stream_id, expected, new_events).await?;
-    Ok(stamp(stream_id, pending, &result))
 }
 
 /// Serializes events in the store's `format` into what the store appends, and keeps them as
