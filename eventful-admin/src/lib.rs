@@ -116,12 +116,14 @@ pub const REBUILD_WAIT: Duration = Duration::from_secs(10);
 pub const PAUSE_WAIT: Duration = Duration::from_secs(10);
 
 impl Admin {
-    /// The admin of `bus`, running on `store`.
+    /// The admin of `bus`, running on `store`. Rebuilds and aggregate reads decode old event
+    /// shapes with the bus's upcasters ([`RunningBus::upcasters`]), so that they read the log
+    /// as its handlers do.
     pub fn new<S: EventStore + Clone + 'static>(store: S, bus: Arc<RunningBus<S>>) -> Self {
         Self {
             store: Arc::new(store),
+            upcasters: bus.upcasters().clone(),
             bus,
-            upcasters: Upcasters::new(),
             rebuilds: HashMap::new(),
             aggregates: HashMap::new(),
             checks: Vec::new(),
@@ -174,13 +176,6 @@ impl Admin {
     /// ```
     pub fn with_rebuild_wait(mut self, wait: Duration) -> Self {
         self.rebuild_wait = wait;
-        self
-    }
-
-    /// Reads old event shapes with `upcasters` (for rebuilds and aggregate reads), as the
-    /// bus and repositories do.
-    pub fn with_upcasters(mut self, upcasters: Upcasters) -> Self {
-        self.upcasters = upcasters;
         self
     }
 

@@ -628,3 +628,50 @@ async fn the_bearer_scheme_is_read_in_any_case() {
         assert_eq!(response.status(), StatusCode::OK, "{scheme}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_reads_old_event_shapes_with_the_buses_upcasters() {
+    use std::sync::Arc;
+
+    use eventful_admin::{Admin, AdminToken};
+    use eventful_core::prelude::*;
+    use eventful_core::{ExpectedVersion, NewEvent, Payload, Upcasters};
+    use eventful_store_memory::MemoryStore;
+
+    let store = MemoryStore::new();
+    let players = Repository::<common::Player, _>::new(store.clone());
+    players.execute(create(1)).await.expect("created");
+    // Written by an older build: xp used to be `points_awarded`.
+    let old = NewEvent::new(
+        TypeName::from_static("player"),
+        TypeName::from_static("points_awarded"),
+        1,
+        Payload::encode(&serde_json::json!({ "points": 70 })).expect("json"),
+    );
+    store
+        .append(
+            &StreamId::new("player-1").expect("stream"),
+            ExpectedVersion::Any,
+            vec![old],
+        )
+        .await
+        .expect("appends");
+    let upcasters = Upcasters::new().register_renaming(
+        TypeName::from_static("points_awarded"),
+        1,
+        TypeName::from_static("xp_gained"),
+        |payload| Ok(serde_json::json!({ "amount": payload["points"] })),
+    );
+    let bus = Arc::new(
+        EventBus::new(store.clone(), store.clone())
+            .with_upcasters(upcasters)
+            .start()
+            .expect("starts"),
+    );
+    let app = Admin::new(store.clone(), bus)
+        .with_aggregate::<common::Player>()
+        .router(AdminToken::new(common::TOKEN).expect("valid token"));
+    let (status, body) = send(&app, Method::GET, "/aggregates/player/1").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["state"]["xp"], 70, "{body}");
+}

@@ -318,6 +318,25 @@ impl<S: EventStore + Clone + 'static> RunningBus<S> {
         &self.instance
     }
 
+    /// The upcasters the bus decodes events with ([`EventBus::with_upcasters`]): for what
+    /// reads the same log beside it (an admin API's rebuilds and reads).
+    ///
+    /// ```
+    /// use eventful_core::{EventBus, Upcasters};
+    /// # use eventful_store_memory::MemoryStore;
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let store = MemoryStore::new();
+    /// let running = EventBus::new(store.clone(), store.clone())
+    ///     .with_upcasters(Upcasters::new())
+    ///     .start()?;
+    /// let _same = running.upcasters().clone();
+    /// # Ok(()) }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub fn upcasters(&self) -> &Upcasters {
+        &self.upcasters
+    }
+
     /// Waits until every handler has handled every event up to `position` (durable ones in
     /// whichever instance holds their segments); fails as soon as one of them has stopped
     /// short of it in this instance.
