@@ -34,12 +34,14 @@ pub(crate) fn target(settings: &AmqpSettings) -> Result<Target, AmqpError> {
     })
 }
 
-/// `uri` with anything between `:` and `@` after the scheme replaced, for messages.
+/// `uri` with anything between the first `:` and the last `@` after the scheme replaced, for
+/// messages: a password with an unencoded `@` in it (which makes the URI invalid) is hidden
+/// whole.
 fn hide_password(uri: &str) -> String {
     let Some((scheme, rest)) = uri.split_once("://") else {
         return uri.to_owned();
     };
-    match rest.split_once('@') {
+    match rest.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split(':').next().unwrap_or_default();
             format!("{scheme}://{user}:***@{host}")
@@ -157,6 +159,11 @@ mod tests {
             panic!("an http URI is not an AMQP URI");
         };
         assert_eq!(uri, "http://guest:***@localhost:5672/");
+        let settings = AmqpSettings::new("http://guest:p@ss@localhost:5672/%2f");
+        let Err(AmqpError::InvalidUri { uri, .. }) = target(&settings) else {
+            panic!("an http URI is not an AMQP URI");
+        };
+        assert_eq!(uri, "http://guest:***@localhost:5672/%2f");
         assert!(matches!(
             target(&AmqpSettings::new("not a uri")),
             Err(AmqpError::InvalidUri { .. })
