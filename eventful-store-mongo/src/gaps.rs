@@ -15,7 +15,8 @@
 //! - a reader of this process that finds the gap made only of its own store's free positions,
 //!   at once, the same way;
 //! - nobody, for a moment: a read that meets a young gap looks again every few milliseconds
-//!   for up to [`SETTLING`], since its owner is most likely about to fill or close it;
+//!   for up to [`SETTLING`] (at most half the gap timeout), since its owner is most likely
+//!   about to fill or close it;
 //! - any reader, once the gap has been open for the gap timeout
 //!   ([`MongoSettings::with_gap_timeout`](crate::MongoSettings::with_gap_timeout)): its owner
 //!   died, or its insert is that late. Then one document per position, so that a late insert
@@ -39,13 +40,13 @@ use crate::store::Inner;
 /// The stream id of gap documents.
 pub(crate) const GAP_STREAM: &str = "\u{1}gap";
 
-/// How long a read waits at a young gap before it reports the end of what is visible: a
-/// live writer fills an in-flight position within a round trip and closes the positions it
-/// holds unused within two
-/// [`RELEASE_AFTER`](crate::sequence::RELEASE_AFTER)s, so gaps are gone well before this (with room
-/// for a loaded machine) and a read right after an append in another process sees it. Only
-/// a gap whose writer died or stalls makes a read wait this long.
-pub(crate) const SETTLING: Duration = Duration::from_millis(250);
+/// How long a read waits at a young gap before it reports the end of what is visible (at
+/// most half the gap timeout): a live writer fills an in-flight position within a round trip
+/// and closes the positions it holds unused within two
+/// [`RELEASE_AFTER`](crate::sequence::RELEASE_AFTER)s, so gaps are gone well before this, with
+/// room for a loaded machine and server, and a read right after an append in another process
+/// sees it. Only a gap whose writer died or stalls makes a read wait this long.
+pub(crate) const SETTLING: Duration = Duration::from_secs(1);
 
 /// The most positions one reader closes in one insert.
 const MOST_CLOSED: u64 = 256;
@@ -133,7 +134,7 @@ impl Inner {
             return Ok(GapOutcome::Closed);
         }
         let age = self.gaps.age(first);
-        if age < SETTLING {
+        if age < SETTLING.min(self.settings.gap_timeout() / 2) {
             return Ok(GapOutcome::Settling);
         }
         if age < self.settings.gap_timeout() {
