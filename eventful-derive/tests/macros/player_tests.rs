@@ -1,5 +1,7 @@
 use eventful_core::test_kit::{given, given_no_events};
-use eventful_core::{Aggregate, Command, Event, EventRegistry, Repository};
+use eventful_core::{
+    Aggregate, Command, Event, EventRegistry, PayloadFormat, PayloadRef, Repository,
+};
 use eventful_store_memory::MemoryStore;
 
 use crate::player::{Player, PlayerCommand, PlayerCreated, PlayerError, PlayerEvent};
@@ -60,6 +62,33 @@ fn every_kind_of_variant_round_trips_without_its_tag() {
         let back = PlayerEvent::decode(&event.event_type().name, &payload).expect("decodes");
         assert_eq!(back, event);
     }
+}
+
+#[test]
+fn every_kind_of_variant_round_trips_in_postcard_read_in_place() {
+    let events = [
+        (created(), &b"\x03ana\x0fana@example.com"[..]),
+        (PlayerEvent::XpGained { amount: 300 }, &[0xac, 0x02][..]),
+        (PlayerEvent::LevelReached { level: 2 }, &[2][..]),
+    ];
+    for (event, bytes) in events {
+        let payload = event.encode_as(PayloadFormat::Postcard).expect("encodes");
+        assert_eq!(
+            (payload.format(), payload.as_bytes()),
+            (PayloadFormat::Postcard, bytes)
+        );
+        let name = &event.event_type().name;
+        assert_eq!(PlayerEvent::decode(name, &payload).expect("decodes"), event);
+        let borrowed = PayloadRef::new(bytes, PayloadFormat::Postcard);
+        assert_eq!(
+            PlayerEvent::decode_ref(name, borrowed).expect("decodes"),
+            event
+        );
+    }
+    let json = PlayerEvent::XpGained { amount: 5 }
+        .encode_as(PayloadFormat::Json)
+        .expect("encodes");
+    assert_eq!(json.as_bytes(), br#"{"amount":5}"#);
 }
 
 #[test]
@@ -180,6 +209,36 @@ async fn a_repository_on_the_memory_store_runs_the_aggregate() {
         .collect();
     assert_eq!(stored, ["xp_gained", "level_reached"]);
     assert_eq!(committed.events[1].schema_version, 2);
+    let loaded = players.load(&7).await.expect("loads");
+    assert_eq!((loaded.state.xp, loaded.state.level), (1200, 2));
+}
+
+#[tokio::test]
+async fn a_repository_on_a_postcard_store_writes_and_replays_postcard() {
+    let store = MemoryStore::with_payload_format(PayloadFormat::Postcard);
+    let players = Repository::<Player, _>::new(store.clone()).with_cache_capacity(0);
+    players
+        .execute(PlayerCommand::Create {
+            player_id: 7,
+            name: "ana".into(),
+            email: "ana@example.com".into(),
+        })
+        .await
+        .expect("created");
+    let committed = players.execute(gain(1200)).await.expect("xp gained");
+    let stored = eventful_core::EventStore::read_stream(
+        &store,
+        &committed.stream_id,
+        eventful_core::Version::new(1),
+        10,
+    )
+    .await
+    .expect("reads");
+    assert!(
+        stored
+            .iter()
+            .all(|event| event.payload.format() == PayloadFormat::Postcard)
+    );
     let loaded = players.load(&7).await.expect("loads");
     assert_eq!((loaded.state.xp, loaded.state.level), (1200, 2));
 }
