@@ -92,6 +92,24 @@ pub enum AmqpError {
         /// The event.
         event_id: Uuid,
     },
+    /// No queue is bound for the event's routing key, and the relay requires one
+    /// ([`RelayBuilder::require_route`](crate::RelayBuilder::require_route)). The relay tries
+    /// it again.
+    #[error("no queue takes event {event_id} (routing key `{routing_key}`)")]
+    Unroutable {
+        /// The event.
+        event_id: Uuid,
+        /// Its routing key.
+        routing_key: String,
+    },
+    /// The dead-letter exchange has no queue bound for a dead letter (its queue was
+    /// deleted): the broker returned it. The message stays in its queue, unacknowledged,
+    /// and comes again.
+    #[error("no dead-letter queue takes the dead letters of queue `{queue}`")]
+    DeadLetterUnroutable {
+        /// The queue the message came from.
+        queue: String,
+    },
     /// The broker refused to take a dead letter (a negative confirm); the message stays in
     /// its queue, unacknowledged, and comes again.
     #[error("the broker refused a dead letter of queue `{queue}`")]

@@ -75,7 +75,7 @@ pub mod message;
 pub mod relay;
 pub mod settings;
 
-pub use crate::consumer::{Consumer, ConsumerStats, RunningConsumer};
+pub use crate::consumer::{Consumer, ConsumerEnd, ConsumerStats, RunningConsumer};
 pub use crate::error::AmqpError;
 pub use crate::inbox::Inbox;
 pub use crate::message::MessageError;

@@ -74,6 +74,7 @@ struct Inner {
     close: Notify,
     published: AtomicU64,
     reconnects: AtomicU64,
+    require_route: bool,
 }
 
 /// One connection and its channel in confirm mode.
@@ -90,9 +91,33 @@ pub struct RelayBuilder {
     settings: AmqpSettings,
     event_types: Vec<TypeName>,
     aggregate_types: Vec<TypeName>,
+    require_route: bool,
 }
 
 impl RelayBuilder {
+    /// Counts an event as delivered only once a queue took it: each message is published
+    /// `mandatory`, and one the broker returns (no queue bound for its key) is tried again
+    /// with backoff, the relay's checkpoint staying before it, until a consumer has declared
+    /// its queue. Without it, the broker confirms and drops such a message, as a topic
+    /// exchange does, and the relay goes on.
+    ///
+    /// ```no_run
+    /// use eventful_bus_amqp::{AmqpSettings, Relay};
+    /// use eventful_core::TypeName;
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let relay = Relay::builder(AmqpSettings::new("amqp://guest:guest@127.0.0.1:5672/%2f"))
+    ///     .publish_types([TypeName::from_static("game_completed")])
+    ///     .require_route()
+    ///     .connect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn require_route(mut self) -> Self {
+        self.require_route = true;
+        self
+    }
+
     /// Names the relay (the key of its progress): [`DEFAULT_RELAY_NAME`] unless told
     /// otherwise. Two relays on one bus, to two brokers, need two names.
     pub fn named(mut self, name: impl Into<String>) -> Self {
@@ -146,6 +171,7 @@ impl RelayBuilder {
                 close: Notify::new(),
                 published: AtomicU64::new(0),
                 reconnects: AtomicU64::new(0),
+                require_route: self.require_route,
             }),
         })
     }
@@ -178,6 +204,7 @@ impl Relay {
             settings,
             event_types: Vec::new(),
             aggregate_types: Vec::new(),
+            require_route: false,
         }
     }
 
@@ -236,13 +263,18 @@ impl Relay {
                 }
                 continue;
             };
-            let message = (event.event_id, body.as_slice(), properties.clone());
+            let message = Outgoing {
+                event_id: event.event_id,
+                key: &key,
+                body: body.as_slice(),
+                properties: properties.clone(),
+                mandatory: self.inner.require_route,
+            };
             let exchange = self.inner.settings.exchange();
             // Each attempt is one delivery in eventful's telemetry: a span carrying the
             // event's correlation id, and `eventful_deliveries_total{kind="relay"}`.
             let delivery = Delivery::start(DeliveryKind::Relay, &key, event);
-            let attempt =
-                confirm(current, exchange, &key, message).instrument(delivery.span().clone());
+            let attempt = confirm(current, exchange, message).instrument(delivery.span().clone());
             let confirmed = match self.unless_closed(attempt).await {
                 Ok(confirmed) => confirmed,
                 Err(closed) => {
@@ -260,7 +292,9 @@ impl Relay {
                     delivery.finish(DeliveryOutcome::Failed);
                     failures += 1;
                     tracing::warn!(relay = %self.inner.name, event_id = %event.event_id, %error, "publish not confirmed; trying again");
-                    if let Some(broken) = link.take()
+                    // A message no queue took says nothing against the link: keep it.
+                    if !matches!(error, AmqpError::Unroutable { .. })
+                        && let Some(broken) = link.take()
                         && broken.connection.status().connected()
                     {
                         // A refusal on a healthy connection: a new link starts clean.
@@ -297,17 +331,31 @@ impl Relay {
     }
 }
 
+/// One event as a message, ready to publish.
+struct Outgoing<'a> {
+    event_id: uuid::Uuid,
+    key: &'a str,
+    body: &'a [u8],
+    properties: lapin::BasicProperties,
+    /// Published `mandatory`: a message no queue takes comes back ([`RelayBuilder::require_route`]).
+    mandatory: bool,
+}
+
 /// Publishes one message, persistent, and waits for the broker's confirm. A message no queue
-/// is bound for is confirmed too, and dropped by the broker: nobody subscribes to it, which
-/// is no failure of the relay (declare consumers' queues before their first event matters).
-async fn confirm(
-    link: &Link,
-    exchange: &str,
-    key: &str,
-    message: (uuid::Uuid, &[u8], lapin::BasicProperties),
-) -> Result<(), AmqpError> {
-    let (event_id, body, properties) = message;
-    let options = BasicPublishOptions::default();
+/// is bound for is confirmed too, and dropped by the broker, unless it is `mandatory`: then it
+/// comes back with the confirm, and is [`AmqpError::Unroutable`].
+async fn confirm(link: &Link, exchange: &str, message: Outgoing<'_>) -> Result<(), AmqpError> {
+    let Outgoing {
+        event_id,
+        key,
+        body,
+        properties,
+        mandatory,
+    } = message;
+    let options = BasicPublishOptions {
+        mandatory,
+        ..BasicPublishOptions::default()
+    };
     let broker = |source| AmqpError::Broker {
         operation: "basic.publish",
         source,
@@ -318,6 +366,10 @@ async fn confirm(
         .await
         .map_err(broker)?;
     match pending.await.map_err(broker)? {
+        Confirmation::Ack(Some(_)) if mandatory => Err(AmqpError::Unroutable {
+            event_id,
+            routing_key: key.to_owned(),
+        }),
         Confirmation::Ack(_) => Ok(()),
         Confirmation::Nack(_) | Confirmation::NotRequested => Err(AmqpError::Refused { event_id }),
     }

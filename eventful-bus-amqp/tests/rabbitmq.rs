@@ -11,16 +11,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use eventful_bus_amqp::message::{CONTENT_TYPE, encode_body};
+use eventful_bus_amqp::message::encode_body;
 use eventful_bus_amqp::{AmqpError, Consumer, Inbox, Relay};
 use eventful_core::{
     BoxError, EventBus, EventFilter, EventHandler, EventStore, Position, RecordedEvent, Repository,
     Upcasters,
 };
 use eventful_store_memory::MemoryStore;
-use lapin::options::{BasicGetOptions, BasicPublishOptions, QueueDeclareOptions};
+use lapin::options::{BasicGetOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable};
-use lapin::{BasicProperties, Connection, ConnectionProperties};
 use parking_lot::Mutex;
 use tokio::sync::watch;
 use uuid::Uuid;
@@ -651,41 +650,6 @@ fn a_queue_declared_with_other_arguments_is_a_typed_error_at_start() {
         }
         clean_up(&uri, &run, &[&queue]).await;
     });
-}
-
-/// A channel of the test's own, in confirm mode, for publishing by hand and reading queues.
-async fn raw_channel(uri: &str) -> lapin::Channel {
-    let connection = Connection::connect(uri, ConnectionProperties::default())
-        .await
-        .expect("connects");
-    let channel = connection.create_channel().await.expect("a channel");
-    channel
-        .confirm_select(lapin::options::ConfirmSelectOptions::default())
-        .await
-        .expect("confirms");
-    // The connection lives as long as the channel is used: leak it to the test's end.
-    std::mem::forget(connection);
-    channel
-}
-
-/// Publishes `body` as the relay would, to the test's exchange, and waits for the confirm.
-async fn publish_raw(channel: &lapin::Channel, run: &str, key: &str, body: Vec<u8>) {
-    let properties = BasicProperties::default()
-        .with_content_type(CONTENT_TYPE.into())
-        .with_delivery_mode(2);
-    let confirmation = channel
-        .basic_publish(
-            format!("{run}.exchange").as_str().into(),
-            key.into(),
-            BasicPublishOptions::default(),
-            &body,
-            properties,
-        )
-        .await
-        .expect("published")
-        .await
-        .expect("confirmed");
-    assert!(confirmation.is_ack());
 }
 
 /// A TCP relay to the broker that the test can cut, so that one client loses the broker

@@ -13,6 +13,7 @@ mod topology;
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -20,7 +21,7 @@ use std::time::Duration;
 use eventful_core::{
     BoxError, Event, EventFilter, EventHandler, Policy, RecordedEvent, TypeName, Upcasters,
 };
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -30,7 +31,13 @@ use crate::handlers::{Named, PolicyHandler, Typed};
 use crate::settings::{AmqpSettings, Backoff};
 
 /// Attempts at one message per handler before it is dead-lettered, unless told otherwise.
-pub const DEFAULT_ATTEMPTS: u32 = 3;
+/// Waits for a store that is away do not count.
+pub const DEFAULT_ATTEMPTS: u32 = 5;
+
+/// The waits between a handler's attempts, and while a store is away, unless told
+/// otherwise: 100 ms doubling to 10 s.
+pub const DEFAULT_RETRY: Backoff =
+    Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
 
 /// Messages the broker sends ahead of their acknowledgement, unless told otherwise.
 pub const DEFAULT_PREFETCH: u16 = 64;
@@ -82,7 +89,7 @@ impl Consumer {
             handlers: Vec::new(),
             upcasters: Upcasters::new(),
             attempts: DEFAULT_ATTEMPTS,
-            retry: Backoff::new(Duration::from_millis(10), Duration::from_millis(500)),
+            retry: DEFAULT_RETRY,
             prefetch: DEFAULT_PREFETCH,
             invalid: Vec::new(),
         }
@@ -151,13 +158,17 @@ impl Consumer {
     }
 
     /// Sets how many times a handler tries one message (at least 1) before it is
-    /// dead-lettered.
+    /// dead-lettered ([`DEFAULT_ATTEMPTS`] by default). Failures of a store that is away
+    /// (`StoreError::Unavailable` or `Timeout`) are waited out and not counted; an event that
+    /// does not decode to the handler's type, or a handler that panics, is dead-lettered at
+    /// the first attempt.
     pub fn with_attempts(mut self, attempts: u32) -> Self {
         self.attempts = attempts.max(1);
         self
     }
 
-    /// Sets the waits between those attempts.
+    /// Sets the waits between those attempts and while a store is away ([`DEFAULT_RETRY`] by
+    /// default).
     pub fn with_retry(mut self, retry: Backoff) -> Self {
         self.retry = retry;
         self
@@ -226,8 +237,23 @@ impl Consumer {
         });
         let link = topology::open(&shared).await?;
         let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(run(shared.clone(), link, stop_rx));
-        Ok(RunningConsumer { shared, stop, task })
+        let (ended_tx, ended) = watch::channel(None);
+        let consuming = run(shared.clone(), link, stop_rx);
+        let task = tokio::spawn(async move {
+            // Handlers' panics are caught with their message; one here is the consumer's own
+            // bug, and is told to whoever watches `closed` rather than lost with the task.
+            let end = match AssertUnwindSafe(consuming).catch_unwind().await {
+                Ok(()) => ConsumerEnd::Stopped,
+                Err(panic) => ConsumerEnd::Panicked(delivery::panic_text(&*panic).to_owned()),
+            };
+            ended_tx.send_replace(Some(end));
+        });
+        Ok(RunningConsumer {
+            shared,
+            stop,
+            task,
+            ended,
+        })
     }
 }
 
@@ -297,11 +323,24 @@ pub struct ConsumerStats {
     pub reconnects: u64,
 }
 
+/// Why a consumer's task ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConsumerEnd {
+    /// It was shut down, or its [`RunningConsumer`] dropped.
+    Stopped,
+    /// The consumer itself panicked, with this message (a handler's panic is not this: that
+    /// message is dead-lettered and the consumer goes on). The messages it had not
+    /// acknowledged come again, to other instances or after a restart.
+    Panicked(String),
+}
+
 /// A consumer at work; [`shutdown`](RunningConsumer::shutdown) stops it.
 pub struct RunningConsumer {
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
+    ended: watch::Receiver<Option<ConsumerEnd>>,
 }
 
 impl RunningConsumer {
@@ -328,6 +367,34 @@ impl RunningConsumer {
             dead_lettered: stats.dead_lettered.load(Ordering::Relaxed),
             redelivered: stats.redelivered.load(Ordering::Relaxed),
             reconnects: stats.reconnects.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Why its task ended, if it has: `None` while it consumes (or waits to reconnect).
+    pub fn end(&self) -> Option<ConsumerEnd> {
+        self.ended.borrow().clone()
+    }
+
+    /// Resolves when its task ends, with why: watch it beside the service's other tasks, so
+    /// that a consumer that died does not go unnoticed.
+    ///
+    /// ```no_run
+    /// # use eventful_bus_amqp::{AmqpSettings, Consumer};
+    /// # use eventful_core::{BoxError, RecordedEvent};
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mut consumer = Consumer::new(AmqpSettings::new("amqp://localhost"), "players");
+    /// # consumer.subscribe_named(["game_completed"], "xp", |_: RecordedEvent| async { Ok::<(), BoxError>(()) });
+    /// let running = consumer.start().await?;
+    /// let end = running.closed().await; // only once it stopped
+    /// eprintln!("the consumer ended: {end:?}");
+    /// # Ok(()) }
+    /// ```
+    pub async fn closed(&self) -> ConsumerEnd {
+        let mut ended = self.ended.clone();
+        match ended.wait_for(Option::is_some).await {
+            Ok(end) => end.clone().unwrap_or(ConsumerEnd::Stopped),
+            // The task is gone without a word: it was aborted with the runtime.
+            Err(_) => ConsumerEnd::Stopped,
         }
     }
 
@@ -423,7 +490,7 @@ async fn serve(shared: &Shared, mut link: Link, stop: &mut watch::Receiver<bool>
                 });
             }
         };
-        if let Err(error) = delivery::handle(shared, &link, delivery).await {
+        if let Err(error) = delivery::handle(shared, &link, delivery, stop).await {
             return Served::Lost(error);
         }
     }

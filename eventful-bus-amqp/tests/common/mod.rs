@@ -69,6 +69,42 @@ pub async fn clean_up(uri: &str, run: &str, queues: &[&str]) {
     let _ = connection.close(200, "test done".into()).await;
 }
 
+/// Deletes the test's exchanges and queues when dropped, so that a test that fails half-way
+/// leaves no durable queue behind.
+pub struct CleanUp {
+    uri: String,
+    run: String,
+    queues: Vec<String>,
+}
+
+impl CleanUp {
+    /// Cleans up after `run` and its `queues` at the end of the scope.
+    pub fn new(uri: &str, run: &str, queues: &[&str]) -> Self {
+        Self {
+            uri: uri.to_owned(),
+            run: run.to_owned(),
+            queues: queues.iter().map(|queue| (*queue).to_owned()).collect(),
+        }
+    }
+}
+
+impl Drop for CleanUp {
+    fn drop(&mut self) {
+        let (uri, run) = (self.uri.clone(), self.run.clone());
+        let queues = std::mem::take(&mut self.queues);
+        // Dropped inside the test's runtime, which cannot be blocked on: a thread of its own.
+        let cleaning = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            let queues: Vec<&str> = queues.iter().map(String::as_str).collect();
+            runtime.block_on(clean_up(&uri, &run, &queues));
+        });
+        let _ = cleaning.join();
+    }
+}
+
 /// Waits until `done` holds, looking every few milliseconds; panics with `what` after
 /// [`PATIENCE`].
 pub async fn eventually<F, Fut>(what: &str, mut done: F)
@@ -117,6 +153,41 @@ pub fn close_connections_of(run: &str) -> usize {
         closed += 1;
     }
     closed
+}
+
+/// A channel of the test's own, in confirm mode, for publishing by hand and reading queues.
+pub async fn raw_channel(uri: &str) -> lapin::Channel {
+    let connection = Connection::connect(uri, ConnectionProperties::default())
+        .await
+        .expect("connects");
+    let channel = connection.create_channel().await.expect("a channel");
+    channel
+        .confirm_select(lapin::options::ConfirmSelectOptions::default())
+        .await
+        .expect("confirms");
+    // The connection lives as long as the channel is used: leak it to the test's end.
+    std::mem::forget(connection);
+    channel
+}
+
+/// Publishes `body` as the relay would, to the test's exchange, and waits for the confirm.
+pub async fn publish_raw(channel: &lapin::Channel, run: &str, key: &str, body: Vec<u8>) {
+    let properties = lapin::BasicProperties::default()
+        .with_content_type(eventful_bus_amqp::message::CONTENT_TYPE.into())
+        .with_delivery_mode(2);
+    let confirmation = channel
+        .basic_publish(
+            format!("{run}.exchange").as_str().into(),
+            key.into(),
+            lapin::options::BasicPublishOptions::default(),
+            &body,
+            properties,
+        )
+        .await
+        .expect("published")
+        .await
+        .expect("confirmed");
+    assert!(confirmation.is_ack());
 }
 
 /// A score, recorded by the score service on stream `scores-<player>`.
