@@ -116,8 +116,10 @@ impl<S: EventStore + Clone + 'static> EventBus<S> {
 
     /// Sets how long a claim holds unrenewed ([`DEFAULT_LEASE`] by default): the time an
     /// instance that died keeps its segments from the others. Claims are renewed after every
-    /// batch and a few times a lease while idle; a batch that takes longer than the lease to
-    /// handle may be handled again, in part, by the instance that takes the segment over.
+    /// batch and every third of a lease in between (idle, paused, between events and while a
+    /// handler is on one), so a slow handler keeps its segment; an instance whose renewals
+    /// fail for a whole lease loses it, and stops after the event it is on, which the
+    /// instance taking the segment over handles again.
     pub fn with_lease(mut self, lease: Duration) -> Self {
         self.lease = lease.max(Duration::from_millis(10));
         self
