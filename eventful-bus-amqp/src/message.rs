@@ -39,8 +39,9 @@ pub const FORMAT_VERSION: u32 = 1;
 const PERSISTENT: u8 = 2;
 
 /// The routing key of `event`: `<aggregate type>.<event type>`, such as
-/// `game_results.game_completed`. Type names hold no dots, so a binding pattern such as
-/// `*.game_completed` or `game_session.*` matches by one part.
+/// `game_results.game_completed`. With type names of letters, digits and `_`, a binding
+/// pattern such as `*.game_completed` or `game_session.*` matches by one part; a `.`, `*` or
+/// `#` in a type name (which names allow) splits or widens the parts, and is not checked.
 ///
 /// ```
 /// use eventful_bus_amqp::message::routing_key;
