@@ -147,13 +147,17 @@ where
         id: &str,
         as_of: AsOf,
     ) -> Result<AggregateView, AdminError> {
-        let stream_id = StreamId::for_aggregate(&A::TYPE, &id)
-            .map_err(|error| AdminError::BadRequest(error.to_string()))?;
-        let typed =
-            A::id_of(&stream_id).map_err(|error| AdminError::BadRequest(error.to_string()))?;
+        let bad_id = |error: &dyn std::fmt::Display| AdminError::BadRequest {
+            argument: "id",
+            reason: error.to_string(),
+        };
+        let stream_id = StreamId::for_aggregate(&A::TYPE, &id).map_err(|error| bad_id(&error))?;
+        let typed = A::id_of(&stream_id).map_err(|error| bad_id(&error))?;
         let current = store.stream_version(&stream_id).await?;
         if current == Version::NONE {
-            return Err(AdminError::StreamNotFound(stream_id.to_string()));
+            return Err(AdminError::StreamNotFound {
+                stream_id: stream_id.to_string(),
+            });
         }
         let version = as_of.resolve(store, &stream_id, current).await?;
         // No cache: an admin read is rare, and must see the store, not a state kept here.
@@ -165,10 +169,16 @@ where
             .await
             .map_err(|error| match error {
                 LoadError::Store(error) => AdminError::Store(error),
-                other => AdminError::Unreadable(other.to_string()),
+                other => AdminError::Unreadable {
+                    stream_id: stream_id.to_string(),
+                    reason: other.to_string(),
+                },
             })?;
-        let state = serde_json::to_value(&loaded.state)
-            .map_err(|error| AdminError::Unreadable(error.to_string()))?;
+        let state =
+            serde_json::to_value(&loaded.state).map_err(|error| AdminError::Unreadable {
+                stream_id: stream_id.to_string(),
+                reason: error.to_string(),
+            })?;
         Ok(AggregateView {
             aggregate_type: A::TYPE.to_string(),
             stream_id: stream_id.to_string(),

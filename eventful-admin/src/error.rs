@@ -16,7 +16,7 @@ use uuid::Uuid;
 /// use axum::http::StatusCode;
 /// use eventful_admin::AdminError;
 ///
-/// let error = AdminError::UnknownHandler("leaderbord".into());
+/// let error = AdminError::UnknownHandler { handler: "leaderbord".into() };
 /// assert_eq!(error.status(), StatusCode::NOT_FOUND);
 /// assert_eq!(error.code(), "unknown_handler");
 /// ```
@@ -30,15 +30,21 @@ pub enum AdminError {
     #[error("the admin token is not valid")]
     WrongToken,
     /// No handler of that name runs on the bus.
-    #[error("no handler is named `{0}`")]
-    UnknownHandler(String),
+    #[error("no handler is named `{handler}`")]
+    UnknownHandler {
+        /// The name asked for.
+        handler: String,
+    },
     /// The handler has no fresh-copy rebuild: it was not given to
     /// [`Admin::with_rebuild`](crate::Admin::with_rebuild).
     #[error(
-        "handler `{0}` cannot be rebuilt into a fresh copy: only projections registered as \
-         `Swappable` with `Admin::with_rebuild` can"
+        "handler `{handler}` cannot be rebuilt into a fresh copy: only projections registered \
+         as `Swappable` with `Admin::with_rebuild` can"
     )]
-    NotRebuildable(String),
+    NotRebuildable {
+        /// The handler.
+        handler: String,
+    },
     /// The handler has no parked event of that id.
     #[error("handler `{handler}` has no parked event {event_id}")]
     NotParked {
@@ -69,11 +75,17 @@ pub enum AdminError {
         reason: String,
     },
     /// No aggregate of that type was given to [`Admin::with_aggregate`](crate::Admin::with_aggregate).
-    #[error("no aggregate type `{0}` is known to the admin API")]
-    UnknownAggregate(String),
+    #[error("no aggregate type `{aggregate_type}` is known to the admin API")]
+    UnknownAggregate {
+        /// The type asked for.
+        aggregate_type: String,
+    },
     /// The stream has no events.
-    #[error("stream `{0}` has no events")]
-    StreamNotFound(String),
+    #[error("stream `{stream_id}` has no events")]
+    StreamNotFound {
+        /// The stream asked for.
+        stream_id: String,
+    },
     /// A version the stream has not reached.
     #[error("stream `{stream_id}` is at version {current}; version {asked} is beyond it")]
     VersionBeyondStream {
@@ -85,14 +97,26 @@ pub enum AdminError {
         current: Version,
     },
     /// A path or query argument that does not parse, or arguments that do not go together.
-    #[error("bad request: {0}")]
-    BadRequest(String),
+    #[error("bad request: `{argument}`: {reason}")]
+    BadRequest {
+        /// The argument (or arguments) at fault: `version`, `at`, `limit`, `stream_id`, `id`,
+        /// `path` or `query` when the extractor could not say which.
+        argument: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The store did not answer, or failed.
     #[error("the store failed: {0}")]
     Store(#[source] StoreError),
-    /// A stored event or snapshot could not be read back as its aggregate.
-    #[error("cannot read the aggregate back: {0}")]
-    Unreadable(String),
+    /// A stored event or snapshot could not be read back (a missing upcaster), or a state
+    /// not shown as JSON.
+    #[error("cannot read stream `{stream_id}` back: {reason}")]
+    Unreadable {
+        /// The stream read.
+        stream_id: String,
+        /// Why.
+        reason: String,
+    },
     /// The bus failed otherwise.
     #[error(transparent)]
     Bus(BusError),
@@ -104,15 +128,15 @@ impl AdminError {
         match self {
             Self::MissingToken => StatusCode::UNAUTHORIZED,
             Self::WrongToken => StatusCode::FORBIDDEN,
-            Self::UnknownHandler(_)
+            Self::UnknownHandler { .. }
             | Self::NotParked { .. }
-            | Self::UnknownAggregate(_)
-            | Self::StreamNotFound(_)
+            | Self::UnknownAggregate { .. }
+            | Self::StreamNotFound { .. }
             | Self::VersionBeyondStream { .. } => StatusCode::NOT_FOUND,
-            Self::NotRebuildable(_) | Self::ReplayFailed { .. } => StatusCode::CONFLICT,
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::NotRebuildable { .. } | Self::ReplayFailed { .. } => StatusCode::CONFLICT,
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Unreadable(_) | Self::Bus(_) | Self::RebuildFailed { .. } => {
+            Self::Unreadable { .. } | Self::Bus(_) | Self::RebuildFailed { .. } => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
@@ -123,17 +147,17 @@ impl AdminError {
         match self {
             Self::MissingToken => "missing_token",
             Self::WrongToken => "wrong_token",
-            Self::UnknownHandler(_) => "unknown_handler",
-            Self::NotRebuildable(_) => "not_rebuildable",
+            Self::UnknownHandler { .. } => "unknown_handler",
+            Self::NotRebuildable { .. } => "not_rebuildable",
             Self::NotParked { .. } => "not_parked",
             Self::ReplayFailed { .. } => "replay_failed",
             Self::RebuildFailed { .. } => "rebuild_failed",
-            Self::UnknownAggregate(_) => "unknown_aggregate",
-            Self::StreamNotFound(_) => "stream_not_found",
+            Self::UnknownAggregate { .. } => "unknown_aggregate",
+            Self::StreamNotFound { .. } => "stream_not_found",
             Self::VersionBeyondStream { .. } => "version_beyond_stream",
-            Self::BadRequest(_) => "bad_request",
+            Self::BadRequest { .. } => "bad_request",
             Self::Store(_) => "store_failed",
-            Self::Unreadable(_) => "unreadable",
+            Self::Unreadable { .. } => "unreadable",
             Self::Bus(_) => "bus_failed",
         }
     }
@@ -142,7 +166,7 @@ impl AdminError {
 impl From<BusError> for AdminError {
     fn from(error: BusError) -> Self {
         match error {
-            BusError::UnknownHandler(name) => Self::UnknownHandler(name),
+            BusError::UnknownHandler(handler) => Self::UnknownHandler { handler },
             BusError::NotParked { handler, event_id } => Self::NotParked { handler, event_id },
             BusError::Store(error) => Self::Store(error),
             other => Self::Bus(other),
@@ -160,7 +184,10 @@ impl From<StoreError> for AdminError {
 pub(crate) fn path_arg<T>(extracted: Result<Path<T>, PathRejection>) -> Result<T, AdminError> {
     extracted
         .map(|Path(value)| value)
-        .map_err(|rejection| AdminError::BadRequest(rejection.body_text()))
+        .map_err(|rejection| AdminError::BadRequest {
+            argument: "path",
+            reason: rejection.body_text(),
+        })
 }
 
 impl IntoResponse for AdminError {

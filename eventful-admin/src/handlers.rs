@@ -23,7 +23,9 @@ pub(crate) async fn view_of(admin: &Admin, name: &str) -> Result<HandlerView, Ad
         .iter()
         .find(|status| status.name == name)
         .map(|status| HandlerView::of(status, admin.rebuilds.contains_key(name)))
-        .ok_or_else(|| AdminError::UnknownHandler(name.to_owned()))
+        .ok_or_else(|| AdminError::UnknownHandler {
+            handler: name.to_owned(),
+        })
 }
 
 /// `GET /handlers`.

@@ -33,17 +33,22 @@ pub(crate) struct ReadQuery {
 impl ReadQuery {
     fn as_of(&self) -> Result<AsOf, AdminError> {
         match (self.version, &self.at) {
-            (Some(_), Some(_)) => Err(AdminError::BadRequest(
-                "give `version` or `at`, not both".into(),
-            )),
-            (Some(0), None) => Err(AdminError::BadRequest("`version` counts from 1".into())),
+            (Some(_), Some(_)) => Err(AdminError::BadRequest {
+                argument: "version, at",
+                reason: "give `version` or `at`, not both".into(),
+            }),
+            (Some(0), None) => Err(AdminError::BadRequest {
+                argument: "version",
+                reason: "`version` counts from 1".into(),
+            }),
             (Some(version), None) => Ok(AsOf::Version(Version::new(version))),
             (None, Some(at)) => DateTime::parse_from_rfc3339(at)
                 .map(|at| AsOf::Time(at.with_timezone(&Utc)))
-                .map_err(|error| {
-                    AdminError::BadRequest(format!(
+                .map_err(|error| AdminError::BadRequest {
+                    argument: "at",
+                    reason: format!(
                         "`at` must be an RFC 3339 time such as 2026-12-01T20:00:00Z: {error}"
-                    ))
+                    ),
                 }),
             (None, None) => Ok(AsOf::Latest),
         }
@@ -53,7 +58,10 @@ impl ReadQuery {
 fn query(extracted: Result<Query<ReadQuery>, QueryRejection>) -> Result<ReadQuery, AdminError> {
     extracted
         .map(|Query(query)| query)
-        .map_err(|rejection| AdminError::BadRequest(rejection.body_text()))
+        .map_err(|rejection| AdminError::BadRequest {
+            argument: "query",
+            reason: rejection.body_text(),
+        })
 }
 
 /// `GET /streams/{stream_id}`: the stream's events from `from` (1 by default), at most
@@ -63,20 +71,25 @@ pub(crate) async fn stream(
     stream_id: Result<Path<String>, PathRejection>,
     read: Result<Query<ReadQuery>, QueryRejection>,
 ) -> Result<Json<StreamView>, AdminError> {
-    let stream_id = StreamId::new(path(stream_id)?)
-        .map_err(|error| AdminError::BadRequest(error.to_string()))?;
+    let stream_id = StreamId::new(path(stream_id)?).map_err(|error| AdminError::BadRequest {
+        argument: "stream_id",
+        reason: error.to_string(),
+    })?;
     let read = query(read)?;
     let as_of = read.as_of()?;
     let limit = read.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(AdminError::BadRequest(format!(
-            "`limit` must be from 1 to {MAX_LIMIT}"
-        )));
+        return Err(AdminError::BadRequest {
+            argument: "limit",
+            reason: format!("`limit` must be from 1 to {MAX_LIMIT}"),
+        });
     }
     let from = Version::new(read.from.unwrap_or(1).max(1));
     let current = admin.store.stream_version(&stream_id).await?;
     if current == Version::NONE {
-        return Err(AdminError::StreamNotFound(stream_id.to_string()));
+        return Err(AdminError::StreamNotFound {
+            stream_id: stream_id.to_string(),
+        });
     }
     let until = as_of.resolve(&admin.store, &stream_id, current).await?;
     let wanted = until.get().saturating_sub(from.get() - 1);
@@ -90,7 +103,10 @@ pub(crate) async fn stream(
         .iter()
         .map(EventView::of)
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| AdminError::Unreadable(error.to_string()))?;
+        .map_err(|error| AdminError::Unreadable {
+            stream_id: stream_id.to_string(),
+            reason: error.to_string(),
+        })?;
     Ok(Json(StreamView {
         stream_id: stream_id.to_string(),
         current_version: current.get(),
@@ -108,16 +124,18 @@ pub(crate) async fn aggregate(
     let (aggregate_type, id) = path(ids)?;
     let read = query(read)?;
     if read.from.is_some() || read.limit.is_some() {
-        return Err(AdminError::BadRequest(
-            "an aggregate is read as of `version` or `at`; `from` and `limit` are for streams"
+        return Err(AdminError::BadRequest {
+            argument: "from, limit",
+            reason: "an aggregate is read as of `version` or `at`; `from` and `limit` are for \
+                     streams"
                 .into(),
-        ));
+        });
     }
     let as_of = read.as_of()?;
     let reader = admin
         .aggregates
         .get(&aggregate_type)
-        .ok_or(AdminError::UnknownAggregate(aggregate_type))?;
+        .ok_or(AdminError::UnknownAggregate { aggregate_type })?;
     Ok(Json(
         reader
             .read(&admin.store, &admin.upcasters, &id, as_of)

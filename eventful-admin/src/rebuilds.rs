@@ -128,7 +128,7 @@ fn failed(handler: &str, error: &RebuildError) -> AdminError {
 /// The handler exists but cannot be rebuilt, or does not exist.
 async fn refuse(admin: &Admin, name: String) -> AdminError {
     match crate::handlers::view_of(admin, &name).await {
-        Ok(_) => AdminError::NotRebuildable(name),
+        Ok(_) => AdminError::NotRebuildable { handler: name },
         Err(unknown) => unknown,
     }
 }

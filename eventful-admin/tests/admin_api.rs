@@ -298,17 +298,25 @@ async fn a_stream_is_read_as_of_a_version_or_a_time() {
     let (status, body) = game.call(Method::GET, "/admin/streams/player-99").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"], "stream_not_found");
-    for bad in [
-        "/admin/streams/player-1?version=2&at=2026-01-01T00:00:00Z",
-        "/admin/streams/player-1?at=yesterday",
-        "/admin/streams/player-1?version=0",
-        "/admin/streams/player-1?version=two",
-        "/admin/streams/player-1?limit=0",
-        "/admin/streams/player-1?colour=blue",
+    for (bad, argument) in [
+        (
+            "/admin/streams/player-1?version=2&at=2026-01-01T00:00:00Z",
+            "version, at",
+        ),
+        ("/admin/streams/player-1?at=yesterday", "at"),
+        ("/admin/streams/player-1?version=0", "version"),
+        ("/admin/streams/player-1?version=two", "query"),
+        ("/admin/streams/player-1?limit=0", "limit"),
+        ("/admin/streams/player-1?colour=blue", "query"),
     ] {
         let (status, body) = game.call(Method::GET, bad).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
         assert_eq!(body["error"], "bad_request", "{bad}");
+        let message = body["message"].as_str().expect("text");
+        assert!(
+            message.starts_with(&format!("bad request: `{argument}`: ")),
+            "{bad}: {message}"
+        );
     }
 }
 
