@@ -348,6 +348,38 @@ fn a_paused_handler_reads_paused_and_its_lag_grows_while_it_waits() {
 }
 
 #[test]
+fn events_appended_outside_a_repository_are_counted_by_aggregate() {
+    use eventful_core::repository::append_events;
+    use eventful_core::{CommandContext, ExpectedVersion, StreamId, TypeName};
+    with_recorder(|metrics| async move {
+        let store = MemoryStore::new();
+        let stream = StreamId::new("player-9").expect("stream");
+        let events = vec![
+            PlayerEvent::XpGained { amount: 1 },
+            PlayerEvent::XpGained { amount: 2 },
+        ];
+        // Once from a literal, once from a name made at run time: one series.
+        for aggregate in [
+            TypeName::from_static("player"),
+            TypeName::new("player").expect("name"),
+        ] {
+            append_events(
+                &store,
+                &stream,
+                &aggregate,
+                ExpectedVersion::Any,
+                events.clone(),
+                &CommandContext::default(),
+            )
+            .await
+            .expect("appended");
+        }
+        let reading = metrics.take();
+        assert_eq!(reading.counter(EVENTS_APPENDED_TOTAL, &[PLAYER]), 4);
+    });
+}
+
+#[test]
 fn a_handler_whose_task_panicked_reads_stopped() {
     with_recorder(|metrics| async move {
         let store = MemoryStore::new();
@@ -381,8 +413,9 @@ fn a_handler_whose_task_panicked_reads_stopped() {
 #[test]
 fn the_relay_and_gateway_helpers_count_deliveries_connections_and_dropped_clients() {
     use eventful_core::telemetry::{
-        DELIVERIES_TOTAL, Delivery, DeliveryKind, DeliveryOutcome, GATEWAY_CONNECTIONS,
-        GATEWAY_SLOW_CLIENTS_DROPPED_TOTAL, GatewayConnection, slow_client_dropped,
+        DELIVERIES_TOTAL, Delivery, DeliveryCounters, DeliveryKind, DeliveryOutcome,
+        GATEWAY_CONNECTIONS, GATEWAY_SLOW_CLIENTS_DROPPED_TOTAL, GatewayConnection,
+        slow_client_dropped,
     };
     with_recorder(|metrics| async move {
         let store = MemoryStore::new();
@@ -394,6 +427,14 @@ fn the_relay_and_gateway_helpers_count_deliveries_connections_and_dropped_client
             .finish(DeliveryOutcome::Delivered);
         Delivery::start(DeliveryKind::Relay, "game-events", &event).finish(DeliveryOutcome::Failed);
         Delivery::start(DeliveryKind::Gateway, "player-1", &event).finish(DeliveryOutcome::Dropped);
+        // Handles registered once count the same series.
+        let relay = DeliveryCounters::new(DeliveryKind::Relay);
+        relay
+            .start("game-events", &event)
+            .finish(DeliveryOutcome::Delivered);
+        relay
+            .start("game-events", &event)
+            .finish(DeliveryOutcome::Failed);
         let first = GatewayConnection::open("websocket");
         let second = GatewayConnection::open("websocket");
         drop(first);
@@ -402,8 +443,8 @@ fn the_relay_and_gateway_helpers_count_deliveries_connections_and_dropped_client
         let delivered = |kind, outcome| {
             reading.counter(DELIVERIES_TOTAL, &[("kind", kind), ("outcome", outcome)])
         };
-        assert_eq!(delivered("relay", "delivered"), 1);
-        assert_eq!(delivered("relay", "failed"), 1);
+        assert_eq!(delivered("relay", "delivered"), 2);
+        assert_eq!(delivered("relay", "failed"), 2);
         assert_eq!(delivered("gateway", "dropped"), 1);
         assert_eq!(
             reading.gauge(GATEWAY_CONNECTIONS, &[("transport", "websocket")]),

@@ -249,6 +249,14 @@ impl TypeName {
             Repr::Shared(name) => name,
         }
     }
+
+    /// The name as a metric label value, sharing its bytes rather than copying them.
+    pub(crate) fn label(&self) -> metrics::SharedString {
+        match &self.0 {
+            Repr::Static(name) => metrics::SharedString::const_str(name),
+            Repr::Shared(name) => metrics::SharedString::from(name.clone()),
+        }
+    }
 }
 
 impl Deref for TypeName {

@@ -89,7 +89,9 @@ pub async fn append_events<E: Event>(
     let committed =
         append_traced(store, stream_id, aggregate_type, expected, events, context).await?;
     if !committed.already_applied {
-        metrics::counter!(EVENTS_APPENDED_TOTAL, "aggregate" => aggregate_type.as_str().to_owned())
+        // A direct caller keeps no handle (the repository does): the name is shared into the
+        // label, not copied.
+        metrics::counter!(EVENTS_APPENDED_TOTAL, "aggregate" => aggregate_type.label())
             .increment(committed.events.len() as u64);
     }
     Ok(committed)

@@ -42,7 +42,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use metrics::Unit;
 
 pub use self::gateway::{GatewayConnection, slow_client_dropped};
-pub use self::spans::{Delivery, DeliveryKind, DeliveryOutcome};
+pub use self::spans::{Delivery, DeliveryCounters, DeliveryKind, DeliveryOutcome};
 
 /// Counter `{aggregate, outcome}`: commands run, by how they ended — `ok` (committed, or
 /// found already applied), `rejected` (the aggregate said no), `conflict` (concurrent writers

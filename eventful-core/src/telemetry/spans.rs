@@ -14,7 +14,9 @@
 //! one player's journey reads as a tree: command → append … handle_event → command → append.
 //! Across services (a relay, a gateway), follow the `correlation_id` field.
 
-use metrics::counter;
+use std::sync::Arc;
+
+use metrics::{Counter, counter};
 use tracing::Span;
 use tracing::field::Empty;
 
@@ -189,6 +191,62 @@ impl DeliveryOutcome {
 pub struct Delivery {
     kind: DeliveryKind,
     span: Span,
+    counters: Option<DeliveryCounters>,
+}
+
+/// The [`DELIVERIES_TOTAL`] handles of one deliverer (a relay, a gateway), registered once
+/// so that each delivery increments a handle instead of looking its counter up by labels:
+/// make it after the recorder is installed, keep it, and start each delivery from it.
+///
+/// ```
+/// use eventful_core::telemetry::{DeliveryCounters, DeliveryKind, DeliveryOutcome};
+/// # use eventful_core::RecordedEvent;
+///
+/// fn published(counters: &DeliveryCounters, event: &RecordedEvent) {
+///     counters.start("game-events", event).finish(DeliveryOutcome::Delivered);
+/// }
+/// let relay = DeliveryCounters::new(DeliveryKind::Relay);
+/// # drop(relay);
+/// ```
+#[derive(Debug, Clone)]
+pub struct DeliveryCounters(Arc<CountersOf>);
+
+#[derive(Debug)]
+struct CountersOf {
+    kind: DeliveryKind,
+    delivered: Counter,
+    failed: Counter,
+    dropped: Counter,
+}
+
+impl DeliveryCounters {
+    /// Registers the counters of deliveries of `kind`, one per outcome.
+    pub fn new(kind: DeliveryKind) -> Self {
+        let of = |outcome: DeliveryOutcome| counter!(DELIVERIES_TOTAL, "kind" => kind.as_str(), "outcome" => outcome.as_str());
+        Self(Arc::new(CountersOf {
+            kind,
+            delivered: of(DeliveryOutcome::Delivered),
+            failed: of(DeliveryOutcome::Failed),
+            dropped: of(DeliveryOutcome::Dropped),
+        }))
+    }
+
+    /// Opens the `delivery` span of `event` going to `destination`, as [`Delivery::start`]
+    /// does, counted with these handles when it finishes.
+    pub fn start<P>(&self, destination: &str, event: &RecordedEvent<P>) -> Delivery {
+        let mut delivery = Delivery::start(self.0.kind, destination, event);
+        delivery.counters = Some(self.clone());
+        delivery
+    }
+
+    fn count(&self, outcome: DeliveryOutcome) {
+        match outcome {
+            DeliveryOutcome::Delivered => &self.0.delivered,
+            DeliveryOutcome::Failed => &self.0.failed,
+            DeliveryOutcome::Dropped => &self.0.dropped,
+        }
+        .increment(1);
+    }
 }
 
 impl Delivery {
@@ -208,7 +266,11 @@ impl Delivery {
             causation_id = event.metadata.causation_id.map(tracing::field::display),
             outcome = Empty,
         );
-        Self { kind, span }
+        Self {
+            kind,
+            span,
+            counters: None,
+        }
     }
 
     /// The span, to run the delivery in (`.instrument(delivery.span().clone())`).
@@ -216,10 +278,14 @@ impl Delivery {
         &self.span
     }
 
-    /// Records the outcome on the span and counts it.
+    /// Records the outcome on the span and counts it: with the handles it was started from
+    /// ([`DeliveryCounters::start`]), or by looking the counter up.
     pub fn finish(self, outcome: DeliveryOutcome) {
         record(&self.span, "outcome", outcome.as_str());
-        counter!(DELIVERIES_TOTAL, "kind" => self.kind.as_str(), "outcome" => outcome.as_str())
-            .increment(1);
+        match &self.counters {
+            Some(counters) => counters.count(outcome),
+            None => counter!(DELIVERIES_TOTAL, "kind" => self.kind.as_str(), "outcome" => outcome.as_str())
+                .increment(1),
+        }
     }
 }
