@@ -15,10 +15,12 @@
 //! | module | what lives there |
 //! | --- | --- |
 //! | this file | [`EventBus`] (the handlers before they start), [`RunningBus`], [`reshape_segments`] |
+//! | `control` | what an operator does to a running handler: pause and resume it, list, replay and dismiss its parked events |
 //! | `settings` | [`HandlerSettings`], [`Progress`], [`OnFailure`] |
 //! | `runner` | one segment of one handler on its task: claim, read, handle, park, save |
 //! | `status` | [`HandlerStatus`], [`SegmentStatus`], [`HandlerFailure`], [`BusError`] |
 
+mod control;
 mod runner;
 mod settings;
 mod status;
@@ -42,10 +44,10 @@ use crate::event::Event;
 use crate::handler::{EventHandler, NamedHandler, TypedHandler};
 use crate::names::TypeName;
 use crate::policy::{Policy, PolicyHandler};
-use crate::progress::{ParkedEvent, Segment, SegmentProgress};
+use crate::progress::{Segment, SegmentProgress};
 use crate::projection::{Projection, ProjectionHandler};
 use crate::repository::RetryPolicy;
-use crate::store::{EventFilter, EventStore, RecordLocation, StoreError};
+use crate::store::{EventFilter, EventStore};
 use crate::telemetry::handles::SegmentMetrics;
 use crate::upcast::{BoxError, Upcasters};
 
@@ -484,57 +486,6 @@ impl<S: EventStore + Clone + 'static> RunningBus<S> {
         Ok(statuses)
     }
 
-    /// Pauses handler `name` in this instance: each of its segments here stops after the batch
-    /// it is on (its position saved) and reads nothing until [`RunningBus::resume`]. A durable
-    /// segment keeps its claim meanwhile (renewed as usual), so no other instance takes it
-    /// over; segments that other instances hold go on there (pause it in each instance to
-    /// pause it everywhere). Returns once every segment here has paused (or has ended), or
-    /// as soon as the handler is resumed meanwhile: a segment stuck inside a batch (a store
-    /// that does not answer) keeps this waiting, so bound it with a timeout where a caller
-    /// must answer (the flag stays set, and the segment pauses when it can).
-    /// [`RunningBus::restart`] and [`RunningBus::rebuild`] start it again unpaused.
-    ///
-    /// ```
-    /// use eventful_core::{EventBus, RecordedEvent, BoxError};
-    /// # use eventful_store_memory::MemoryStore;
-    ///
-    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-    /// let store = MemoryStore::new();
-    /// let mut bus = EventBus::new(store.clone(), store.clone());
-    /// bus.subscribe_named(["game_completed"], "mailer", |_: RecordedEvent| async { Ok::<(), BoxError>(()) });
-    /// let running = bus.start()?;
-    /// running.pause("mailer").await?;
-    /// assert!(running.status().await?[0].paused);
-    /// running.resume("mailer")?;
-    /// running.wait_until_caught_up().await?;
-    /// # running.shutdown().await;
-    /// # Ok(()) }
-    /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
-    /// ```
-    pub async fn pause(&self, name: &str) -> Result<(), BusError> {
-        let subscriber = self.subscriber(name)?;
-        subscriber.paused.send_replace(true);
-        let mut flag = subscriber.paused.subscribe();
-        for runner in &subscriber.segments {
-            let mut state = runner.state.clone();
-            tokio::select! {
-                // A task that is gone (it panicked) has nothing to pause.
-                _ = state.wait_for(|state| state.paused || state.ended) => {}
-                // Resumed before this segment saw the pause (it was inside a batch, or
-                // waiting for a store that does not answer): nothing is left to wait for.
-                _ = flag.wait_for(|paused| !*paused) => return Ok(()),
-            }
-        }
-        Ok(())
-    }
-
-    /// Resumes handler `name` in this instance after [`RunningBus::pause`]: its segments go
-    /// on from where they paused. Resuming a handler that is not paused does nothing.
-    pub fn resume(&self, name: &str) -> Result<(), BusError> {
-        self.subscriber(name)?.paused.send_replace(false);
-        Ok(())
-    }
-
     /// Restarts handler `name` in this instance from its progress (after a failure was fixed,
     /// say). A volatile handler's progress is gone with its task, so it starts again from the
     /// first event, reset first as by [`RunningBus::rebuild`].
@@ -572,78 +523,6 @@ impl<S: EventStore + Clone + 'static> RunningBus<S> {
         }
         self.subscribers[index] = self.spawn(handler, settings);
         Ok(())
-    }
-
-    /// The events handler `name` parked, in log order.
-    pub async fn parked(&self, name: &str) -> Result<Vec<ParkedEvent>, BusError> {
-        self.subscriber(name)?;
-        Ok(self.checkpoints.parked(name).await?)
-    }
-
-    /// Hands a parked event to handler `name` once more (once the cause was fixed): handled,
-    /// it is no longer parked; failed again, it stays parked with the new error and attempt
-    /// count, and the failure is returned.
-    pub async fn replay_parked(&self, name: &str, event_id: Uuid) -> Result<(), BusError> {
-        let subscriber = self.subscriber(name)?;
-        let mut parked = self.find_parked(name, event_id).await?;
-        let batch = self
-            .store
-            .read_all(parked.position, &EventFilter::all(), 1)
-            .await?;
-        let event = batch
-            .events
-            .into_iter()
-            .find(|event| event.event_id == event_id)
-            .ok_or_else(|| StoreError::Corrupt {
-                location: RecordLocation::Position(parked.position),
-                source: format!("parked event {event_id} is not stored there").into(),
-            })?;
-        match subscriber.handler.handle(&event, &self.upcasters).await {
-            Ok(()) => {
-                self.checkpoints.unpark(name, event_id).await?;
-                Ok(())
-            }
-            Err(error) => {
-                parked.attempts += 1;
-                parked.error = error.to_string();
-                parked.parked_at = chrono::Utc::now();
-                self.checkpoints.park(parked.clone()).await?;
-                Err(BusError::HandlerFailed(Arc::new(HandlerFailure {
-                    handler: name.to_owned(),
-                    stream_id: event.stream_id,
-                    version: event.version,
-                    position: event.position,
-                    event_type: event.event_type,
-                    attempts: parked.attempts,
-                    error,
-                })))
-            }
-        }
-    }
-
-    /// Forgets a parked event without handling it.
-    pub async fn dismiss_parked(&self, name: &str, event_id: Uuid) -> Result<(), BusError> {
-        self.subscriber(name)?;
-        if self.checkpoints.unpark(name, event_id).await? {
-            Ok(())
-        } else {
-            Err(BusError::NotParked {
-                handler: name.to_owned(),
-                event_id,
-            })
-        }
-    }
-
-    async fn find_parked(&self, name: &str, event_id: Uuid) -> Result<ParkedEvent, BusError> {
-        self.checkpoints
-            .parked(name)
-            .await?
-            .into_iter()
-            .find(|parked| parked.event_id == event_id)
-            .ok_or_else(|| BusError::NotParked {
-                handler: name.to_owned(),
-                event_id,
-            })
     }
 
     fn subscriber(&self, name: &str) -> Result<&Subscriber, BusError> {
