@@ -26,6 +26,9 @@ pub struct HandlerView {
     pub parked: usize,
     /// Paused in this instance.
     pub paused: bool,
+    /// Every one of its segments' tasks runs in this instance (false once the bus stopped,
+    /// or the handler stopped, halted or panicked).
+    pub running: bool,
     /// Whether `POST /handlers/{name}/rebuild` can rebuild it into a fresh copy.
     pub rebuildable: bool,
     /// Why it stopped in this instance, if it did.
@@ -68,6 +71,7 @@ impl HandlerView {
             lag: status.lag,
             parked: status.parked,
             paused: status.paused,
+            running: status.running,
             rebuildable,
             failure: status.failure.as_ref().map(ToString::to_string),
             halted: status.halted.as_ref().map(ToString::to_string),

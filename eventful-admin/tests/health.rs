@@ -143,6 +143,22 @@ async fn readiness_fails_for_a_handler_whose_task_panicked() {
     );
     let status = &bus.status().await.expect("status")[0];
     assert!(!status.running);
+    let handlers = Admin::new(store.clone(), bus.clone())
+        .router(eventful_admin::AdminToken::new(common::TOKEN).expect("valid token"));
+    let listed = handlers
+        .oneshot(
+            Request::get("/handlers/ledger")
+                .header("authorization", format!("Bearer {}", common::TOKEN))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("answered");
+    let bytes = axum::body::to_bytes(listed.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    let view: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+    assert_eq!(view["running"], false, "{view}");
     assert!(status.failure.is_none() && status.halted.is_none());
     let (status, body) = get(&app, "/health/ready").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
