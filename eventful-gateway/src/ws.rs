@@ -44,7 +44,7 @@ pub(crate) async fn upgrade(
         .max_message_size(shared.settings.max_frame_bytes)
         .on_upgrade(move |socket| async move {
             let _ = shared
-                .within_grace(serve(Arc::clone(&shared), socket, admitted))
+                .within_grace(Box::pin(serve(Arc::clone(&shared), socket, admitted)))
                 .await;
         })
 }
@@ -110,7 +110,9 @@ async fn run(
                 }
             },
             received = incoming.next() => match received {
-                Some(Ok(Message::Text(text))) => session.on_text(text.as_str()).await,
+                // Boxed: a subscription's future (access, store, budget) would otherwise be
+                // part of every connection's, all its life.
+                Some(Ok(Message::Text(text))) => Box::pin(session.on_text(text.as_str())).await,
                 Some(Ok(Message::Binary(_))) => {
                     session.refuse_frame(String::from("binary frames are not part of the protocol: send JSON text"));
                 }

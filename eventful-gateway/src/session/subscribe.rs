@@ -3,7 +3,7 @@
 //! exact position, and — for a resume — costed against the connection's catch-up budget
 //! before its past is read from the store.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use eventful_core::{DynEventStore, EventStore, Position};
@@ -29,20 +29,11 @@ impl Session {
         topics: &[Topic],
         after: Option<Position>,
     ) -> Result<(), Refusal> {
-        let (topics, valid) = distinct(topics)?;
+        let limit = self.shared.settings.max_subscriptions;
+        let (topics, valid) = distinct(topics, limit, self.topics)?;
         if self.names.contains_key(name) {
             let message = format!("subscription `{name}` is already running");
             return Err(Refusal::new(ErrorCode::DuplicateSubscription, message));
-        }
-        let limit = self.shared.settings.max_subscriptions;
-        if self.topics + topics.len() > limit {
-            let message = format!(
-                "a connection follows at most {limit} topics (this one follows {}, and asked \
-                 for {} more)",
-                self.topics,
-                topics.len()
-            );
-            return Err(Refusal::new(ErrorCode::TooManySubscriptions, message));
         }
         for topic in &topics {
             check_access(&self.shared, &self.claims, topic).await?;
@@ -75,7 +66,7 @@ impl Session {
         for topic in topics {
             self.push(&ServerFrame::Subscribed {
                 id: name.to_owned(),
-                topic,
+                topic: topic.clone(),
                 after,
             });
         }
@@ -182,19 +173,32 @@ async fn catch_up_cost(
     Ok(cost)
 }
 
-/// `topics` each once, in the order first named, with their checked names.
-fn distinct(topics: &[Topic]) -> Result<(Vec<Topic>, Vec<ValidTopic>), Refusal> {
-    let mut seen = HashSet::with_capacity(topics.len());
-    let mut distinct = Vec::new();
+/// `topics` each once, in the order first named, with their checked names; refused when
+/// they would take a connection that follows `following` topics past `limit` (found before
+/// the rest is looked at, so a query of thousands of topics costs no more than the limit).
+fn distinct(
+    topics: &[Topic],
+    limit: usize,
+    following: usize,
+) -> Result<(Vec<&Topic>, Vec<ValidTopic>), Refusal> {
+    let room = limit.saturating_sub(following);
+    let mut distinct: Vec<&Topic> = Vec::new();
     let mut valid = Vec::new();
     for topic in topics {
-        if !seen.insert(topic) {
+        if distinct.contains(&topic) {
             continue;
+        }
+        if distinct.len() == room {
+            let message = format!(
+                "a connection follows at most {limit} topics (this one follows {following}, and \
+                 asked for more than {room} more)"
+            );
+            return Err(Refusal::new(ErrorCode::TooManySubscriptions, message));
         }
         let checked = ValidTopic::new(topic).map_err(|error| {
             Refusal::new(ErrorCode::MalformedFrame, format!("{topic}: {error}"))
         })?;
-        distinct.push(topic.clone());
+        distinct.push(topic);
         valid.push(checked);
     }
     Ok((distinct, valid))
