@@ -711,8 +711,7 @@ impl Inner {
 
     /// The log from `from`, every event.
     async fn read_log(&self, from: u64, limit: usize) -> Result<AllBatch, StoreError> {
-        let page = self.log_page(from, limit, false).await?;
-        self.saw(&page);
+        let page = self.events_page(from, limit, false).await?;
         let all = EventFilter::all();
         let mut batch = Batch::new(from, limit, &all);
         for append in &page.appends {
@@ -720,25 +719,41 @@ impl Inner {
                 return Ok(done);
             }
         }
-        Self::page_batch(batch, page)
+        self.page_batch(batch, page)
     }
 
-    /// The batch ending where `page` ended. At the end of the log it ends after the last
-    /// event, not after gap documents above it: a reader's position stays within the head
-    /// ([`Inner::log_head`]), and reading the few gap documents again costs a page of headers.
-    fn page_batch(mut batch: Batch<'_>, page: LogPage) -> Result<AllBatch, StoreError> {
-        let at_end = |end: u64| match page.last_event {
-            Some(last) => end.min(last + 1),
-            None => batch.from,
-        };
+    /// The batch ending where `page` ended, but never past the last event this store has
+    /// seen: a batch does not end among gap documents above it, so that a reader's position
+    /// (a checkpoint) stays within the head ([`Inner::log_head`]). Reading those few gap
+    /// documents again costs a page of headers.
+    fn page_batch(&self, mut batch: Batch<'_>, page: LogPage) -> Result<AllBatch, StoreError> {
+        let head = self.log.head_event.load(Ordering::Acquire);
+        let end = page.end.min(head + 1).max(batch.from);
         match page.stop {
             PageEnd::Damaged(error) => batch.damaged(error),
-            PageEnd::Full | PageEnd::Again => Ok(batch.finish(page.end.max(batch.from), false)),
-            PageEnd::EndOfLog | PageEnd::Gap => {
-                let end = at_end(page.end).max(batch.from);
-                Ok(batch.finish(end, true))
-            }
+            PageEnd::Full | PageEnd::Again => Ok(batch.finish(end, false)),
+            PageEnd::EndOfLog | PageEnd::Gap => Ok(batch.finish(end, true)),
         }
+    }
+
+    /// [`Inner::log_page`], going on past full pages that hold gap documents only (a batch
+    /// ending there could not move past them).
+    async fn events_page(
+        &self,
+        from: u64,
+        limit: usize,
+        headers_only: bool,
+    ) -> Result<LogPage, StoreError> {
+        let mut page = self.log_page(from, limit, headers_only).await?;
+        for _ in 0..64 {
+            if !(page.appends.is_empty() && matches!(page.stop, PageEnd::Full)) {
+                break;
+            }
+            self.saw(&page);
+            page = self.log_page(page.end, limit, headers_only).await?;
+        }
+        self.saw(&page);
+        Ok(page)
     }
 
     /// The log from `from`, the events matching `filter`: the appends that may match are
@@ -750,8 +765,7 @@ impl Inner {
         filter: &EventFilter,
         limit: usize,
     ) -> Result<AllBatch, StoreError> {
-        let page = self.log_page(from, PAGE_DOCUMENTS, true).await?;
-        self.saw(&page);
+        let page = self.events_page(from, PAGE_DOCUMENTS, true).await?;
         let wanted: Vec<u64> = page
             .appends
             .iter()
@@ -779,7 +793,7 @@ impl Inner {
                 return Ok(done);
             }
         }
-        Self::page_batch(batch, page)
+        self.page_batch(batch, page)
     }
 
     pub(crate) async fn find_event(
