@@ -87,7 +87,7 @@ pub(crate) async fn events(
     headers: HeaderMap,
 ) -> Response {
     let opened = shared
-        .within_grace(open(Arc::clone(&shared), pairs, &headers))
+        .within_grace(Box::pin(open(Arc::clone(&shared), pairs, &headers)))
         .await
         .unwrap_or_else(|| {
             let reason = "the gateway stopped before the subscription started";
@@ -101,7 +101,7 @@ pub(crate) async fn events(
     let send_timeout = shared.settings.send_timeout;
     tokio::spawn(async move {
         let _ = shared
-            .within_grace(pump(session, frames, send_timeout))
+            .within_grace(Box::pin(pump(session, frames, send_timeout)))
             .await;
     });
     Sse::new(received(body))
