@@ -46,7 +46,7 @@
 //!
 //! New events are written in JSON unless the store is made with another format
 //! ([`MemoryStore::with_payload_format`]): postcard takes a sixth of the bytes of the game
-//! workload's events, and a replay runs about four times as fast as with JSON, for a store
+//! workload's events, and a replay runs more than twice as fast as with JSON, for a store
 //! that only this program reads (docs/performance.md has the figures). Each event keeps its own format, so a store
 //! reads back everything it holds whatever it writes now, and a saved file keeps JSON
 //! payloads as JSON.
