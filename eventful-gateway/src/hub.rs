@@ -18,7 +18,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use eventful_core::telemetry::slow_client_dropped;
+use eventful_core::telemetry::{
+    DeliveryCounters, DeliveryKind, DeliveryOutcome, slow_client_dropped,
+};
 use eventful_core::{DynEventStore, EventFilter, EventStoreExt, Position, RecordedEvent};
 use futures::StreamExt;
 use parking_lot::Mutex;
@@ -33,11 +35,13 @@ pub(crate) type ConnectionId = u64;
 /// A subscription of a connection, numbered by the connection.
 pub(crate) type FeedId = u64;
 
-/// An event ready to send: its envelope serialized once for every client.
+/// An event ready to send: its envelope serialized once for every client, and the event,
+/// whose ids and correlation the `delivery` span of each client's copy shows.
 #[derive(Debug)]
 pub(crate) struct SharedEvent {
     pub(crate) position: Position,
     pub(crate) envelope: Box<RawValue>,
+    pub(crate) event: RecordedEvent,
 }
 
 /// One event for one subscription of a connection.
@@ -75,6 +79,8 @@ struct Outlet {
     waiting: Arc<AtomicUsize>,
     /// `websocket` or `sse`, for the metrics.
     transport: &'static str,
+    /// Who the client is (its token's subject): where a delivery to it goes.
+    client: Arc<str>,
     /// Every route of the connection, to remove them with it.
     routes: Vec<(FeedId, ValidTopic)>,
 }
@@ -121,6 +127,7 @@ impl Routes {
 pub(crate) struct Hub {
     routes: Mutex<Routes>,
     queue_capacity: usize,
+    deliveries: DeliveryCounters,
 }
 
 impl Hub {
@@ -132,7 +139,14 @@ impl Hub {
                 ..Routes::default()
             }),
             queue_capacity,
+            deliveries: DeliveryCounters::new(DeliveryKind::Gateway),
         }
+    }
+
+    /// The counters of deliveries to clients, registered once with the metrics recorder
+    /// there was when the gateway started.
+    pub(crate) fn deliveries(&self) -> &DeliveryCounters {
+        &self.deliveries
     }
 
     /// The position of the last event dispatched.
@@ -140,8 +154,12 @@ impl Hub {
         self.routes.lock().dispatched
     }
 
-    /// A new connection over `transport` (`websocket`, `sse`), with its queue.
-    pub(crate) fn connect(&self, transport: &'static str) -> (ConnectionId, Inbox) {
+    /// A new connection of `client` over `transport` (`websocket`, `sse`), with its queue.
+    pub(crate) fn connect(
+        &self,
+        transport: &'static str,
+        client: Arc<str>,
+    ) -> (ConnectionId, Inbox) {
         let (queue, deliveries) = mpsc::channel(self.queue_capacity);
         let waiting = Arc::new(AtomicUsize::new(0));
         let mut routes = self.routes.lock();
@@ -153,6 +171,7 @@ impl Hub {
                 queue,
                 waiting: Arc::clone(&waiting),
                 transport,
+                client,
                 routes: Vec::new(),
             },
         );
@@ -223,7 +242,9 @@ impl Hub {
     }
 
     /// Hands `event` to every subscription that wants it. A connection whose queue is full
-    /// is dropped, and so told it lagged; so is one whose side is gone.
+    /// is dropped, and so told it lagged; so is one whose side is gone. The event that found
+    /// a queue full is a `dropped` delivery; the events already in that queue are not counted
+    /// (the client comes back for them).
     pub(crate) fn dispatch(&self, event: &RecordedEvent) {
         let mut routes = self.routes.lock();
         routes.dispatched = event.position;
@@ -254,6 +275,7 @@ impl Hub {
         let shared = Arc::new(SharedEvent {
             position: event.position,
             envelope,
+            event: event.clone(),
         });
         for (connection, feed) in targets {
             let Some(outlet) = routes.outlets.get(&connection) else {
@@ -262,6 +284,9 @@ impl Hub {
             // Only the hub counts in, under the lock: the check and the count are one step.
             if outlet.waiting.load(Ordering::Acquire) >= self.queue_capacity {
                 slow_client_dropped(outlet.transport);
+                self.deliveries
+                    .start(&outlet.client, event)
+                    .finish(DeliveryOutcome::Dropped);
                 routes.remove_outlet(connection);
                 continue;
             }
@@ -342,7 +367,7 @@ mod tests {
     #[tokio::test]
     async fn a_topic_named_twice_in_one_feed_is_routed_once() {
         let hub = Hub::new(Position::START, 8);
-        let (connection, mut inbox) = hub.connect("sse");
+        let (connection, mut inbox) = hub.connect("sse", Arc::from("7"));
         let stream = ValidTopic::Stream(StreamId::new("player-7").expect("valid"));
         let board = ValidTopic::EventType(TypeName::from_static("leaderboard_changed"));
         let topics = [stream.clone(), board.clone(), stream, board];

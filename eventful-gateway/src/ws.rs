@@ -11,12 +11,13 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
+use tracing::{Instrument, Span};
 
 use crate::auth::Claims;
 use crate::gateway::Shared;
 use crate::protocol::CloseCode;
 use crate::refusal::Closing;
-use crate::session::{Session, Step, Transport};
+use crate::session::{Session, Step, Transport, finish};
 
 /// The read and write buffers of a WebSocket.
 const SOCKET_BUFFER: usize = 8 * 1024;
@@ -99,8 +100,13 @@ async fn run(
         tokio::select! {
             step = session.next_step() => match step {
                 Step::Send(outgoing) => {
-                    let sent = tokio::time::timeout(send_timeout, sink.send(Message::Text(outgoing.json.into()))).await;
-                    if !matches!(sent, Ok(Ok(()))) {
+                    let span = outgoing.delivery.as_ref().map_or_else(Span::none, |delivery| delivery.span().clone());
+                    let sent = tokio::time::timeout(send_timeout, sink.send(Message::Text(outgoing.json.into())))
+                        .instrument(span)
+                        .await;
+                    let sent = matches!(sent, Ok(Ok(())));
+                    finish(outgoing.delivery, sent);
+                    if !sent {
                         return; // the client is gone, or took too long to take one frame
                     }
                 }

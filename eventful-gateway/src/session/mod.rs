@@ -19,7 +19,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use chrono::Utc;
-use eventful_core::telemetry::GatewayConnection;
+use eventful_core::telemetry::{self, DeliveryCounters, DeliveryOutcome, GatewayConnection};
 use eventful_core::{Position, RecordedEvent, StoreError};
 use futures::stream::{AbortHandle, BoxStream, SelectAll, StreamExt};
 use tokio::time::{Instant, Sleep};
@@ -52,6 +52,18 @@ impl Transport {
     }
 }
 
+/// Finishes the delivery of a frame (if it was an event's) with whether the transport took
+/// the frame.
+pub(crate) fn finish(delivery: Option<telemetry::Delivery>, handed_over: bool) {
+    if let Some(delivery) = delivery {
+        delivery.finish(if handed_over {
+            DeliveryOutcome::Delivered
+        } else {
+            DeliveryOutcome::Failed
+        });
+    }
+}
+
 /// A frame to send.
 #[derive(Debug)]
 pub(crate) struct Outgoing {
@@ -62,6 +74,9 @@ pub(crate) struct Outgoing {
     /// A live event from the hub: it counts against the connection's queue until it is
     /// handed to the transport.
     live: bool,
+    /// For an event frame, its `delivery` span and count, finished by the transport with
+    /// whether the frame was handed over.
+    pub(crate) delivery: Option<telemetry::Delivery>,
 }
 
 /// What the connection does next.
@@ -129,7 +144,9 @@ pub(crate) struct Session {
 impl Session {
     /// A session over `transport` for a verified token; its first frame is the welcome.
     pub(crate) fn open(shared: Arc<Shared>, claims: Claims, transport: Transport) -> Self {
-        let (connection, inbox) = shared.hub.connect(transport.label());
+        let (connection, inbox) = shared
+            .hub
+            .connect(transport.label(), Arc::from(claims.sub.as_str()));
         shared.open_sessions.fetch_add(1, Ordering::AcqRel);
         let closing = shared.closing.subscribe();
         let welcome = ServerFrame::Welcome {
@@ -179,6 +196,7 @@ impl Session {
             json: frame.to_json(),
             position: None,
             live: false,
+            delivery: None,
         });
     }
 
@@ -252,7 +270,11 @@ impl Session {
         match &mut feed.held {
             // Still waiting, still counted.
             Some(held) => held.push_back(delivery.event),
-            None => match feed.send_shared(&delivery.event) {
+            None => match feed.send_shared(
+                &delivery.event,
+                self.shared.hub.deliveries(),
+                &self.claims.sub,
+            ) {
                 Some(outgoing) => self.outbox.push_back(outgoing),
                 None => self.inbox.release(1),
             },
@@ -276,6 +298,9 @@ impl Session {
                             json: event_frame_json(&feed.quoted, &envelope),
                             position: Some(event.position),
                             live: false,
+                            delivery: Some(
+                                self.shared.hub.deliveries().start(&self.claims.sub, &event),
+                            ),
                         });
                     }
                     Err(error) => {
@@ -294,8 +319,9 @@ impl Session {
             None => {
                 feed.catching_up = None;
                 let held = feed.held.take().unwrap_or_default();
+                let deliveries = self.shared.hub.deliveries();
                 for event in held {
-                    match feed.send_shared(&event) {
+                    match feed.send_shared(&event, deliveries, &self.claims.sub) {
                         Some(outgoing) => self.outbox.push_back(outgoing),
                         None => self.inbox.release(1),
                     }
@@ -364,8 +390,14 @@ impl Session {
 }
 
 impl Feed {
-    /// The frame of a live event, if it is after what the subscription has sent.
-    fn send_shared(&mut self, event: &SharedEvent) -> Option<Outgoing> {
+    /// The frame of a live event for `client`, if it is after what the subscription has
+    /// sent.
+    fn send_shared(
+        &mut self,
+        event: &SharedEvent,
+        deliveries: &DeliveryCounters,
+        client: &str,
+    ) -> Option<Outgoing> {
         if event.position <= self.cursor {
             return None;
         }
@@ -374,6 +406,7 @@ impl Feed {
             json: event_frame_json(&self.quoted, &event.envelope),
             position: Some(event.position),
             live: true,
+            delivery: Some(deliveries.start(client, &event.event)),
         })
     }
 }
