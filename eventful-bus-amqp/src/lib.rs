@@ -16,7 +16,8 @@
 //!   on, goes to the dead-letter queue with the reason, and the consumer goes on.
 //! - Both reconnect with backoff when the broker restarts or the connection drops; a bad
 //!   URI, a refused login, an unreachable broker or a queue declared with other arguments is
-//!   a typed [`AmqpError`] at start-up.
+//!   a typed [`AmqpError`] at start-up. [`Relay::health`] and [`RunningConsumer::health`]
+//!   tell whether each is connected, for a readiness probe.
 //!
 //! ```no_run
 //! use eventful_bus_amqp::{AmqpSettings, Consumer, Inbox, Relay};
@@ -60,6 +61,7 @@
 //! | [`relay`] | [`Relay`]: committed public events to the exchange, confirmed |
 //! | [`consumer`] | [`Consumer`], [`RunningConsumer`]: the queue, its handlers, acknowledgements and dead letters |
 //! | [`inbox`] | [`Inbox`]: received events into the service's own store, each id once |
+//! | [`health`] | [`BrokerHealth`]: each link's state for readiness (an `eventful_admin::HealthCheck` with the `admin` feature) |
 //! | [`error`] | [`AmqpError`] |
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -70,6 +72,7 @@ mod connection;
 pub mod consumer;
 pub mod error;
 mod handlers;
+pub mod health;
 pub mod inbox;
 pub mod message;
 pub mod relay;
@@ -77,6 +80,7 @@ pub mod settings;
 
 pub use crate::consumer::{Consumer, ConsumerEnd, ConsumerStats, RunningConsumer};
 pub use crate::error::AmqpError;
+pub use crate::health::{BrokerDown, BrokerHealth, LinkStatus};
 pub use crate::inbox::Inbox;
 pub use crate::message::MessageError;
 pub use crate::relay::{Relay, RelayBuilder};

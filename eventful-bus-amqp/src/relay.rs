@@ -8,8 +8,8 @@
 //! claimed, in one segment, so exactly one instance of a service publishes, in log order.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 
 use async_trait::async_trait;
 use eventful_core::bus::{HandlerSettings, OnFailure};
@@ -17,6 +17,8 @@ use eventful_core::telemetry::{Delivery, DeliveryKind, DeliveryOutcome};
 use eventful_core::{
     BoxError, Event, EventFilter, EventHandler, RecordedEvent, TypeName, Upcasters,
 };
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::{Channel, Confirmation, Connection};
 use tokio::sync::{Mutex, Notify};
@@ -24,6 +26,7 @@ use tracing::Instrument;
 
 use crate::connection::{self, Target};
 use crate::error::AmqpError;
+use crate::health::{BrokerHealth, LinkState};
 use crate::message::{self, routing_key};
 use crate::settings::AmqpSettings;
 
@@ -59,6 +62,9 @@ pub const DEFAULT_RELAY_NAME: &str = "amqp_relay";
 /// skipped nor parked, and the bus does not move past it. A call that waits longer than the
 /// bus's lease may let another instance take the relay over; the event it was on may then be
 /// published twice, which consumers absorb (they are idempotent by event id).
+///
+/// A connection lost between events is opened again in the background, with the same
+/// backoff, so that [`health`](Relay::health) comes back without an event to publish.
 #[derive(Clone)]
 pub struct Relay {
     inner: Arc<Inner>,
@@ -75,6 +81,8 @@ struct Inner {
     published: AtomicU64,
     reconnects: AtomicU64,
     require_route: bool,
+    /// What [`Relay::health`] tells.
+    health: LinkState,
 }
 
 /// One connection and its channel in confirm mode.
@@ -158,7 +166,8 @@ impl RelayBuilder {
         let mut event_types = self.event_types;
         event_types.sort();
         event_types.dedup();
-        Ok(Relay {
+        let health = LinkState::connected_now(format!("amqp relay {}", self.name));
+        let relay = Relay {
             inner: Arc::new(Inner {
                 name: self.name,
                 settings: self.settings,
@@ -172,8 +181,14 @@ impl RelayBuilder {
                 published: AtomicU64::new(0),
                 reconnects: AtomicU64::new(0),
                 require_route: self.require_route,
+                health,
             }),
-        })
+        };
+        tokio::spawn(watch_link(
+            Arc::downgrade(&relay.inner),
+            relay.inner.health.health(),
+        ));
+        Ok(relay)
     }
 }
 
@@ -218,12 +233,36 @@ impl Relay {
         self.inner.reconnects.load(Ordering::Relaxed)
     }
 
+    /// Its link to the broker, for readiness: connected, reconnecting since when and why (the
+    /// last error), or ended (closed, dropped). Named `amqp relay <relay name>`.
+    ///
+    /// ```no_run
+    /// use eventful_bus_amqp::{AmqpSettings, LinkStatus, Relay};
+    /// use eventful_core::TypeName;
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let relay = Relay::builder(AmqpSettings::new("amqp://guest:guest@127.0.0.1:5672/%2f"))
+    ///     .publish_types([TypeName::from_static("game_completed")])
+    ///     .connect()
+    ///     .await?;
+    /// let health = relay.health();
+    /// assert_eq!(health.name(), "amqp relay amqp_relay");
+    /// assert!(health.status().is_connected());
+    /// relay.close();
+    /// assert!(matches!(health.status(), LinkStatus::Ended { .. }));
+    /// # Ok(()) }
+    /// ```
+    pub fn health(&self) -> BrokerHealth {
+        self.inner.health.health()
+    }
+
     /// Stops publishing: a call waiting for the broker gives up with [`AmqpError::Closed`]
     /// (its event stays before the relay's checkpoint, for the next start), and so does
     /// every later one. Call it before `RunningBus::shutdown` when the broker may be away,
     /// so that the shutdown need not wait for it.
     pub fn close(&self) {
         self.inner.closed.store(true, Ordering::SeqCst);
+        self.inner.health.ended("the relay was closed");
         self.inner.close.notify_waiters();
     }
 
@@ -249,18 +288,7 @@ impl Relay {
         let mut link = self.inner.link.lock().await;
         loop {
             let Some(current) = link.as_ref() else {
-                match self.unless_closed(open(&self.inner.settings)).await? {
-                    Ok(opened) => {
-                        self.inner.reconnects.fetch_add(1, Ordering::Relaxed);
-                        tracing::info!(relay = %self.inner.name, endpoint = %self.inner.target.endpoint, "reconnected");
-                        *link = Some(opened);
-                    }
-                    Err(error) => {
-                        failures += 1;
-                        tracing::warn!(relay = %self.inner.name, %error, "cannot reach the broker; retrying");
-                        self.pause(failures).await?;
-                    }
-                }
+                *link = Some(self.reopen(&mut failures).await?);
                 continue;
             };
             let message = Outgoing {
@@ -295,14 +323,68 @@ impl Relay {
                     // A message no queue took says nothing against the link: keep it.
                     if !matches!(error, AmqpError::Unroutable { .. })
                         && let Some(broken) = link.take()
-                        && broken.connection.status().connected()
                     {
-                        // A refusal on a healthy connection: a new link starts clean.
-                        let _ = broken.connection.close(200, "reopening".into()).await;
+                        self.inner.health.down(&error);
+                        if broken.connection.status().connected() {
+                            // A refusal on a healthy connection: a new link starts clean.
+                            let _ = broken.connection.close(200, "reopening".into()).await;
+                        }
                     }
                     self.pause(failures).await?;
                 }
             }
+        }
+    }
+
+    /// Opens the link again, with backoff, counting failures on from `failures`; only a
+    /// closed relay stops it.
+    async fn reopen(&self, failures: &mut u32) -> Result<Link, AmqpError> {
+        loop {
+            match self.unless_closed(open(&self.inner.settings)).await? {
+                Ok(opened) => {
+                    self.inner.reconnects.fetch_add(1, Ordering::Relaxed);
+                    self.inner.health.connected();
+                    tracing::info!(relay = %self.inner.name, endpoint = %self.inner.target.endpoint, "reconnected");
+                    return Ok(opened);
+                }
+                Err(error) => {
+                    *failures += 1;
+                    tracing::warn!(relay = %self.inner.name, %error, "cannot reach the broker; retrying");
+                    self.inner.health.down(&error);
+                    self.pause(*failures).await?;
+                }
+            }
+        }
+    }
+
+    /// After the connection reported `lost` (or at the start, `None`): unless a publication
+    /// already replaced it, says the link is down and opens it again after the first wait,
+    /// as a publication would. Returns the events of the connection then in use.
+    async fn recover(
+        &self,
+        lost: Option<lapin::Error>,
+    ) -> Result<BoxStream<'static, lapin::Event>, AmqpError> {
+        let mut link = self.inner.link.lock().await;
+        let up = link
+            .as_ref()
+            .is_some_and(|current| current.connection.status().connected());
+        if !up {
+            link.take();
+            let reason = match &lost {
+                Some(error) => format!("the connection was lost: {error}"),
+                None => "the connection was lost".to_owned(),
+            };
+            tracing::warn!(relay = %self.inner.name, %reason, "lost the broker between events; reconnecting");
+            self.inner.health.down(reason);
+            let mut failures = 1;
+            self.pause(failures).await?;
+            *link = Some(self.reopen(&mut failures).await?);
+        }
+        match link.as_ref() {
+            Some(current) => Ok(current.connection.events_listener().boxed()),
+            None => Err(AmqpError::Closed {
+                relay: self.inner.name.clone(),
+            }),
         }
     }
 
@@ -372,6 +454,33 @@ async fn confirm(link: &Link, exchange: &str, message: Outgoing<'_>) -> Result<(
         }),
         Confirmation::Ack(_) => Ok(()),
         Confirmation::Nack(_) | Confirmation::NotRequested => Err(AmqpError::Refused { event_id }),
+    }
+}
+
+/// Watches the relay's connection between events: when it reports an error, the link is
+/// opened again without waiting for an event to publish. Holds the relay only while it
+/// recovers, and ends with it (closed or dropped).
+async fn watch_link(relay: Weak<Inner>, mut health: BrokerHealth) {
+    let mut lost = None;
+    loop {
+        let Some(inner) = relay.upgrade() else {
+            return;
+        };
+        let recovered = Relay { inner }.recover(lost.take()).await;
+        let Ok(events) = recovered else {
+            // Closed: nothing reconnects any more.
+            return;
+        };
+        let mut errors = std::pin::pin!(events.filter_map(|event| async move {
+            match event {
+                lapin::Event::Error(error) => Some(error),
+                _ => None,
+            }
+        }));
+        tokio::select! {
+            error = errors.next() => lost = error,
+            () = health.ended() => return,
+        }
     }
 }
 

@@ -28,6 +28,7 @@ use tokio::task::JoinHandle;
 use self::topology::Link;
 use crate::error::AmqpError;
 use crate::handlers::{Named, PolicyHandler, Typed};
+use crate::health::{BrokerHealth, LinkState};
 use crate::settings::{AmqpSettings, Backoff};
 
 /// Attempts at one message per handler before it is dead-lettered, unless told otherwise.
@@ -224,6 +225,7 @@ impl Consumer {
                 });
             }
         }
+        let link = LinkState::connected_now(format!("amqp consumer {}", self.queue));
         let shared = Arc::new(Shared {
             settings: self.settings,
             queue: self.queue,
@@ -234,11 +236,13 @@ impl Consumer {
             retry: self.retry,
             prefetch: self.prefetch,
             stats: Stats::default(),
+            link,
         });
-        let link = topology::open(&shared).await?;
+        let opened = topology::open(&shared).await?;
         let (stop, stop_rx) = watch::channel(false);
         let (ended_tx, ended) = watch::channel(None);
-        let consuming = run(shared.clone(), link, stop_rx);
+        let consuming = run(shared.clone(), opened, stop_rx);
+        let ending = shared.clone();
         let task = tokio::spawn(async move {
             // Handlers' panics are caught with their message; one here is the consumer's own
             // bug, and is told to whoever watches `closed` rather than lost with the task.
@@ -246,6 +250,10 @@ impl Consumer {
                 Ok(()) => ConsumerEnd::Stopped,
                 Err(panic) => ConsumerEnd::Panicked(delivery::panic_text(&*panic).to_owned()),
             };
+            ending.link.ended(match &end {
+                ConsumerEnd::Stopped => "shut down".to_owned(),
+                ConsumerEnd::Panicked(panic) => format!("the consumer panicked: {panic}"),
+            });
             ended_tx.send_replace(Some(end));
         });
         Ok(RunningConsumer {
@@ -299,6 +307,8 @@ pub(crate) struct Shared {
     pub(crate) retry: Backoff,
     pub(crate) prefetch: u16,
     pub(crate) stats: Stats,
+    /// What [`RunningConsumer::health`] tells.
+    pub(crate) link: LinkState,
 }
 
 #[derive(Default)]
@@ -370,6 +380,26 @@ impl RunningConsumer {
         }
     }
 
+    /// Its link to the broker, for readiness: connected, reconnecting since when and why, or
+    /// ended (shut down, panicked). Named `amqp consumer <queue>`.
+    ///
+    /// ```no_run
+    /// # use eventful_bus_amqp::{AmqpSettings, Consumer};
+    /// # use eventful_core::{BoxError, RecordedEvent};
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mut consumer = Consumer::new(AmqpSettings::new("amqp://localhost"), "players");
+    /// # consumer.subscribe_named(["game_completed"], "xp", |_: RecordedEvent| async { Ok::<(), BoxError>(()) });
+    /// let running = consumer.start().await?;
+    /// let health = running.health(); // cheap to clone, to keep beside the admin API
+    /// if let Err(down) = health.check() {
+    ///     eprintln!("{down}"); // amqp consumer players: reconnecting since …: …
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn health(&self) -> BrokerHealth {
+        self.shared.link.health()
+    }
+
     /// Why its task ended, if it has: `None` while it consumes (or waits to reconnect).
     pub fn end(&self) -> Option<ConsumerEnd> {
         self.ended.borrow().clone()
@@ -431,12 +461,14 @@ async fn run(shared: Arc<Shared>, first: Link, mut stop: watch::Receiver<bool>) 
                 match opened {
                     Ok(opened) => {
                         shared.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                        shared.link.connected();
                         tracing::info!(queue = %shared.queue, "reconnected");
                         opened
                     }
                     Err(error) => {
                         failures += 1;
                         tracing::warn!(queue = %shared.queue, %error, "cannot reach the broker; retrying");
+                        shared.link.down(error);
                         let pause = tokio::time::sleep(shared.settings.reconnect.delay(failures));
                         tokio::select! {
                             () = pause => continue,
@@ -451,6 +483,7 @@ async fn run(shared: Arc<Shared>, first: Link, mut stop: watch::Receiver<bool>) 
             Served::Lost(error) => {
                 failures = 1;
                 tracing::warn!(queue = %shared.queue, %error, "lost the broker; reconnecting");
+                shared.link.down(error);
                 let pause = tokio::time::sleep(shared.settings.reconnect.delay(failures));
                 tokio::select! {
                     () = pause => {}
