@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use crate::message::MessageError;
+use crate::message::{MAX_KEY_LEN, MessageError};
 
 /// Why the bridge could not connect, publish or consume.
 ///
@@ -84,6 +84,33 @@ pub enum AmqpError {
         /// What is wrong with it.
         #[source]
         source: eventful_core::NameError,
+    },
+    /// An aggregate or event type name holds a character that a routing key
+    /// (`<aggregate type>.<event type>`) cannot carry as it is: `.` separates the key's
+    /// parts, `*` and `#` are wildcards in bindings. Refused when a relay connects (for the
+    /// types it is given), when a consumer starts (for its handlers' types), and when the
+    /// relay is handed an event of such a type: then the relay's handler stops on it (the
+    /// event stays before its checkpoint) rather than publish it under a wrong key.
+    #[error("{kind} `{name}` cannot be part of a routing key: it holds `{character}`, {why}")]
+    InvalidKeyPart {
+        /// `"aggregate type"` or `"event type"`.
+        kind: &'static str,
+        /// The name.
+        name: String,
+        /// The first offending character: `.`, `*` or `#`.
+        character: char,
+        /// What that character does in a routing key.
+        why: &'static str,
+    },
+    /// A routing key or binding pattern is longer than AMQP's 255 bytes (two type names of up
+    /// to 128 bytes each and the `.` can be 257). Refused at the same moments as
+    /// [`InvalidKeyPart`](AmqpError::InvalidKeyPart).
+    #[error("routing key `{key}` is {bytes} bytes long; AMQP allows {MAX_KEY_LEN}")]
+    KeyTooLong {
+        /// The key.
+        key: String,
+        /// Its length in bytes.
+        bytes: usize,
     },
     /// The broker refused to take a message (a negative confirm: a full disk, a queue
     /// limit). The relay tries it again.

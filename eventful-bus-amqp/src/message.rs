@@ -28,6 +28,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use uuid::Uuid;
 
+use crate::error::AmqpError;
+
 /// The content type of every message the relay publishes: an eventful event envelope as JSON.
 pub const CONTENT_TYPE: &str = "application/vnd.eventful.event+json";
 
@@ -38,20 +40,64 @@ pub const FORMAT_VERSION: u32 = 1;
 /// AMQP's delivery mode for a message the broker writes to disk before it confirms it.
 const PERSISTENT: u8 = 2;
 
-/// The routing key of `event`: `<aggregate type>.<event type>`, such as
-/// `game_results.game_completed`. With type names of letters, digits and `_`, a binding
-/// pattern such as `*.game_completed` or `game_session.*` matches by one part; a `.`, `*` or
-/// `#` in a type name (which names allow) splits or widens the parts, and is not checked.
+/// The longest routing key (and binding pattern) AMQP carries, in bytes.
+pub const MAX_KEY_LEN: usize = 255;
+
+/// The routing key of an event: `<aggregate type>.<event type>`, such as
+/// `game_results.game_completed`, so that a binding pattern such as `*.game_completed` or
+/// `game_session.*` matches by one part. A type name holding `.`, `*` or `#` (which type
+/// names allow) would split or widen the parts, and is refused
+/// ([`AmqpError::InvalidKeyPart`]), as is a key over [`MAX_KEY_LEN`] bytes
+/// ([`AmqpError::KeyTooLong`]).
 ///
 /// ```
+/// use eventful_bus_amqp::AmqpError;
 /// use eventful_bus_amqp::message::routing_key;
 /// use eventful_core::TypeName;
 ///
-/// let key = routing_key(&TypeName::from_static("game_session"), &TypeName::from_static("session_ended"));
+/// let key = routing_key(&TypeName::from_static("game_session"), &TypeName::from_static("session_ended"))?;
 /// assert_eq!(key, "game_session.session_ended");
+/// assert!(matches!(
+///     routing_key(&TypeName::from_static("game.session"), &TypeName::from_static("session_ended")),
+///     Err(AmqpError::InvalidKeyPart { kind: "aggregate type", character: '.', .. })
+/// ));
+/// # Ok::<(), AmqpError>(())
 /// ```
-pub fn routing_key(aggregate_type: &TypeName, event_type: &TypeName) -> String {
-    format!("{aggregate_type}.{event_type}")
+pub fn routing_key(aggregate_type: &TypeName, event_type: &TypeName) -> Result<String, AmqpError> {
+    check_key_part("aggregate type", aggregate_type)?;
+    check_key_part("event type", event_type)?;
+    let key = format!("{aggregate_type}.{event_type}");
+    check_key_len(&key)?;
+    Ok(key)
+}
+
+/// Refuses a type name that a routing key cannot carry as one part.
+pub(crate) fn check_key_part(kind: &'static str, name: &TypeName) -> Result<(), AmqpError> {
+    let Some(character) = name.as_str().chars().find(|c| matches!(c, '.' | '*' | '#')) else {
+        return Ok(());
+    };
+    let why = match character {
+        '.' => "which separates a routing key's parts",
+        '*' => "which a binding reads as a wildcard for one part",
+        _ => "which a binding reads as a wildcard for any number of parts",
+    };
+    Err(AmqpError::InvalidKeyPart {
+        kind,
+        name: name.as_str().to_owned(),
+        character,
+        why,
+    })
+}
+
+/// Refuses a routing key or binding pattern that AMQP cannot carry.
+pub(crate) fn check_key_len(key: &str) -> Result<(), AmqpError> {
+    if key.len() > MAX_KEY_LEN {
+        return Err(AmqpError::KeyTooLong {
+            key: key.to_owned(),
+            bytes: key.len(),
+        });
+    }
+    Ok(())
 }
 
 /// Why a message could not be read as an event (it is dead-lettered with this reason).
@@ -327,6 +373,51 @@ mod tests {
             decode_body(bad_stream.as_bytes()),
             Err(MessageError::Name(_))
         ));
+    }
+
+    #[test]
+    fn a_routing_key_is_two_parts_of_type_names_without_dots_or_wildcards() {
+        let name = |name: &str| TypeName::new(name).expect("a type name");
+        assert_eq!(
+            routing_key(&name("game_results"), &name("game_completed")).expect("a key"),
+            "game_results.game_completed"
+        );
+        for (aggregate, event, kind, character) in [
+            ("game.results", "game_completed", "aggregate type", '.'),
+            ("game_results", "game.completed", "event type", '.'),
+            ("game*", "game_completed", "aggregate type", '*'),
+            ("game_results", "#", "event type", '#'),
+        ] {
+            match routing_key(&name(aggregate), &name(event)) {
+                Err(AmqpError::InvalidKeyPart {
+                    kind: refused,
+                    name: named,
+                    character: found,
+                    ..
+                }) => {
+                    assert_eq!((refused, found), (kind, character));
+                    assert_eq!(
+                        named,
+                        if kind == "event type" {
+                            event
+                        } else {
+                            aggregate
+                        }
+                    );
+                }
+                other => panic!("{aggregate}.{event}: {other:?}"),
+            }
+        }
+        let (aggregate, event) = (name(&"a".repeat(127)), name(&"e".repeat(127)));
+        assert_eq!(
+            routing_key(&aggregate, &event).expect("255 bytes").len(),
+            255
+        );
+        let longer = name(&"e".repeat(128));
+        match routing_key(&aggregate, &longer) {
+            Err(AmqpError::KeyTooLong { key, bytes: 256 }) => assert!(key.ends_with("eee")),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

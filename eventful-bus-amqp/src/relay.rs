@@ -27,7 +27,7 @@ use tracing::Instrument;
 use crate::connection::{self, Target};
 use crate::error::AmqpError;
 use crate::health::{BrokerHealth, LinkState};
-use crate::message::{self, routing_key};
+use crate::message::{self, check_key_part, routing_key};
 use crate::settings::AmqpSettings;
 
 /// The relay's handler name, unless told otherwise: the key of its progress in the
@@ -156,10 +156,36 @@ impl RelayBuilder {
     }
 
     /// Connects and declares the exchanges: an unusable URI, a refused login, a broker that
-    /// does not answer or an exchange declared otherwise is an error now, not later.
+    /// does not answer or an exchange declared otherwise is an error now, not later; so is a
+    /// type name that cannot be part of a routing key ([`AmqpError::InvalidKeyPart`], or
+    /// [`AmqpError::KeyTooLong`] for an aggregate and event type too long together).
+    ///
+    /// ```
+    /// use eventful_bus_amqp::{AmqpError, AmqpSettings, Relay};
+    /// use eventful_core::TypeName;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// // Refused before connecting.
+    /// let refused = Relay::builder(AmqpSettings::new("amqp://guest:guest@127.0.0.1:5672/%2f"))
+    ///     .publish_types([TypeName::from_static("game.completed")])
+    ///     .connect()
+    ///     .await;
+    /// assert!(matches!(refused, Err(AmqpError::InvalidKeyPart { character: '.', .. })));
+    /// # }
+    /// ```
     pub async fn connect(self) -> Result<Relay, AmqpError> {
         if self.event_types.is_empty() {
             return Err(AmqpError::NothingToPublish { relay: self.name });
+        }
+        for event_type in &self.event_types {
+            check_key_part("event type", event_type)?;
+            for aggregate_type in &self.aggregate_types {
+                routing_key(aggregate_type, event_type)?;
+            }
+        }
+        for aggregate_type in &self.aggregate_types {
+            check_key_part("aggregate type", aggregate_type)?;
         }
         let target = connection::target(&self.settings)?;
         let link = open(&self.settings).await?;
@@ -277,13 +303,14 @@ impl Relay {
     }
 
     /// Publishes `event` and waits for the confirm, reconnecting with backoff as long as it
-    /// takes; only a closed relay or an event that cannot be written as a message fails.
+    /// takes; only a closed relay or an event that cannot be written as a message fails (its
+    /// body, or its routing key: an aggregate type that cannot be part of one).
     /// The lock on the link keeps one publication at a time: the bus calls a one-segment
     /// handler one event at a time anyway, and so the broker receives them in log order.
     async fn publish(&self, event: &RecordedEvent) -> Result<(), AmqpError> {
         let body = message::encode_body(event)?;
         let properties = message::properties(event, self.inner.settings.connection_name.as_deref());
-        let key = routing_key(&event.aggregate_type, &event.event_type);
+        let key = routing_key(&event.aggregate_type, &event.event_type)?;
         let mut failures = 0;
         let mut link = self.inner.link.lock().await;
         loop {
@@ -502,5 +529,55 @@ impl EventHandler for Relay {
     /// event it cannot publish: an outbox must not skip one.
     fn settings(&self) -> HandlerSettings {
         HandlerSettings::durable().with_on_failure(OnFailure::Stop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn connect(builder: RelayBuilder) -> AmqpError {
+        match builder.connect().await {
+            Err(error) => error,
+            Ok(_) => panic!("connected"),
+        }
+    }
+
+    #[tokio::test]
+    async fn type_names_a_routing_key_cannot_carry_are_refused_before_connecting() {
+        // Nothing listens here: a refusal is the names', before any connection.
+        let relay = || Relay::builder(AmqpSettings::new("amqp://guest:guest@127.0.0.1:1/%2f"));
+        let refused = connect(relay().publish_types([TypeName::from_static("won*")])).await;
+        assert!(
+            matches!(&refused, AmqpError::InvalidKeyPart { kind: "event type", name, character: '*', .. } if name == "won*"),
+            "{refused}"
+        );
+        let refused = connect(
+            relay()
+                .publish_types([TypeName::from_static("won")])
+                .from_aggregates([TypeName::from_static("game.session")]),
+        )
+        .await;
+        assert_eq!(
+            refused.to_string(),
+            "aggregate type `game.session` cannot be part of a routing key: it holds `.`, which separates a routing key's parts"
+        );
+        let long = |c: &str| TypeName::new(c.repeat(128)).expect("128 bytes is a type name");
+        let refused = connect(
+            relay()
+                .publish_types([long("e")])
+                .from_aggregates([long("a")]),
+        )
+        .await;
+        assert!(
+            matches!(refused, AmqpError::KeyTooLong { bytes: 257, .. }),
+            "{refused}"
+        );
+        // Good names get as far as the broker that is not there.
+        let unreachable = connect(relay().publish_types([long("e")])).await;
+        assert!(
+            matches!(unreachable, AmqpError::Unreachable { .. }),
+            "{unreachable}"
+        );
     }
 }

@@ -766,3 +766,82 @@ fn a_relay_closed_while_the_broker_is_away_stops_before_the_unpublished_event() 
         clean_up(&uri, &run, &[&queue]).await;
     });
 }
+
+#[test]
+fn an_event_whose_aggregate_type_a_routing_key_cannot_carry_stops_the_relay_on_it() {
+    let Some(uri) =
+        amqp_uri("an_event_whose_aggregate_type_a_routing_key_cannot_carry_stops_the_relay_on_it")
+    else {
+        return;
+    };
+    runtime().block_on(async {
+        let run = unique("bad-key");
+        let queue = format!("{run}.all");
+        let _clean = CleanUp::new(&uri, &run, &[&queue]);
+        let received = Seen::default();
+        let mut consumer = Consumer::new(settings(&uri, &run), queue.clone());
+        let seen = received.clone();
+        consumer.bind("#");
+        consumer.subscribe_named(["score_recorded"], "count", move |event: RecordedEvent| {
+            let seen = seen.clone();
+            async move {
+                seen.0.lock().push(event);
+                Ok::<(), BoxError>(())
+            }
+        });
+        let consuming = consumer.start().await.expect("the consumer starts");
+        // Any aggregate type: the relay learns of this one only from the event.
+        let relay = Relay::builder(settings(&uri, &run))
+            .publish::<ScoreRecorded>()
+            .connect()
+            .await
+            .expect("connects");
+        let scores = MemoryStore::new();
+        let ids = record_scores(&scores, 2).await;
+        let board = eventful_core::StreamId::new("score.board-1").expect("a stream id");
+        let bad = eventful_core::repository::append_events(
+            &scores,
+            &board,
+            &eventful_core::TypeName::from_static("score.board"),
+            eventful_core::ExpectedVersion::Any,
+            vec![ScoreRecorded {
+                player: 1,
+                points: 99,
+            }],
+            &eventful_core::CommandContext::default(),
+        )
+        .await
+        .expect("appended")
+        .events[0]
+            .position;
+        record_scores_from(&scores, 2, 2).await;
+        let mut bus = EventBus::new(scores.clone(), scores.clone());
+        bus.handler(relay.clone());
+        let running = bus.start().expect("starts");
+        assert!(
+            running.wait_until_caught_up().await.is_err(),
+            "the relay stops on the event"
+        );
+        let status = running.status().await.expect("a status");
+        let failure = status[0].failure.clone().expect("the relay's failure");
+        assert_eq!(failure.position, bad);
+        match failure.error.downcast_ref::<AmqpError>() {
+            Some(AmqpError::InvalidKeyPart {
+                kind: "aggregate type",
+                name,
+                character: '.',
+                ..
+            }) => assert_eq!(name, "score.board"),
+            other => panic!("not InvalidKeyPart: {other:?} ({})", failure.error),
+        }
+        assert_eq!(relay.published(), 2, "the two before it, nothing after");
+        eventually("the two before it received", || async {
+            received.len() >= 2
+        })
+        .await;
+        assert_eq!(received.ids(), ids);
+
+        running.shutdown().await;
+        consuming.shutdown().await;
+    });
+}

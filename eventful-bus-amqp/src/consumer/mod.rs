@@ -29,6 +29,7 @@ use self::topology::Link;
 use crate::error::AmqpError;
 use crate::handlers::{Named, PolicyHandler, Typed};
 use crate::health::{BrokerHealth, LinkState};
+use crate::message;
 use crate::settings::{AmqpSettings, Backoff};
 
 /// Attempts at one message per handler before it is dead-lettered, unless told otherwise.
@@ -206,12 +207,42 @@ impl Consumer {
 
     /// Connects, declares the queue, its dead-letter queue and bindings, and starts
     /// consuming on a task of its own. A bad URI, a refused login, an unreachable broker, a
-    /// queue or exchange declared otherwise is an error now; a connection lost later is
-    /// opened again with backoff.
+    /// queue or exchange declared otherwise is an error now; so is a handler's type name that
+    /// cannot be part of a routing key ([`AmqpError::InvalidKeyPart`]: a `.`, `*` or `#` in
+    /// it) or a binding over 255 bytes ([`AmqpError::KeyTooLong`]). A connection lost later
+    /// is opened again with backoff.
+    ///
+    /// ```
+    /// use eventful_bus_amqp::{AmqpError, AmqpSettings, Consumer};
+    /// use eventful_core::{BoxError, RecordedEvent};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let mut consumer = Consumer::new(AmqpSettings::new("amqp://localhost"), "players");
+    /// consumer.subscribe_named(["game#completed"], "xp", |_: RecordedEvent| async { Ok::<(), BoxError>(()) });
+    /// // Refused before connecting.
+    /// assert!(matches!(
+    ///     consumer.start().await,
+    ///     Err(AmqpError::InvalidKeyPart { kind: "event type", character: '#', .. })
+    /// ));
+    /// # }
+    /// ```
     pub async fn start(self) -> Result<RunningConsumer, AmqpError> {
         let keys = self.routing_keys();
         if let Some(invalid) = self.invalid.into_iter().next() {
             return Err(invalid);
+        }
+        for handler in &self.handlers {
+            let filter = handler.filter();
+            for aggregate_type in &filter.aggregate_types {
+                message::check_key_part("aggregate type", aggregate_type)?;
+            }
+            for event_type in &filter.event_types {
+                message::check_key_part("event type", event_type)?;
+            }
+        }
+        for key in &keys {
+            message::check_key_len(key)?;
         }
         if self.handlers.is_empty() {
             return Err(AmqpError::NoHandlers { queue: self.queue });
@@ -526,5 +557,97 @@ async fn serve(shared: &Shared, mut link: Link, stop: &mut watch::Receiver<bool>
         if let Err(error) = delivery::handle(shared, &link, delivery, stop).await {
             return Served::Lost(error);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A consumer of `filter`'s events that never connects.
+    fn consumer_of(filter: EventFilter) -> Consumer {
+        struct Filtered(EventFilter);
+
+        #[async_trait::async_trait]
+        impl EventHandler for Filtered {
+            fn name(&self) -> &str {
+                "filtered"
+            }
+
+            fn filter(&self) -> EventFilter {
+                self.0.clone()
+            }
+
+            async fn handle(&self, _: &RecordedEvent, _: &Upcasters) -> Result<(), BoxError> {
+                Ok(())
+            }
+        }
+
+        let mut consumer = Consumer::new(
+            AmqpSettings::new("amqp://guest:guest@127.0.0.1:1/%2f"),
+            "players",
+        );
+        consumer.handler(Filtered(filter));
+        consumer
+    }
+
+    async fn refusal(consumer: Consumer) -> AmqpError {
+        match consumer.start().await {
+            Err(error) => error,
+            Ok(_) => panic!("started"),
+        }
+    }
+
+    #[tokio::test]
+    async fn type_names_a_binding_cannot_carry_are_refused_before_connecting() {
+        let name = |name: &str| TypeName::new(name).expect("a type name");
+        let refused = refusal(consumer_of(
+            EventFilter::all().with_aggregate_types([name("game.session")]),
+        ))
+        .await;
+        assert!(
+            matches!(&refused, AmqpError::InvalidKeyPart { kind: "aggregate type", name, character: '.', .. } if name == "game.session"),
+            "{refused}"
+        );
+        let refused = refusal(consumer_of(
+            EventFilter::all().with_event_types([name("game_*")]),
+        ))
+        .await;
+        assert!(
+            matches!(
+                refused,
+                AmqpError::InvalidKeyPart {
+                    kind: "event type",
+                    character: '*',
+                    ..
+                }
+            ),
+            "{refused}"
+        );
+        let refused = refusal(consumer_of(
+            EventFilter::all()
+                .with_aggregate_types([name(&"a".repeat(128))])
+                .with_event_types([name(&"e".repeat(128))]),
+        ))
+        .await;
+        assert!(
+            matches!(refused, AmqpError::KeyTooLong { bytes: 257, .. }),
+            "{refused}"
+        );
+        let mut widened = consumer_of(EventFilter::all());
+        widened.bind("x".repeat(256));
+        assert!(matches!(
+            refusal(widened).await,
+            AmqpError::KeyTooLong { bytes: 256, .. }
+        ));
+        // Good names get as far as the broker that is not there.
+        let unreachable = refusal(consumer_of(
+            EventFilter::all().with_event_types([name("game_completed")]),
+        ))
+        .await;
+        assert!(
+            matches!(unreachable, AmqpError::Unreachable { .. }),
+            "{unreachable}"
+        );
     }
 }
