@@ -1,7 +1,9 @@
 //! The bridge against the real RabbitMQ at `EVENTFUL_AMQP_URI` (skipped, with a notice, when
-//! it is unset): round trips typed and by name, redelivery handled once by two competing
-//! instances, poison to the dead-letter queue, a relay restarted mid-stream, connections
-//! closed by the broker, and the start-up errors.
+//! it is unset): round trips typed and by name, a message whose acknowledgement was lost with
+//! its connection redelivered and its effect recorded once, copies handled once by two
+//! competing instances, poison to the dead-letter queue, a relay restarted mid-stream,
+//! connections closed by the broker, an event whose type a routing key cannot carry, and the
+//! start-up errors.
 
 mod common;
 
@@ -247,6 +249,145 @@ fn a_message_delivered_twice_to_two_instances_at_once_is_handled_once() {
             instance.shutdown().await;
         }
         clean_up(&uri, &run, &[&queue]).await;
+    });
+}
+
+/// A handler that holds the first delivery it is handed until the test opens it, and counts
+/// every delivery by event id.
+#[derive(Clone)]
+struct Gate {
+    deliveries: Arc<Mutex<HashMap<Uuid, u32>>>,
+    held: Arc<watch::Sender<Option<Uuid>>>,
+    open: Arc<watch::Sender<bool>>,
+}
+
+impl Gate {
+    fn new() -> Self {
+        Self {
+            deliveries: Arc::default(),
+            held: Arc::new(watch::channel(None).0),
+            open: Arc::new(watch::channel(false).0),
+        }
+    }
+
+    async fn pass(&self, event_id: Uuid) {
+        *self.deliveries.lock().entry(event_id).or_default() += 1;
+        let first = self.held.send_if_modified(|held| {
+            let first = held.is_none();
+            held.get_or_insert(event_id);
+            first
+        });
+        if first {
+            let mut open = self.open.subscribe();
+            let _ = open.wait_for(|open| *open).await;
+        }
+    }
+
+    /// The event it holds, once it holds one.
+    async fn holding(&self) -> Uuid {
+        let mut held = self.held.subscribe();
+        let held = tokio::time::timeout(PATIENCE, held.wait_for(Option::is_some))
+            .await
+            .expect("a delivery is held")
+            .expect("the gate is alive");
+        held.expect("held")
+    }
+
+    fn deliveries_of(&self, event_id: Uuid) -> u32 {
+        self.deliveries.lock().get(&event_id).copied().unwrap_or(0)
+    }
+}
+
+#[test]
+fn a_message_whose_ack_was_lost_with_the_connection_is_redelivered_and_its_effect_recorded_once() {
+    let Some(uri) = amqp_uri(
+        "a_message_whose_ack_was_lost_with_the_connection_is_redelivered_and_its_effect_recorded_once",
+    ) else {
+        return;
+    };
+    runtime().block_on(async {
+        let run = unique("lost-ack");
+        let queue = format!("{run}.tally");
+        let _clean = CleanUp::new(&uri, &run, &[&queue]);
+        let tallies = MemoryStore::new();
+        let inbox = MemoryStore::new();
+        let gate = Gate::new();
+        let mut consumer = Consumer::new(settings(&uri, &run), queue.clone());
+        // The effects first, then the gate: the first message's tally and inbox record are
+        // written, and its acknowledgement is still to come, when the connection goes.
+        consumer.policy(TallyScores {
+            tallies: Repository::new(tallies.clone()),
+        });
+        consumer.handler(Inbox::new(inbox.clone()).receive::<ScoreRecorded>());
+        let passing = gate.clone();
+        consumer.subscribe_named(["score_recorded"], "gate", move |event: RecordedEvent| {
+            let gate = passing.clone();
+            async move {
+                gate.pass(event.event_id).await;
+                Ok::<(), BoxError>(())
+            }
+        });
+        let consuming = consumer.start().await.expect("the consumer starts");
+
+        // Published by a connection of its own, which the broker does not close below.
+        let scores = MemoryStore::new();
+        let ids = record_scores(&scores, 5).await;
+        let sent = scores
+            .read_all(Position::START, &EventFilter::all(), 100)
+            .await
+            .expect("read")
+            .events;
+        let publisher = raw_channel(&uri).await;
+        for event in &sent {
+            let body = encode_body(event).expect("body");
+            publish_raw(&publisher, &run, "scores.score_recorded", body).await;
+        }
+
+        let held = gate.holding().await;
+        assert_eq!(held, ids[0]);
+        assert_eq!(additions(&tallies).await.len(), 1, "its effect is recorded");
+        let closed = tokio::task::spawn_blocking({
+            let run = run.clone();
+            move || close_connections_of(&run)
+        })
+        .await
+        .expect("rabbitmqctl");
+        assert_eq!(closed, 1, "the consumer's connection");
+        // Its handlers succeed now, on a connection that is gone: the ack cannot reach the
+        // broker, which delivers the message again once the consumer reconnected.
+        gate.open.send_replace(true);
+
+        eventually(
+            "the held message delivered again and all 5 handled",
+            || async {
+                gate.deliveries_of(held) >= 2
+                    && ids.iter().all(|id| gate.deliveries_of(*id) >= 1)
+                    && consuming.stats().redelivered >= 1
+            },
+        )
+        .await;
+        let stats = consuming.stats();
+        assert!(stats.reconnects >= 1, "{stats:?}");
+        assert!(stats.redelivered >= 1, "{stats:?}");
+
+        let added = additions(&tallies).await;
+        assert_eq!(added.len(), 5, "each score tallied once: {added:?}");
+        let causes: HashSet<_> = added.iter().filter_map(|(cause, _)| *cause).collect();
+        assert_eq!(
+            causes,
+            ids.iter().copied().collect(),
+            "caused by the scores"
+        );
+        let recorded: Vec<Uuid> = inbox
+            .read_all(Position::START, &EventFilter::all(), 100)
+            .await
+            .expect("read")
+            .events
+            .iter()
+            .map(|event| event.event_id)
+            .collect();
+        assert_eq!(recorded, ids, "the inbox holds each id once");
+        consuming.shutdown().await;
     });
 }
 
