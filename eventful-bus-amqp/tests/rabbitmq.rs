@@ -252,52 +252,6 @@ fn a_message_delivered_twice_to_two_instances_at_once_is_handled_once() {
     });
 }
 
-/// A handler that holds the first delivery it is handed until the test opens it, and counts
-/// every delivery by event id.
-#[derive(Clone)]
-struct Gate {
-    deliveries: Arc<Mutex<HashMap<Uuid, u32>>>,
-    held: Arc<watch::Sender<Option<Uuid>>>,
-    open: Arc<watch::Sender<bool>>,
-}
-
-impl Gate {
-    fn new() -> Self {
-        Self {
-            deliveries: Arc::default(),
-            held: Arc::new(watch::channel(None).0),
-            open: Arc::new(watch::channel(false).0),
-        }
-    }
-
-    async fn pass(&self, event_id: Uuid) {
-        *self.deliveries.lock().entry(event_id).or_default() += 1;
-        let first = self.held.send_if_modified(|held| {
-            let first = held.is_none();
-            held.get_or_insert(event_id);
-            first
-        });
-        if first {
-            let mut open = self.open.subscribe();
-            let _ = open.wait_for(|open| *open).await;
-        }
-    }
-
-    /// The event it holds, once it holds one.
-    async fn holding(&self) -> Uuid {
-        let mut held = self.held.subscribe();
-        let held = tokio::time::timeout(PATIENCE, held.wait_for(Option::is_some))
-            .await
-            .expect("a delivery is held")
-            .expect("the gate is alive");
-        held.expect("held")
-    }
-
-    fn deliveries_of(&self, event_id: Uuid) -> u32 {
-        self.deliveries.lock().get(&event_id).copied().unwrap_or(0)
-    }
-}
-
 #[test]
 fn a_message_whose_ack_was_lost_with_the_connection_is_redelivered_and_its_effect_recorded_once() {
     let Some(uri) = amqp_uri(
@@ -311,7 +265,7 @@ fn a_message_whose_ack_was_lost_with_the_connection_is_redelivered_and_its_effec
         let _clean = CleanUp::new(&uri, &run, &[&queue]);
         let tallies = MemoryStore::new();
         let inbox = MemoryStore::new();
-        let gate = Gate::new();
+        let gate = Gate::holding_delivery(1);
         let mut consumer = Consumer::new(settings(&uri, &run), queue.clone());
         // The effects first, then the gate: the first message's tally and inbox record are
         // written, and its acknowledgement is still to come, when the connection goes.
@@ -319,14 +273,7 @@ fn a_message_whose_ack_was_lost_with_the_connection_is_redelivered_and_its_effec
             tallies: Repository::new(tallies.clone()),
         });
         consumer.handler(Inbox::new(inbox.clone()).receive::<ScoreRecorded>());
-        let passing = gate.clone();
-        consumer.subscribe_named(["score_recorded"], "gate", move |event: RecordedEvent| {
-            let gate = passing.clone();
-            async move {
-                gate.pass(event.event_id).await;
-                Ok::<(), BoxError>(())
-            }
-        });
+        gate.add_to(&mut consumer);
         let consuming = consumer.start().await.expect("the consumer starts");
 
         // Published by a connection of its own, which the broker does not close below.
@@ -355,7 +302,7 @@ fn a_message_whose_ack_was_lost_with_the_connection_is_redelivered_and_its_effec
         assert_eq!(closed, 1, "the consumer's connection");
         // Its handlers succeed now, on a connection that is gone: the ack cannot reach the
         // broker, which delivers the message again once the consumer reconnected.
-        gate.open.send_replace(true);
+        gate.open();
 
         eventually(
             "the held message delivered again and all 5 handled",
@@ -605,11 +552,16 @@ fn connections_closed_by_the_broker_lose_nothing_and_handle_nothing_twice() {
     runtime().block_on(async {
         let run = unique("closed");
         let queue = format!("{run}.tally");
+        let _clean = CleanUp::new(&uri, &run, &[&queue]);
         let tallies = MemoryStore::new();
-        let mut consumer = Consumer::new(settings(&uri, &run), queue.clone());
+        // The 30th message is held in its handlers when the connections close, its tally
+        // recorded and its acknowledgement still to come, with up to 15 more sent ahead.
+        let gate = Gate::holding_delivery(30);
+        let mut consumer = Consumer::new(settings(&uri, &run), queue.clone()).with_prefetch(16);
         consumer.policy(TallyScores {
             tallies: Repository::new(tallies.clone()),
         });
+        gate.add_to(&mut consumer);
         let consuming = consumer.start().await.expect("the consumer starts");
         let scores = MemoryStore::new();
         let relay = Relay::builder(settings(&uri, &run))
@@ -622,10 +574,7 @@ fn connections_closed_by_the_broker_lose_nothing_and_handle_nothing_twice() {
         let running = bus.start().expect("starts");
 
         let mut ids = record_scores(&scores, 100).await;
-        eventually("some scores tallied", || async {
-            !additions(&tallies).await.is_empty()
-        })
-        .await;
+        let held = gate.holding().await;
         let closed = tokio::task::spawn_blocking({
             let run = run.clone();
             move || close_connections_of(&run)
@@ -636,6 +585,7 @@ fn connections_closed_by_the_broker_lose_nothing_and_handle_nothing_twice() {
             closed >= 2,
             "the relay's and the consumer's connections: {closed}"
         );
+        gate.open();
         ids.extend(record_scores_from(&scores, 100, 100).await);
         running
             .wait_until_caught_up()
@@ -645,20 +595,25 @@ fn connections_closed_by_the_broker_lose_nothing_and_handle_nothing_twice() {
             additions(&tallies).await.len() >= 200
         })
         .await;
+        eventually("the held message delivered again", || async {
+            gate.deliveries_of(held) >= 2
+        })
+        .await;
 
         let added = additions(&tallies).await;
         assert_eq!(added.len(), 200, "nothing tallied twice");
         let causes: HashSet<_> = added.iter().filter_map(|(cause, _)| *cause).collect();
         assert_eq!(causes, ids.iter().copied().collect(), "nothing lost");
-        assert!(relay.reconnects() >= 1, "the relay reconnected");
+        let stats = consuming.stats();
         assert!(
-            consuming.stats().reconnects >= 1,
-            "the consumer reconnected"
+            stats.redelivered >= 1,
+            "messages in flight came again: {stats:?}"
         );
+        assert!(stats.reconnects >= 1, "the consumer reconnected: {stats:?}");
+        assert!(relay.reconnects() >= 1, "the relay reconnected");
 
         running.shutdown().await;
         consuming.shutdown().await;
-        clean_up(&uri, &run, &[&queue]).await;
     });
 }
 

@@ -4,18 +4,23 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::process::Command as Process;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use eventful_bus_amqp::AmqpSettings;
+use eventful_bus_amqp::{AmqpSettings, Consumer};
 use eventful_core::prelude::*;
 use eventful_core::repository::append_events;
 use eventful_core::{EventStore, ExpectedVersion, StreamId, TypeName};
 use eventful_store_memory::MemoryStore;
 use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
 use lapin::{Connection, ConnectionProperties};
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 
 /// How long a test waits for what must happen before it fails.
 pub const PATIENCE: Duration = Duration::from_secs(60);
@@ -119,6 +124,73 @@ where
     })
     .await;
     assert!(waited.is_ok(), "gave up waiting: {what}");
+}
+
+/// A consumer's handler that holds its `n`-th delivery until the test opens it (so that the
+/// test can break the connection while that message is being handled and the ones sent ahead
+/// wait), and counts every delivery by event id. Added after the handlers with effects, it
+/// holds a message whose effects are recorded and whose acknowledgement is still to come.
+#[derive(Clone)]
+pub struct Gate {
+    hold: u32,
+    seen: Arc<AtomicU32>,
+    deliveries: Arc<Mutex<HashMap<uuid::Uuid, u32>>>,
+    held: Arc<watch::Sender<Option<uuid::Uuid>>>,
+    open: Arc<watch::Sender<bool>>,
+}
+
+impl Gate {
+    /// Holds the `n`-th delivery (from 1).
+    pub fn holding_delivery(n: u32) -> Self {
+        Self {
+            hold: n,
+            seen: Arc::default(),
+            deliveries: Arc::default(),
+            held: Arc::new(watch::channel(None).0),
+            open: Arc::new(watch::channel(false).0),
+        }
+    }
+
+    /// Adds it to `consumer` as the handler `gate` of every score.
+    pub fn add_to(&self, consumer: &mut Consumer) {
+        let gate = self.clone();
+        consumer.subscribe_named(["score_recorded"], "gate", move |event: RecordedEvent| {
+            let gate = gate.clone();
+            async move {
+                gate.pass(event.event_id).await;
+                Ok::<(), BoxError>(())
+            }
+        });
+    }
+
+    async fn pass(&self, event_id: uuid::Uuid) {
+        *self.deliveries.lock().entry(event_id).or_default() += 1;
+        if self.seen.fetch_add(1, Ordering::SeqCst) + 1 == self.hold {
+            self.held.send_replace(Some(event_id));
+            let mut open = self.open.subscribe();
+            let _ = open.wait_for(|open| *open).await;
+        }
+    }
+
+    /// The event it holds, once it holds one.
+    pub async fn holding(&self) -> uuid::Uuid {
+        let mut held = self.held.subscribe();
+        let held = tokio::time::timeout(PATIENCE, held.wait_for(Option::is_some))
+            .await
+            .expect("a delivery is held")
+            .expect("the gate is alive");
+        held.expect("held")
+    }
+
+    /// Lets the held delivery go, and every later one through.
+    pub fn open(&self) {
+        self.open.send_replace(true);
+    }
+
+    /// How many times `event_id` was delivered to it.
+    pub fn deliveries_of(&self, event_id: uuid::Uuid) -> u32 {
+        self.deliveries.lock().get(&event_id).copied().unwrap_or(0)
+    }
 }
 
 /// Closes, from the broker's side, every connection whose client-given name contains `run`
