@@ -21,9 +21,11 @@
 //! | [`model`] | the workload's `Player` aggregate, written by hand against the core traits |
 //! | [`conformance`] | the checks, one function per guarantee |
 //! | [`interleave`] | [`Interleaved`](interleave::Interleaved): a store wrapper that makes concurrent checks really race |
+//! | [`faults`] | [`FaultyStreamReads`](faults::FaultyStreamReads): a store whose stream reads hang or fail |
 //! | [`workload`] | the game workload: commands, replay, keyed commands on a long stream, the `RESULT` line |
 
 pub mod conformance;
+pub mod faults;
 pub mod interleave;
 pub mod model;
 pub mod workload;

@@ -4,9 +4,10 @@
 
 use std::sync::atomic::AtomicUsize;
 
+use eventful_core::testing::faults::{FaultyStreamReads, StreamReadFault};
 use eventful_core::{
-    AllBatch, AppendResult, DynEventStore, EventFilter, EventStore, ExpectedVersion, NewEvent,
-    Payload, StreamId, TypeName, Uuid, Version,
+    DynEventStore, EventStore, ExpectedVersion, NewEvent, Payload, StreamId, TypeName, Uuid,
+    Version,
 };
 use eventful_store_memory::MemoryStore;
 use futures::FutureExt;
@@ -128,63 +129,11 @@ async fn a_subscription_asked_for_after_the_hub_dropped_the_connection_is_not_co
     );
 }
 
-/// A memory store whose stream reads never answer: a catch-up that stays in progress.
-#[derive(Clone, Default)]
-struct StalledStreams(MemoryStore);
-
-impl EventStore for StalledStreams {
-    async fn append(
-        &self,
-        stream_id: &StreamId,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendResult, StoreError> {
-        self.0.append(stream_id, expected, events).await
-    }
-
-    async fn read_stream(
-        &self,
-        _: &StreamId,
-        _: Version,
-        _: usize,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        std::future::pending().await
-    }
-
-    async fn stream_version(&self, stream_id: &StreamId) -> Result<Version, StoreError> {
-        self.0.stream_version(stream_id).await
-    }
-
-    async fn read_all(
-        &self,
-        from: Position,
-        filter: &EventFilter,
-        limit: usize,
-    ) -> Result<AllBatch, StoreError> {
-        self.0.read_all(from, filter, limit).await
-    }
-
-    async fn head_position(&self) -> Result<Position, StoreError> {
-        self.0.head_position().await
-    }
-
-    async fn wait_for_append(&self, after: Position) {
-        self.0.wait_for_append(after).await;
-    }
-
-    async fn find_event(
-        &self,
-        stream_id: &StreamId,
-        event_id: Uuid,
-    ) -> Result<Option<RecordedEvent>, StoreError> {
-        self.0.find_event(stream_id, event_id).await
-    }
-}
-
 #[tokio::test]
 async fn live_events_held_by_a_catching_up_subscription_count_against_the_one_queue() {
     const CAPACITY: usize = 4;
-    let store = StalledStreams::default();
+    // Stream reads that never answer: a catch-up that stays in progress.
+    let store = FaultyStreamReads::new(MemoryStore::new(), StreamReadFault::Hang);
     let stream = StreamId::new("player-7").expect("valid");
     let new = NewEvent::new(
         TypeName::from_static("player"),

@@ -1,10 +1,8 @@
 //! What the gateway does when what it depends on fails: an access check that cannot decide,
 //! and a store whose reads fail while a subscription resumes.
 
-use eventful_core::{
-    AllBatch, AppendResult, EventFilter, EventStore, ExpectedVersion, NewEvent, Position,
-    RecordedEvent, StoreError, StreamId, Uuid, Version,
-};
+use eventful_core::Position;
+use eventful_core::testing::faults::{FaultyStreamReads, StreamReadFault};
 use eventful_gateway::{
     Access, AccessError, Claims, CloseCode, ErrorCode, GatewaySettings, ServerFrame, TokenVerifier,
     Topic, async_trait,
@@ -60,65 +58,14 @@ async fn an_access_check_that_cannot_decide_is_store_unavailable_not_forbidden()
     }
 }
 
-/// A memory store whose stream reads fail: the catch-up of a stream topic fails, while the
-/// follower (which reads the log) goes on.
-#[derive(Clone, Default)]
-struct StreamReadsFail(MemoryStore);
-
-impl EventStore for StreamReadsFail {
-    async fn append(
-        &self,
-        stream_id: &StreamId,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendResult, StoreError> {
-        self.0.append(stream_id, expected, events).await
-    }
-
-    async fn read_stream(
-        &self,
-        _: &StreamId,
-        _: Version,
-        _: usize,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        Err(StoreError::Unavailable {
-            source: "the stream's shard is down".into(),
-        })
-    }
-
-    async fn stream_version(&self, stream_id: &StreamId) -> Result<Version, StoreError> {
-        self.0.stream_version(stream_id).await
-    }
-
-    async fn read_all(
-        &self,
-        from: Position,
-        filter: &EventFilter,
-        limit: usize,
-    ) -> Result<AllBatch, StoreError> {
-        self.0.read_all(from, filter, limit).await
-    }
-
-    async fn head_position(&self) -> Result<Position, StoreError> {
-        self.0.head_position().await
-    }
-
-    async fn wait_for_append(&self, after: Position) {
-        self.0.wait_for_append(after).await;
-    }
-
-    async fn find_event(
-        &self,
-        stream_id: &StreamId,
-        event_id: Uuid,
-    ) -> Result<Option<RecordedEvent>, StoreError> {
-        self.0.find_event(stream_id, event_id).await
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_catch_up_closes_an_sse_stream_and_leaves_a_websocket_open() {
-    let store = StreamReadsFail::default();
+    // Stream reads fail: the catch-up of a stream topic fails, while the follower (which
+    // reads the log) goes on.
+    let store = FaultyStreamReads::new(
+        MemoryStore::new(),
+        StreamReadFault::Unavailable("the stream's shard is down"),
+    );
     append(&store, "player-7", 1).await;
     let served = Served::start(store.clone(), settings()).await;
 
