@@ -72,15 +72,37 @@ pub fn filter_for<E: Event>() -> EventFilter {
     EventFilter::all().with_event_types(E::EVENT_TYPES.iter().map(|t| t.name.clone()))
 }
 
-/// A closure over decoded events of type `E`.
-pub(crate) struct TypedHandler<E, F> {
+/// A handler made of a closure over decoded events of type `E`: what
+/// [`EventBus::subscribe`](crate::EventBus::subscribe) runs, and what a bridge from a broker
+/// can make of the same closure. Its filter passes exactly `E`'s event types; each event is
+/// upcast and decoded before the closure sees it.
+///
+/// ```
+/// use eventful_core::handler::TypedHandler;
+/// use eventful_core::{BoxError, Event, EventHandler, RecordedEvent};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Event, Serialize, Deserialize, Debug, Clone)]
+/// enum PlayerEvent {
+///     XpGained { amount: u64 },
+/// }
+///
+/// let handler = TypedHandler::new("log_xp", |event: RecordedEvent<PlayerEvent>| async move {
+///     println!("{}: {:?}", event.stream_id, event.payload);
+///     Ok::<(), BoxError>(())
+/// });
+/// assert_eq!(handler.name(), "log_xp");
+/// assert_eq!(handler.filter(), eventful_core::handler::filter_for::<PlayerEvent>());
+/// ```
+pub struct TypedHandler<E, F> {
     name: String,
     f: F,
     event: PhantomData<fn() -> E>,
 }
 
 impl<E, F> TypedHandler<E, F> {
-    pub(crate) fn new(name: impl Into<String>, f: F) -> Self {
+    /// A handler named `name` (its progress's key) that calls `f` with each event of `E`.
+    pub fn new(name: impl Into<String>, f: F) -> Self {
         Self {
             name: name.into(),
             f,
@@ -110,15 +132,34 @@ where
     }
 }
 
-/// A closure over raw events of some named types.
-pub(crate) struct NamedHandler<F> {
+/// A handler made of a closure over events of some stored type names, as they were stored
+/// (no Rust type needed, nothing decoded): what
+/// [`EventBus::subscribe_named`](crate::EventBus::subscribe_named) runs.
+///
+/// ```
+/// use eventful_core::handler::NamedHandler;
+/// use eventful_core::{BoxError, EventHandler, RecordedEvent, TypeName};
+///
+/// let handler = NamedHandler::new(
+///     "log_sessions",
+///     vec![TypeName::from_static("session_ended")],
+///     |event: RecordedEvent| async move {
+///         println!("{} ended", event.stream_id);
+///         Ok::<(), BoxError>(())
+///     },
+/// );
+/// assert_eq!(handler.name(), "log_sessions");
+/// ```
+pub struct NamedHandler<F> {
     name: String,
     event_types: Vec<TypeName>,
     f: F,
 }
 
 impl<F> NamedHandler<F> {
-    pub(crate) fn new(name: impl Into<String>, event_types: Vec<TypeName>, f: F) -> Self {
+    /// A handler named `name` (its progress's key) that calls `f` with each event of one of
+    /// `event_types`.
+    pub fn new(name: impl Into<String>, event_types: Vec<TypeName>, f: F) -> Self {
         Self {
             name: name.into(),
             event_types,
