@@ -5,8 +5,14 @@
 //! Every completed game must award xp exactly once, and every player must end with the same
 //! facts and the same state as in the one-process backend run with the same seed.
 //!
+//! The surviving player-service instance serves its operator's endpoints (`--admin`): once
+//! the run converged, it is ready with both broker links connected, its `/metrics` parse, and
+//! its admin API lists the handler it took over.
+//!
 //! Skipped, with a notice, unless both variables are set (`.ci/run` sets both). The example
 //! binaries are the ones `cargo test` builds beside this test.
+
+mod http;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
@@ -24,6 +30,9 @@ use eventful_examples::player::{Player, PlayerEvent, PlayerService};
 use eventful_examples::programs::game_backend::Backend;
 use eventful_store_memory::MemoryStore;
 use eventful_store_mongo::{MongoSettings, MongoStore};
+use prometheus_parse::Scrape;
+
+use self::http::get;
 
 const PLAYERS: usize = 6;
 const MATCHES: usize = 8;
@@ -33,6 +42,8 @@ const KILL_AFTER: usize = 3;
 /// How long a step may take before the test gives up (MongoDB here is a small server over
 /// SQLite, and the machine is shared).
 const PATIENCE: Duration = Duration::from_secs(180);
+/// The admin token every process is started with.
+const ADMIN_TOKEN: &str = "two-processes-admin-token-0123456789abcdef";
 
 /// One service process: its stdout, line by line, and everything it printed so far.
 struct Process {
@@ -55,6 +66,7 @@ impl Process {
             std::env::temp_dir().join(format!("eventful-{name}-{}.err", std::process::id()));
         let mut child = Command::new(&binary)
             .args(args)
+            .env("EVENTFUL_ADMIN_TOKEN", ADMIN_TOKEN)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).expect("a stderr file"))
@@ -79,16 +91,17 @@ impl Process {
     }
 
     /// Waits for a line that starts with `prefix`.
-    fn wait_for(&mut self, prefix: &str) {
+    /// Waits for a line that starts with `prefix`, and returns it.
+    fn wait_for(&mut self, prefix: &str) -> String {
         let deadline = std::time::Instant::now() + PATIENCE;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(line) => {
                     let found = line.starts_with(prefix);
-                    self.seen.push(line);
+                    self.seen.push(line.clone());
                     if found {
-                        return;
+                        return line;
                     }
                 }
                 Err(error) => panic!(
@@ -255,8 +268,9 @@ fn two_services_as_processes_award_each_game_once_through_a_sigkill() {
         .map(str::to_owned)
         .to_vec()
     };
-    let player = |instance: &str| {
+    let player = |instance: &str, extra: &[&str]| {
         let mut args = common(instance);
+        args.extend(extra.iter().map(|&arg| arg.to_owned()));
         args.extend(
             [
                 "--store",
@@ -271,10 +285,16 @@ fn two_services_as_processes_award_each_game_once_through_a_sigkill() {
         Process::start(instance, "player_service", &args)
     };
 
-    let mut first = player("players-a");
+    let mut first = player("players-a", &[]);
     first.wait_for("READY player_service");
-    let mut second = player("players-b");
-    second.wait_for("READY player_service");
+    let mut second = player("players-b", &["--admin", "127.0.0.1:0"]);
+    let ready = second.wait_for("READY player_service");
+    let admin: std::net::SocketAddr = ready
+        .split_whitespace()
+        .find_map(|part| part.strip_prefix("admin=http://"))
+        .unwrap_or_else(|| panic!("no admin address in `{ready}`"))
+        .parse()
+        .expect("an address");
     let mut session_args = common("sessions");
     session_args.extend(
         [
@@ -289,20 +309,33 @@ fn two_services_as_processes_award_each_game_once_through_a_sigkill() {
     let mut sessions = Process::start("sessions", "game_session", &session_args);
     sessions.wait_for("READY game_session");
     sessions.wait_for(&format!("MATCH {KILL_AFTER} played"));
-    first.kill();
-    sessions.wait_for("PLAYED");
-
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("a runtime");
+    let store = runtime.block_on(async {
+        MongoStore::connect(MongoSettings::new(&mongo).with_database(&database))
+            .await
+            .expect("the player service's database")
+    });
+    // The instance killed holds work: it started first, so it claimed the awards (one
+    // segment), and the survivor must take them over from it.
+    let owners = runtime
+        .block_on(store.segments("award_game_results"))
+        .expect("segments");
+    assert!(
+        owners
+            .iter()
+            .any(|segment| segment.owner.as_deref() == Some("players-a")),
+        "players-a holds the awards when it is killed: {owners:?}"
+    );
+    first.kill();
+    sessions.wait_for("PLAYED");
+
     runtime.block_on(async {
         let expected = one_process().await;
         assert!(!expected.results.is_empty(), "the seed plays games to the end");
-        let store = MongoStore::connect(MongoSettings::new(&mongo).with_database(&database))
-            .await
-            .expect("the player service's database");
 
         let converged = tokio::time::timeout(PATIENCE, async {
             loop {
@@ -345,6 +378,45 @@ fn two_services_as_processes_award_each_game_once_through_a_sigkill() {
             segments.iter().all(|segment| segment.owner.as_deref() != Some("players-a")),
             "players-a's claims were taken over: {segments:?}"
         );
+
+        // And says so to an operator: ready, with both of its broker links up…
+        let (status, body) = get(admin, "/health/ready", None).await;
+        assert_eq!(status, 200, "{body}");
+        let readiness: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+        for link in [
+            format!("amqp consumer {run}.player_service"),
+            String::from("amqp relay amqp_relay"),
+        ] {
+            assert!(
+                readiness["checks"]
+                    .as_array()
+                    .expect("checks")
+                    .iter()
+                    .any(|check| check["name"] == link.as_str() && check["ok"] == true),
+                "{link} in {body}"
+            );
+        }
+        // …its metrics, with the sign-ups it made (its own, or found already made)…
+        let (status, text) = get(admin, "/metrics", None).await;
+        assert_eq!(status, 200, "{text}");
+        let scrape = Scrape::parse(text.lines().map(|line| Ok(line.to_owned()))).expect("parses");
+        let commands: f64 = scrape
+            .samples
+            .iter()
+            .filter(|sample| {
+                sample.metric == "eventful_commands_total"
+                    && sample.labels.get("aggregate") == Some("player")
+            })
+            .map(|sample| match sample.value {
+                prometheus_parse::Value::Counter(count) => count,
+                ref other => panic!("not a counter: {other:?}"),
+            })
+            .sum();
+        assert!(commands >= PLAYERS as f64, "{commands} commands in:\n{text}");
+        // …and the handler it took over, in its admin API.
+        let (status, body) = get(admin, "/admin/handlers/award_game_results", Some(ADMIN_TOKEN)).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("players-b"), "owned by the survivor: {body}");
     });
 
     second.stop();

@@ -20,13 +20,16 @@
 //! | [`player`] | the player service's process |
 //! | [`session`] | the game-session service's process, and with `--play` the stand-ins that drive matches |
 //! | [`arrivals`] | [`Arrivals`](arrivals::Arrivals): the driver's waits, across the broker |
+//! | `operations` | `--admin ADDR`: `/metrics`, `/health/*` (with both broker links) and `/admin` |
 //!
-//! A process prints one line when it is ready (`READY <service> instance=<id>`), a line per
+//! A process prints one line when it is ready (`READY <service> instance=<id>`, with
+//! `admin=http://ADDR` under `--admin`), a line per
 //! event it announces, `MATCH <n> played` and `PLAYED <n> matches` as the driver goes, and
 //! `STOPPED` at the end: the lines docs/examples.md tells you to watch, and that the
 //! two-process test reads.
 
 pub mod arrivals;
+mod operations;
 pub mod options;
 pub mod player;
 pub mod session;

@@ -2,6 +2,7 @@
 //! it.
 
 use std::ffi::OsString;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
@@ -33,6 +34,9 @@ pub struct BridgeOptions {
     pub seed: u64,
     /// Whether the game-session process also runs the stand-ins that drive matches.
     pub play: bool,
+    /// Where to serve `/metrics`, `/health/live`, `/health/ready` and `/admin` (port 0: any
+    /// free port), if anywhere.
+    pub admin: Option<SocketAddr>,
 }
 
 /// Runs a service as a long-running process on RabbitMQ
@@ -71,6 +75,10 @@ struct CommandLine {
     /// (game_session) Also run matchmaking, the gateway and the game servers, and play
     #[arg(long)]
     play: bool,
+    /// Serve /metrics, /health/live, /health/ready (the store, the broker links, the handlers)
+    /// and /admin (token: EVENTFUL_ADMIN_TOKEN) at ADDR, e.g. 127.0.0.1:9100
+    #[arg(long, value_name = "ADDR")]
+    admin: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -155,6 +163,7 @@ impl BridgeOptions {
             matches: line.matches,
             seed: line.seed,
             play: line.play,
+            admin: line.admin,
         })
     }
 

@@ -3,7 +3,9 @@
 //! session service's `game_completed` and `session_ended` in the player store.
 
 use std::fmt;
+use std::sync::Arc;
 
+use eventful_admin::Admin;
 use eventful_bus_amqp::{Consumer, Inbox, Relay};
 use eventful_core::{
     BoxError, CheckpointStore, CommandContext, EventBus, EventStore, RecordedEvent, SnapshotStore,
@@ -11,12 +13,13 @@ use eventful_core::{
 };
 use eventful_store_memory::MemoryStore;
 
+use super::operations::{AdminSide, ready_note};
 use super::{BridgeOptions, PLAYER_SERVICE, amqp, open_mongo, stop_signal};
 use crate::error::Error;
 use crate::ids::PlayerId;
 use crate::integration::GameCompletedEvent;
 use crate::options::StoreChoice;
-use crate::player::{PlayerEvent, PlayerService};
+use crate::player::{Player, PlayerEvent, PlayerService};
 use crate::simulation::{AchievementService, email_of, name_of};
 use crate::store::shared;
 
@@ -63,6 +66,7 @@ pub async fn serve_on<S>(store: S, options: BridgeOptions) -> Result<Stopped, Er
 where
     S: EventStore + SnapshotStore + CheckpointStore + Clone + 'static,
 {
+    let admin_side = AdminSide::install(options.admin)?;
     let amqp = amqp(&options, PLAYER_SERVICE);
     let service = PlayerService::new(store.clone());
     let relay = Relay::builder(amqp.clone())
@@ -88,7 +92,7 @@ where
             Ok::<(), BoxError>(())
         },
     );
-    let running = bus.start()?;
+    let running = Arc::new(bus.start()?);
 
     for player_id in (1..=options.players as u64).map(PlayerId) {
         let key = Uuid::new_v5(&SIGN_UP, &player_id.0.to_be_bytes());
@@ -112,18 +116,35 @@ where
             .receive_types([TypeName::from_static("session_ended")]),
     );
     let consuming = consumer.start().await?;
+    let operations = match admin_side {
+        Some(side) => {
+            let admin = Admin::new(store.clone(), Arc::clone(&running)).with_aggregate::<Player>();
+            Some(
+                side.serve(admin, [relay.health(), consuming.health()])
+                    .await?,
+            )
+        }
+        None => None,
+    };
     println!(
-        "READY {PLAYER_SERVICE} instance={} queue={} keys={}",
+        "READY {PLAYER_SERVICE} instance={} queue={} keys={}{}",
         options.instance,
         consuming.queue(),
-        consuming.routing_keys().join(",")
+        consuming.routing_keys().join(","),
+        ready_note(operations.as_ref())
     );
 
     let stopped = stop_signal().await;
     let stats = consuming.stats();
+    if let Some(operations) = operations {
+        operations.stop().await;
+    }
     consuming.shutdown().await;
     relay.close();
-    running.shutdown().await;
+    // The admin API held the bus; with it stopped, the bus is this function's alone.
+    if let Ok(running) = Arc::try_unwrap(running) {
+        running.shutdown().await;
+    }
     stopped?;
     Ok(Stopped {
         instance: options.instance,

@@ -5,15 +5,18 @@
 //! service over the broker like anyone's.
 
 use std::fmt;
+use std::sync::Arc;
 
+use eventful_admin::Admin;
 use eventful_bus_amqp::{Consumer, Inbox, Relay};
 use eventful_core::{BoxError, CheckpointStore, EventBus, EventStore, RecordedEvent, TypeName};
 use eventful_store_memory::MemoryStore;
 
 use super::arrivals::Arrivals;
+use super::operations::{AdminSide, ready_note};
 use super::{BridgeOptions, GAME_SESSION, amqp, open_mongo, stop_signal};
 use crate::error::Error;
-use crate::game_session::GameSessionService;
+use crate::game_session::{GameSession, GameSessionService};
 use crate::ids::{PlayerId, SessionId};
 use crate::integration::{GameCompletedEvent, MatchmakingCompletedEvent, PlayerDisconnectedEvent};
 use crate::options::StoreChoice;
@@ -59,6 +62,7 @@ pub async fn serve_on<S>(store: S, options: BridgeOptions) -> Result<Stopped, Er
 where
     S: EventStore + CheckpointStore + Clone + 'static,
 {
+    let admin_side = AdminSide::install(options.admin)?;
     let amqp = amqp(&options, GAME_SESSION);
     let service = GameSessionService::new(store.clone());
     let game_server = GameServer::new(service.sessions().clone());
@@ -84,7 +88,7 @@ where
             Ok::<(), BoxError>(())
         },
     );
-    let running = bus.start()?;
+    let running = Arc::new(bus.start()?);
 
     let mut consumer = Consumer::new(amqp.clone(), options.queue(GAME_SESSION));
     consumer.handler(
@@ -93,11 +97,23 @@ where
             .receive::<PlayerDisconnectedEvent>(),
     );
     let consuming = consumer.start().await?;
+    let operations = match admin_side {
+        Some(side) => {
+            let admin =
+                Admin::new(store.clone(), Arc::clone(&running)).with_aggregate::<GameSession>();
+            Some(
+                side.serve(admin, [relay.health(), consuming.health()])
+                    .await?,
+            )
+        }
+        None => None,
+    };
     println!(
-        "READY {GAME_SESSION} instance={} queue={} keys={}",
+        "READY {GAME_SESSION} instance={} queue={} keys={}{}",
         options.instance,
         consuming.queue(),
-        consuming.routing_keys().join(",")
+        consuming.routing_keys().join(","),
+        ready_note(operations.as_ref())
     );
 
     let played = if options.play {
@@ -138,9 +154,15 @@ where
 
     let stopped = stop_signal().await;
     let stats = consuming.stats();
+    if let Some(operations) = operations {
+        operations.stop().await;
+    }
     consuming.shutdown().await;
     relay.close();
-    running.shutdown().await;
+    // The admin API held the bus; with it stopped, the bus is this function's alone.
+    if let Ok(running) = Arc::try_unwrap(running) {
+        running.shutdown().await;
+    }
     stopped?;
     Ok(Stopped {
         instance: options.instance,
