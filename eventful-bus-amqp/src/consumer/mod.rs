@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use eventful_core::handler::{NamedHandler, TypedHandler};
 use eventful_core::{
     BoxError, Event, EventFilter, EventHandler, Policy, RecordedEvent, TypeName, Upcasters,
 };
@@ -27,7 +28,7 @@ use tokio::task::JoinHandle;
 
 use self::topology::Link;
 use crate::error::AmqpError;
-use crate::handlers::{Named, PolicyHandler, Typed};
+use crate::handlers::PolicyHandler;
 use crate::health::{BrokerHealth, LinkState};
 use crate::message;
 use crate::settings::{AmqpSettings, Backoff};
@@ -119,7 +120,7 @@ impl Consumer {
         F: Fn(RecordedEvent<E>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
-        self.handler(Typed::<E, F>::new(name.into(), f))
+        self.handler(TypedHandler::<E, F>::new(name, f))
     }
 
     /// Adds a closure called with each event stored under one of `event_types`, as sent.
@@ -144,7 +145,7 @@ impl Consumer {
                 }),
             }
         }
-        self.handler(Named::new(name, types, f))
+        self.handler(NamedHandler::new(name, types, f))
     }
 
     /// Adds a policy: its commands carry the sender's correlation id, the event as cause, and
