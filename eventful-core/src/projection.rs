@@ -182,9 +182,9 @@ pub enum RebuildError {
         source: BoxError,
     },
     /// A stored event no longer decodes.
-    #[error(transparent)]
+    #[error("{0}")]
     Decode(#[from] crate::event::DecodeError),
     /// The store failed.
-    #[error(transparent)]
+    #[error("{0}")]
     Store(#[from] crate::store::StoreError),
 }

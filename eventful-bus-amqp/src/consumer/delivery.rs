@@ -302,6 +302,13 @@ mod tests {
             source: "refused".into(),
         }));
         assert_eq!(Failure::of(&wrapped), Failure::StoreAway);
+        // What a policy's command returns when its store is away.
+        let command: BoxError = Box::new(eventful_core::CommandError::<std::fmt::Error>::Store(
+            StoreError::Unavailable {
+                source: "the players' database is down".into(),
+            },
+        ));
+        assert_eq!(Failure::of(&command), Failure::StoreAway);
         let refused: BoxError = Box::new(StoreError::Unauthorized {
             source: "no".into(),
         });

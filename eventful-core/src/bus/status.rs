@@ -197,6 +197,6 @@ pub enum BusError {
         event_id: Uuid,
     },
     /// The store failed.
-    #[error(transparent)]
+    #[error("{0}")]
     Store(#[from] StoreError),
 }

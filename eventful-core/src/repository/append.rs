@@ -18,10 +18,10 @@ use crate::telemetry::{EVENTS_APPENDED_TOTAL, spans};
 #[non_exhaustive]
 pub enum AppendError {
     /// An event could not be serialized; nothing was appended.
-    #[error(transparent)]
+    #[error("{0}")]
     Encode(#[from] EncodeError),
     /// The store refused or failed the append.
-    #[error(transparent)]
+    #[error("{0}")]
     Store(#[from] StoreError),
 }
 

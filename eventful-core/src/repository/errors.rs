@@ -1,4 +1,9 @@
 //! What can go wrong loading an aggregate or running a command, each its own variant.
+//!
+//! A variant that wraps another error of this crate shows that error's message and has it as
+//! its `source`, rather than being transparent: code that walks an error's chain finds the
+//! [`StoreError`] in it (a bus or a broker consumer telling a store that is away, to wait
+//! for, from an event that fails, to retry or set aside).
 
 use super::append::{AppendError, EncodeError};
 use crate::envelope::{ExpectedVersion, Version};
@@ -14,10 +19,10 @@ pub enum LoadError {
     #[error("invalid aggregate id: {0}")]
     InvalidId(#[from] NameError),
     /// A stored event no longer deserializes (the stream is left as it is).
-    #[error(transparent)]
+    #[error("{0}")]
     Decode(#[from] DecodeError),
     /// The store failed.
-    #[error(transparent)]
+    #[error("{0}")]
     Store(#[from] StoreError),
 }
 
@@ -65,15 +70,15 @@ pub enum CommandError<E> {
     #[error("invalid aggregate id: {0}")]
     InvalidId(NameError),
     /// A stored event of the aggregate no longer deserializes (the stream is left as it is).
-    #[error(transparent)]
-    Decode(DecodeError),
+    #[error("{0}")]
+    Decode(#[source] DecodeError),
     /// An event the aggregate decided on could not be serialized; nothing was written.
-    #[error(transparent)]
-    Encode(EncodeError),
+    #[error("{0}")]
+    Encode(#[source] EncodeError),
     /// The store failed; the command may or may not have committed if the failure came
     /// during the append (running it again with the same idempotency key is safe).
-    #[error(transparent)]
-    Store(StoreError),
+    #[error("{0}")]
+    Store(#[source] StoreError),
 }
 
 impl<E> From<LoadError> for CommandError<E> {
