@@ -9,7 +9,8 @@
 //! ```
 //!
 //! With `--rate N` the source appends N events a second instead of all at once: the latency
-//! of a service that is not behind.
+//! of a service that is not behind. A run whose events have not all arrived `--deadline-s`
+//! seconds (300) after the first append fails, saying how many did.
 //!
 //! Latency is the time from the store recording the event to the consumer's handler having
 //! recorded it in its own store (both clocks are this machine's). The last line reads
@@ -42,6 +43,9 @@ struct Args {
     /// Appends per second (0: as fast as the store takes them, a burst)
     #[arg(long, default_value_t = 0)]
     rate: u64,
+    /// Seconds the events may take to arrive, from the first append, before the run fails
+    #[arg(long, default_value_t = 300)]
+    deadline_s: u64,
     /// Cargo passes this to benches
     #[arg(long, hide = true)]
     bench: bool,
@@ -174,19 +178,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await?;
         }
         let appended = started.elapsed();
-        loop {
+        let deadline = started + Duration::from_secs(args.deadline_s);
+        let arrived = loop {
             let head = received.head_position().await?;
-            if head.get() >= args.events {
-                break;
+            if head.get() >= args.events || Instant::now() >= deadline {
+                break head.get();
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        };
         let elapsed = started.elapsed();
         for consumer in consumers {
             consumer.shutdown().await;
         }
         publishing.shutdown().await;
 
+        if arrived < args.events {
+            clean_up(&uri, &run, &queue).await;
+            return Err(format!(
+                "{arrived} of {} events arrived within the deadline of {} s",
+                args.events, args.deadline_s
+            )
+            .into());
+        }
         let mut latencies = latencies.lock().clone();
         latencies.sort();
         let rate = args.events as f64 / elapsed.as_secs_f64();
