@@ -11,23 +11,12 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use common::*;
-use eventful_bus_amqp::message::encode_body;
-use eventful_bus_amqp::{Backoff, Consumer, Inbox};
+use eventful_bus_amqp::{Backoff, Inbox};
 use eventful_core::{
     AllBatch, AppendResult, BoxError, EventFilter, EventStore, ExpectedVersion, NewEvent, Position,
     RecordedEvent, StoreError, StreamId, Version,
 };
 use eventful_store_memory::MemoryStore;
-use lapin::options::BasicGetOptions;
-use lapin::types::AMQPValue;
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime")
-}
 
 /// A store whose first `failing` appends fail as a database that stopped answering does.
 #[derive(Clone)]
@@ -98,23 +87,6 @@ impl EventStore for Hiccup {
     }
 }
 
-/// The sent scores, as the relay would publish them, published by hand.
-async fn send_scores(uri: &str, run: &str, count: u64) -> Vec<RecordedEvent> {
-    let scores = MemoryStore::new();
-    record_scores(&scores, count).await;
-    let sent = scores
-        .read_all(Position::START, &EventFilter::all(), 100)
-        .await
-        .expect("read")
-        .events;
-    let publisher = raw_channel(uri).await;
-    for event in &sent {
-        let body = encode_body(event).expect("body");
-        publish_raw(&publisher, run, "scores.score_recorded", body).await;
-    }
-    sent
-}
-
 #[test]
 fn a_store_away_for_longer_than_the_attempts_is_waited_out_not_dead_lettered() {
     let Some(uri) =
@@ -123,9 +95,7 @@ fn a_store_away_for_longer_than_the_attempts_is_waited_out_not_dead_lettered() {
         return;
     };
     runtime().block_on(async {
-        let run = unique("hiccup");
-        let queue = format!("{run}.inbox");
-        let _clean = CleanUp::new(&uri, &run, &[&queue]);
+        let run = Run::new(&uri, "hiccup", "inbox");
         let received = MemoryStore::new();
         // Ten refused writes against two attempts a message: counted, they would dead-letter
         // the first messages.
@@ -134,15 +104,13 @@ fn a_store_away_for_longer_than_the_attempts_is_waited_out_not_dead_lettered() {
             failing: Arc::new(AtomicU32::new(10)),
             refused: Arc::new(AtomicU32::new(0)),
         };
-        let mut consumer = Consumer::new(settings(&uri, &run), queue.clone())
-            .with_attempts(2)
-            .with_retry(Backoff::new(
-                Duration::from_millis(1),
-                Duration::from_millis(5),
-            ));
+        let mut consumer = run.consumer().with_attempts(2).with_retry(Backoff::new(
+            Duration::from_millis(1),
+            Duration::from_millis(5),
+        ));
         consumer.handler(Inbox::new(store.clone()).receive::<ScoreRecorded>());
         let consuming = consumer.start().await.expect("the consumer starts");
-        let sent = send_scores(&uri, &run, 5).await;
+        let sent = send_scores(&uri, &run.name, 5).await;
 
         eventually("5 handled", || async { consuming.stats().handled >= 5 }).await;
         assert_eq!(
@@ -151,13 +119,11 @@ fn a_store_away_for_longer_than_the_attempts_is_waited_out_not_dead_lettered() {
             "the outage happened"
         );
         assert_eq!(consuming.stats().dead_lettered, 0);
-        let stored = received
-            .read_all(Position::START, &EventFilter::all(), 100)
-            .await
-            .expect("read")
-            .events;
-        let ids = |events: &[RecordedEvent]| events.iter().map(|e| e.event_id).collect::<Vec<_>>();
-        assert_eq!(ids(&stored), ids(&sent), "each once, in order");
+        assert_eq!(
+            event_ids(&received).await,
+            ids_of(&sent),
+            "each once, in order"
+        );
         consuming.shutdown().await;
     });
 }
@@ -170,12 +136,10 @@ fn a_handler_that_panics_dead_letters_its_message_and_the_consumer_goes_on() {
         return;
     };
     runtime().block_on(async {
-        let run = unique("panics");
-        let queue = format!("{run}.tally");
-        let _clean = CleanUp::new(&uri, &run, &[&queue]);
+        let run = Run::new(&uri, "panics", "tally");
         let handled = Arc::new(AtomicU64::new(0));
         let calls = Arc::new(AtomicU64::new(0));
-        let mut consumer = Consumer::new(settings(&uri, &run), queue.clone());
+        let mut consumer = run.consumer();
         let (count, tries) = (handled.clone(), calls.clone());
         consumer.subscribe::<ScoreRecorded, _, _>("panics_on_3", move |event| {
             let (count, tries) = (count.clone(), tries.clone());
@@ -187,7 +151,7 @@ fn a_handler_that_panics_dead_letters_its_message_and_the_consumer_goes_on() {
             }
         });
         let consuming = consumer.start().await.expect("the consumer starts");
-        send_scores(&uri, &run, 5).await;
+        send_scores(&uri, &run.name, 5).await;
 
         eventually("4 handled and 1 dead-lettered", || async {
             let stats = consuming.stats();
@@ -198,24 +162,9 @@ fn a_handler_that_panics_dead_letters_its_message_and_the_consumer_goes_on() {
         assert_eq!(calls.load(Ordering::SeqCst), 5, "a panic is not retried");
         assert_eq!(consuming.end(), None, "the consumer goes on");
         let channel = raw_channel(&uri).await;
-        let dead = channel
-            .basic_get(
-                consuming.dead_letter_queue().as_str().into(),
-                BasicGetOptions { no_ack: true },
-            )
+        let (reason, _) = take_dead_letter(&channel, &consuming.dead_letter_queue())
             .await
-            .expect("basic.get")
             .expect("a dead letter");
-        let headers = dead
-            .delivery
-            .properties
-            .headers()
-            .clone()
-            .unwrap_or_default();
-        let Some(AMQPValue::LongString(reason)) = headers.inner().get("x-eventful-reason") else {
-            panic!("no reason: {headers:?}");
-        };
-        let reason = reason.to_string();
         assert!(reason.starts_with("panicked: "), "{reason}");
         assert!(reason.contains("3 is a bug"), "{reason}");
         assert!(reason.contains("handler `panics_on_3`"), "{reason}");

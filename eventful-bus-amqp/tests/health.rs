@@ -10,9 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use eventful_bus_amqp::{Backoff, BrokerHealth, Consumer, LinkStatus, Relay};
-use eventful_core::{EventBus, Repository};
-use eventful_store_memory::MemoryStore;
+use eventful_bus_amqp::{Backoff, BrokerHealth, Consumer, LinkStatus};
 
 /// When `health` connected last; panics unless it is connected.
 fn connected_since(health: &BrokerHealth) -> chrono::DateTime<chrono::Utc> {
@@ -38,53 +36,26 @@ fn health_is_down_with_a_reason_while_reconnecting_and_ended_after_shutdown() {
     else {
         return;
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    runtime.block_on(async {
-        let run = unique("health");
-        let queue = format!("{run}.tally");
-        let _clean = CleanUp::new(&uri, &run, &[&queue]);
+    runtime().block_on(async {
+        let run = Run::new(&uri, "health", "tally");
         // A second at least before each reconnection: the test sees the links down.
-        let settings = settings(&uri, &run)
+        let settings = run
+            .settings()
             .with_reconnect(Backoff::new(Duration::from_secs(1), Duration::from_secs(2)));
-        let tallies = MemoryStore::new();
-        let mut consumer = Consumer::new(settings.clone(), queue.clone());
-        consumer.policy(TallyScores {
-            tallies: Repository::new(tallies.clone()),
-        });
-        let consuming = consumer.start().await.expect("the consumer starts");
-        let scores = MemoryStore::new();
-        let relay = Relay::builder(settings)
-            .publish::<ScoreRecorded>()
-            .connect()
-            .await
-            .expect("connects");
-        let mut bus = EventBus::new(scores.clone(), scores.clone());
-        bus.handler(relay.clone());
-        let running = bus.start().expect("starts");
+        let consumer = Consumer::new(settings.clone(), run.queue.clone());
+        let pair = Pair::start(consumer, None, settings).await;
 
-        let (inbound, outbound) = (consuming.health(), relay.health());
-        assert_eq!(inbound.name(), format!("amqp consumer {queue}"));
+        let (inbound, outbound) = (pair.consuming.health(), pair.relay.health());
+        assert_eq!(inbound.name(), format!("amqp consumer {}", run.queue));
         assert_eq!(outbound.name(), "amqp relay amqp_relay");
-        record_scores(&scores, 10).await;
-        eventually("10 scores tallied", || async {
-            additions(&tallies).await.len() >= 10
-        })
-        .await;
+        record_scores(&pair.scores, 10).await;
+        pair.wait_for_tallies(10).await;
         inbound.check().expect("the consumer is connected");
         outbound.check().expect("the relay is connected");
         let first = (connected_since(&inbound), connected_since(&outbound));
 
         // The relay is idle now: only its watch on the connection sees the close.
-        let closed = tokio::task::spawn_blocking({
-            let run = run.clone();
-            move || close_connections_of(&run)
-        })
-        .await
-        .expect("rabbitmqctl");
+        let closed = close_connections_of(&run.name).await;
         assert!(closed >= 2, "the relay's and the consumer's: {closed}");
         eventually("both links down", || async {
             reconnecting(&inbound) && reconnecting(&outbound)
@@ -105,7 +76,9 @@ fn health_is_down_with_a_reason_while_reconnecting_and_ended_after_shutdown() {
                 .await
                 .expect_err("readiness fails")
                 .to_string();
-            assert!(detail.starts_with(&format!("amqp consumer {queue}: reconnecting since ")));
+            assert!(
+                detail.starts_with(&format!("amqp consumer {}: reconnecting since ", run.queue))
+            );
         }
 
         eventually("both links up again", || async {
@@ -120,8 +93,8 @@ fn health_is_down_with_a_reason_while_reconnecting_and_ended_after_shutdown() {
             connected_since(&outbound) > first.1,
             "the relay reconnected"
         );
-        assert!(consuming.stats().reconnects >= 1);
-        assert!(relay.reconnects() >= 1);
+        assert!(pair.consuming.stats().reconnects >= 1);
+        assert!(pair.relay.reconnects() >= 1);
         #[cfg(feature = "admin")]
         {
             use eventful_admin::HealthCheck;
@@ -130,28 +103,25 @@ fn health_is_down_with_a_reason_while_reconnecting_and_ended_after_shutdown() {
                 .expect("readiness passes");
         }
         // And they work: 10 more, tallied.
-        record_scores_from(&scores, 10, 10).await;
-        eventually("20 scores tallied", || async {
-            additions(&tallies).await.len() >= 20
-        })
-        .await;
+        record_scores_from(&pair.scores, 10, 10).await;
+        pair.wait_for_tallies(20).await;
 
-        consuming.shutdown().await;
+        pair.consuming.shutdown().await;
         assert_eq!(
             inbound.status(),
             LinkStatus::Ended {
                 reason: "shut down".to_owned()
             }
         );
-        relay.close();
+        pair.relay.close();
         assert_eq!(
             outbound.status(),
             LinkStatus::Ended {
                 reason: "the relay was closed".to_owned()
             }
         );
-        running.shutdown().await;
-        drop(relay);
+        pair.running.shutdown().await;
+        drop(pair.relay);
         assert!(matches!(outbound.status(), LinkStatus::Ended { .. }));
     });
 }

@@ -15,37 +15,17 @@ use std::time::Duration;
 use common::*;
 use eventful_bus_amqp::message::encode_body;
 use eventful_bus_amqp::{AmqpError, Consumer, Inbox, Relay};
-use eventful_core::{
-    BoxError, EventBus, EventFilter, EventHandler, EventStore, Position, RecordedEvent, Repository,
-    Upcasters,
-};
+use eventful_core::{BoxError, EventFilter, EventHandler, EventStore, RecordedEvent, Upcasters};
 use eventful_store_memory::MemoryStore;
-use lapin::options::{BasicGetOptions, QueueDeclareOptions};
-use lapin::types::{AMQPValue, FieldTable};
+use lapin::options::QueueDeclareOptions;
+use lapin::types::FieldTable;
 use parking_lot::Mutex;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a runtime")
-}
-
-/// What a handler saw, by event id.
-#[derive(Clone, Default)]
-struct Seen(Arc<Mutex<Vec<RecordedEvent>>>);
-
-impl Seen {
-    fn ids(&self) -> Vec<Uuid> {
-        self.0.lock().iter().map(|event| event.event_id).collect()
-    }
-
-    fn len(&self) -> usize {
-        self.0.lock().len()
-    }
+/// An event as a typed handler keeps it: its envelope, the payload left out.
+fn without_payload(event: RecordedEvent<ScoreRecorded>) -> RecordedEvent {
+    event.map_payload(|_| eventful_core::Payload::from_json_slice(b"{}").expect("json"))
 }
 
 #[test]
@@ -54,39 +34,23 @@ fn events_round_trip_typed_and_by_name_with_their_envelope() {
         return;
     };
     runtime().block_on(async {
-        let run = unique("round-trip");
-        let queue = format!("{run}.tally");
+        let run = Run::new(&uri, "round-trip", "tally");
         let scores = MemoryStore::new();
-        let relay = Relay::builder(settings(&uri, &run))
-            .publish::<ScoreRecorded>()
-            .connect()
-            .await
-            .expect("the relay connects");
-        let mut bus = EventBus::new(scores.clone(), scores.clone());
-        bus.handler(relay.clone());
-        let publishing = bus.start().expect("the bus starts");
+        let relay = score_relay(run.settings()).await;
+        let publishing = start_bus(&scores, relay.clone());
 
         let typed = Seen::default();
         let named = Seen::default();
-        let mut consumer = Consumer::new(settings(&uri, &run), queue.clone());
+        let mut consumer = run.consumer();
         let seen = typed.clone();
         consumer.subscribe::<ScoreRecorded, _, _>("typed", move |event| {
             let seen = seen.clone();
             async move {
-                seen.0.lock().push(event.map_payload(|_| {
-                    eventful_core::Payload::from_json_slice(b"{}").expect("json")
-                }));
+                seen.push(without_payload(event));
                 Ok::<(), BoxError>(())
             }
         });
-        let seen = named.clone();
-        consumer.subscribe_named(["score_recorded"], "named", move |event: RecordedEvent| {
-            let seen = seen.clone();
-            async move {
-                seen.0.lock().push(event);
-                Ok::<(), BoxError>(())
-            }
-        });
+        named.add_to(&mut consumer, "named");
         let consuming = consumer.start().await.expect("the consumer starts");
         assert_eq!(consuming.routing_keys(), ["*.score_recorded"]);
 
@@ -99,13 +63,9 @@ fn events_round_trip_typed_and_by_name_with_their_envelope() {
 
         assert_eq!(typed.ids(), ids, "in order, once each");
         assert_eq!(named.ids(), ids, "in order, once each");
-        let sent = scores
-            .read_all(Position::START, &EventFilter::all(), 1_000)
-            .await
-            .expect("read")
-            .events;
+        let sent = all_events(&scores).await;
         assert_eq!(
-            *named.0.lock(),
+            named.events(),
             sent,
             "the whole envelope: stream, versions, position, time, correlation, causation, payload"
         );
@@ -118,7 +78,6 @@ fn events_round_trip_typed_and_by_name_with_their_envelope() {
 
         consuming.shutdown().await;
         publishing.shutdown().await;
-        clean_up(&uri, &run, &[&queue]).await;
     });
 }
 
@@ -150,6 +109,12 @@ impl Rendezvous {
     }
 }
 
+/// Adds the tally service's effects to `consumer`: the tally policy, then the inbox.
+fn tally_and_receive(consumer: &mut Consumer, tallies: &MemoryStore, inbox: &MemoryStore) {
+    consumer.policy(TallyScores::on(tallies));
+    consumer.handler(Inbox::new(inbox.clone()).receive::<ScoreRecorded>());
+}
+
 #[test]
 fn a_message_delivered_twice_to_two_instances_at_once_is_handled_once() {
     let Some(uri) = amqp_uri("a_message_delivered_twice_to_two_instances_at_once_is_handled_once")
@@ -157,15 +122,14 @@ fn a_message_delivered_twice_to_two_instances_at_once_is_handled_once() {
         return;
     };
     runtime().block_on(async {
-        let run = unique("redelivery");
-        let queue = format!("{run}.tally");
+        let run = Run::new(&uri, "redelivery", "tally");
         // The tally service: two instances on one store, competing on one queue.
         let tallies = MemoryStore::new();
         let inbox = MemoryStore::new();
         let rendezvous = Rendezvous::default();
         let mut instances = Vec::new();
         for _ in 0..2 {
-            let mut consumer = Consumer::new(settings(&uri, &run), queue.clone()).with_prefetch(1);
+            let mut consumer = run.consumer().with_prefetch(1);
             let meeting = rendezvous.clone();
             consumer.subscribe_named(["score_recorded"], "meet", move |event: RecordedEvent| {
                 let meeting = meeting.clone();
@@ -174,31 +138,17 @@ fn a_message_delivered_twice_to_two_instances_at_once_is_handled_once() {
                     Ok::<(), BoxError>(())
                 }
             });
-            consumer.policy(TallyScores {
-                tallies: Repository::new(tallies.clone()),
-            });
-            consumer.handler(Inbox::new(inbox.clone()).receive::<ScoreRecorded>());
+            tally_and_receive(&mut consumer, &tallies, &inbox);
             instances.push(consumer.start().await.expect("an instance starts"));
         }
 
         // Each message twice, as the broker redelivers one whose acknowledgement was lost.
-        let scores = MemoryStore::new();
-        let ids = record_scores(&scores, 12).await;
-        let sent = scores
-            .read_all(Position::START, &EventFilter::all(), 100)
-            .await
-            .expect("read")
-            .events;
+        let sent = scores_to_send(12).await;
+        let ids = ids_of(&sent);
         let publisher = raw_channel(&uri).await;
         for event in &sent {
             for _ in 0..2 {
-                publish_raw(
-                    &publisher,
-                    &run,
-                    "scores.score_recorded",
-                    encode_body(event).expect("body"),
-                )
-                .await;
+                publish_event(&publisher, &run.name, event).await;
             }
         }
 
@@ -223,22 +173,8 @@ fn a_message_delivered_twice_to_two_instances_at_once_is_handled_once() {
             "the two copies of some message were handled at the same time"
         );
 
-        let added = additions(&tallies).await;
-        assert_eq!(added.len(), 12, "each score tallied once: {added:?}");
-        let causes: HashSet<_> = added.iter().filter_map(|(cause, _)| *cause).collect();
-        assert_eq!(
-            causes,
-            ids.iter().copied().collect(),
-            "caused by the scores"
-        );
-        let recorded: Vec<Uuid> = inbox
-            .read_all(Position::START, &EventFilter::all(), 100)
-            .await
-            .expect("read")
-            .events
-            .iter()
-            .map(|event| event.event_id)
-            .collect();
+        assert_tallied_once(&tallies, &ids).await;
+        let recorded = event_ids(&inbox).await;
         assert_eq!(recorded.len(), 12, "the inbox holds each id once");
         assert_eq!(
             recorded.iter().copied().collect::<HashSet<_>>(),
@@ -248,7 +184,6 @@ fn a_message_delivered_twice_to_two_instances_at_once_is_handled_once() {
         for instance in instances {
             instance.shutdown().await;
         }
-        clean_up(&uri, &run, &[&queue]).await;
     });
 }
 
@@ -260,45 +195,23 @@ fn a_message_whose_ack_was_lost_with_the_connection_is_redelivered_and_its_effec
         return;
     };
     runtime().block_on(async {
-        let run = unique("lost-ack");
-        let queue = format!("{run}.tally");
-        let _clean = CleanUp::new(&uri, &run, &[&queue]);
+        let run = Run::new(&uri, "lost-ack", "tally");
         let tallies = MemoryStore::new();
         let inbox = MemoryStore::new();
         let gate = Gate::holding_delivery(1);
-        let mut consumer = Consumer::new(settings(&uri, &run), queue.clone());
+        let mut consumer = run.consumer();
         // The effects first, then the gate: the first message's tally and inbox record are
         // written, and its acknowledgement is still to come, when the connection goes.
-        consumer.policy(TallyScores {
-            tallies: Repository::new(tallies.clone()),
-        });
-        consumer.handler(Inbox::new(inbox.clone()).receive::<ScoreRecorded>());
+        tally_and_receive(&mut consumer, &tallies, &inbox);
         gate.add_to(&mut consumer);
         let consuming = consumer.start().await.expect("the consumer starts");
 
-        // Published by a connection of its own, which the broker does not close below.
-        let scores = MemoryStore::new();
-        let ids = record_scores(&scores, 5).await;
-        let sent = scores
-            .read_all(Position::START, &EventFilter::all(), 100)
-            .await
-            .expect("read")
-            .events;
-        let publisher = raw_channel(&uri).await;
-        for event in &sent {
-            let body = encode_body(event).expect("body");
-            publish_raw(&publisher, &run, "scores.score_recorded", body).await;
-        }
+        let ids = ids_of(&send_scores(&uri, &run.name, 5).await);
 
         let held = gate.holding().await;
         assert_eq!(held, ids[0]);
         assert_eq!(additions(&tallies).await.len(), 1, "its effect is recorded");
-        let closed = tokio::task::spawn_blocking({
-            let run = run.clone();
-            move || close_connections_of(&run)
-        })
-        .await
-        .expect("rabbitmqctl");
+        let closed = close_connections_of(&run.name).await;
         assert_eq!(closed, 1, "the consumer's connection");
         // Its handlers succeed now, on a connection that is gone: the ack cannot reach the
         // broker, which delivers the message again once the consumer reconnected.
@@ -317,23 +230,8 @@ fn a_message_whose_ack_was_lost_with_the_connection_is_redelivered_and_its_effec
         assert!(stats.reconnects >= 1, "{stats:?}");
         assert!(stats.redelivered >= 1, "{stats:?}");
 
-        let added = additions(&tallies).await;
-        assert_eq!(added.len(), 5, "each score tallied once: {added:?}");
-        let causes: HashSet<_> = added.iter().filter_map(|(cause, _)| *cause).collect();
-        assert_eq!(
-            causes,
-            ids.iter().copied().collect(),
-            "caused by the scores"
-        );
-        let recorded: Vec<Uuid> = inbox
-            .read_all(Position::START, &EventFilter::all(), 100)
-            .await
-            .expect("read")
-            .events
-            .iter()
-            .map(|event| event.event_id)
-            .collect();
-        assert_eq!(recorded, ids, "the inbox holds each id once");
+        assert_tallied_once(&tallies, &ids).await;
+        assert_eq!(event_ids(&inbox).await, ids, "the inbox holds each id once");
         consuming.shutdown().await;
     });
 }
@@ -346,10 +244,9 @@ fn poison_and_undecodable_messages_are_dead_lettered_and_the_rest_goes_on() {
         return;
     };
     runtime().block_on(async {
-        let run = unique("poison");
-        let queue = format!("{run}.tally");
+        let run = Run::new(&uri, "poison", "tally");
         let handled = Seen::default();
-        let mut consumer = Consumer::new(settings(&uri, &run), queue.clone()).with_attempts(3);
+        let mut consumer = run.consumer().with_attempts(3);
         let seen = handled.clone();
         consumer.subscribe::<ScoreRecorded, _, _>("refuses_13", move |event| {
             let seen = seen.clone();
@@ -357,39 +254,25 @@ fn poison_and_undecodable_messages_are_dead_lettered_and_the_rest_goes_on() {
                 if event.payload.points == 13 {
                     return Err::<(), BoxError>("13 is unlucky".into());
                 }
-                seen.0.lock().push(event.map_payload(|_| {
-                    eventful_core::Payload::from_json_slice(b"{}").expect("json")
-                }));
+                seen.push(without_payload(event));
                 Ok(())
             }
         });
         let consuming = consumer.start().await.expect("the consumer starts");
 
-        let scores = MemoryStore::new();
-        let ids = record_scores(&scores, 20).await;
-        let sent = scores
-            .read_all(Position::START, &EventFilter::all(), 100)
-            .await
-            .expect("read")
-            .events;
+        let sent = scores_to_send(20).await;
         let publisher = raw_channel(&uri).await;
         for (n, event) in sent.iter().enumerate() {
             if n == 5 {
                 publish_raw(
                     &publisher,
-                    &run,
+                    &run.name,
                     "scores.score_recorded",
                     b"{\"format\":1,\"not\":\"an envelope\"}".to_vec(),
                 )
                 .await;
             }
-            publish_raw(
-                &publisher,
-                &run,
-                "scores.score_recorded",
-                encode_body(event).expect("body"),
-            )
-            .await;
+            publish_event(&publisher, &run.name, event).await;
         }
 
         eventually("19 handled and 2 dead-lettered", || async {
@@ -397,7 +280,7 @@ fn poison_and_undecodable_messages_are_dead_lettered_and_the_rest_goes_on() {
             stats.handled >= 19 && stats.dead_lettered >= 2
         })
         .await;
-        let mut expected = ids.clone();
+        let mut expected = ids_of(&sent);
         expected.remove(12);
         assert_eq!(
             handled.ids(),
@@ -406,25 +289,8 @@ fn poison_and_undecodable_messages_are_dead_lettered_and_the_rest_goes_on() {
         );
 
         let mut reasons = Vec::new();
-        while let Some(dead) = publisher
-            .basic_get(
-                consuming.dead_letter_queue().as_str().into(),
-                BasicGetOptions { no_ack: true },
-            )
-            .await
-            .expect("basic.get")
-        {
-            let headers = dead
-                .delivery
-                .properties
-                .headers()
-                .clone()
-                .unwrap_or_default();
-            let reason = match headers.inner().get("x-eventful-reason") {
-                Some(AMQPValue::LongString(reason)) => reason.to_string(),
-                other => panic!("no reason: {other:?}"),
-            };
-            reasons.push((reason, dead.delivery.data.clone()));
+        while let Some(dead) = take_dead_letter(&publisher, &consuming.dead_letter_queue()).await {
+            reasons.push(dead);
         }
         assert_eq!(reasons.len(), 2, "{reasons:?}");
         assert!(
@@ -447,7 +313,6 @@ fn poison_and_undecodable_messages_are_dead_lettered_and_the_rest_goes_on() {
         );
 
         consuming.shutdown().await;
-        clean_up(&uri, &run, &[&queue]).await;
     });
 }
 
@@ -483,33 +348,22 @@ fn a_relay_restarted_mid_stream_resumes_after_its_last_confirmed_event() {
         return;
     };
     runtime().block_on(async {
-        let run = unique("relay-restart");
-        let queue = format!("{run}.tally");
+        let run = Run::new(&uri, "relay-restart", "tally");
         let received = Seen::default();
-        let mut consumer = Consumer::new(settings(&uri, &run), queue.clone());
-        let seen = received.clone();
-        consumer.subscribe_named(["score_recorded"], "count", move |event: RecordedEvent| {
-            let seen = seen.clone();
-            async move {
-                seen.0.lock().push(event);
-                Ok::<(), BoxError>(())
-            }
-        });
+        let mut consumer = run.consumer();
+        received.add_to(&mut consumer, "count");
         let consuming = consumer.start().await.expect("the consumer starts");
 
         let scores = MemoryStore::new();
         let ids = record_scores(&scores, 300).await;
-        let first = Relay::builder(settings(&uri, &run))
-            .publish::<ScoreRecorded>()
-            .connect()
-            .await
-            .expect("connects");
-        let mut bus = EventBus::new(scores.clone(), scores.clone());
-        bus.handler(StopsAfter {
-            relay: first.clone(),
-            limit: 120,
-        });
-        let running = bus.start().expect("starts");
+        let first = score_relay(run.settings()).await;
+        let running = start_bus(
+            &scores,
+            StopsAfter {
+                relay: first.clone(),
+                limit: 120,
+            },
+        );
         assert!(
             running.wait_until_caught_up().await.is_err(),
             "the first relay stops"
@@ -517,14 +371,8 @@ fn a_relay_restarted_mid_stream_resumes_after_its_last_confirmed_event() {
         running.shutdown().await;
         assert_eq!(first.published(), 120);
 
-        let second = Relay::builder(settings(&uri, &run))
-            .publish::<ScoreRecorded>()
-            .connect()
-            .await
-            .expect("connects");
-        let mut bus = EventBus::new(scores.clone(), scores.clone());
-        bus.handler(second.clone());
-        let running = bus.start().expect("starts");
+        let second = score_relay(run.settings()).await;
+        let running = start_bus(&scores, second.clone());
         running
             .wait_until_caught_up()
             .await
@@ -538,7 +386,6 @@ fn a_relay_restarted_mid_stream_resumes_after_its_last_confirmed_event() {
 
         running.shutdown().await;
         consuming.shutdown().await;
-        clean_up(&uri, &run, &[&queue]).await;
     });
 }
 
@@ -550,70 +397,28 @@ fn connections_closed_by_the_broker_lose_nothing_and_handle_nothing_twice() {
         return;
     };
     runtime().block_on(async {
-        let run = unique("closed");
-        let queue = format!("{run}.tally");
-        let _clean = CleanUp::new(&uri, &run, &[&queue]);
-        let tallies = MemoryStore::new();
+        let run = Run::new(&uri, "closed", "tally");
         // The 30th message is held in its handlers when the connections close, its tally
         // recorded and its acknowledgement still to come, with up to 15 more sent ahead.
         let gate = Gate::holding_delivery(30);
-        let mut consumer = Consumer::new(settings(&uri, &run), queue.clone()).with_prefetch(16);
-        consumer.policy(TallyScores {
-            tallies: Repository::new(tallies.clone()),
-        });
-        gate.add_to(&mut consumer);
-        let consuming = consumer.start().await.expect("the consumer starts");
-        let scores = MemoryStore::new();
-        let relay = Relay::builder(settings(&uri, &run))
-            .publish::<ScoreRecorded>()
-            .connect()
-            .await
-            .expect("connects");
-        let mut bus = EventBus::new(scores.clone(), scores.clone());
-        bus.handler(relay.clone());
-        let running = bus.start().expect("starts");
+        let pair = Pair::start(
+            run.consumer().with_prefetch(16),
+            Some(&gate),
+            run.settings(),
+        )
+        .await;
 
-        let mut ids = record_scores(&scores, 100).await;
+        let mut ids = record_scores(&pair.scores, 100).await;
         let held = gate.holding().await;
-        let closed = tokio::task::spawn_blocking({
-            let run = run.clone();
-            move || close_connections_of(&run)
-        })
-        .await
-        .expect("rabbitmqctl");
+        let closed = close_connections_of(&run.name).await;
         assert!(
             closed >= 2,
             "the relay's and the consumer's connections: {closed}"
         );
         gate.open();
-        ids.extend(record_scores_from(&scores, 100, 100).await);
-        running
-            .wait_until_caught_up()
-            .await
-            .expect("every score relayed");
-        eventually("every score tallied", || async {
-            additions(&tallies).await.len() >= 200
-        })
-        .await;
-        eventually("the held message delivered again", || async {
-            gate.deliveries_of(held) >= 2
-        })
-        .await;
-
-        let added = additions(&tallies).await;
-        assert_eq!(added.len(), 200, "nothing tallied twice");
-        let causes: HashSet<_> = added.iter().filter_map(|(cause, _)| *cause).collect();
-        assert_eq!(causes, ids.iter().copied().collect(), "nothing lost");
-        let stats = consuming.stats();
-        assert!(
-            stats.redelivered >= 1,
-            "messages in flight came again: {stats:?}"
-        );
-        assert!(stats.reconnects >= 1, "the consumer reconnected: {stats:?}");
-        assert!(relay.reconnects() >= 1, "the relay reconnected");
-
-        running.shutdown().await;
-        consuming.shutdown().await;
+        ids.extend(record_scores_from(&pair.scores, 100, 100).await);
+        pair.assert_recovered(&gate, held, &ids).await;
+        pair.shutdown().await;
     });
 }
 
@@ -654,23 +459,21 @@ fn a_bad_uri_unreachable_broker_or_refused_login_is_a_typed_error_at_start() {
             Err(AmqpError::InvalidUri { .. })
         ));
 
-        let mut consumer = Consumer::new(settings(&wrong_password, &run), format!("{run}.tally"));
-        consumer.subscribe_named(["score_recorded"], "any", |_: RecordedEvent| async {
-            Ok::<(), BoxError>(())
-        });
+        let consumer_on = |uri: &str| {
+            let mut consumer = Consumer::new(settings(uri, &run), format!("{run}.tally"));
+            consumer.subscribe_named(["score_recorded"], "any", |_: RecordedEvent| async {
+                Ok::<(), BoxError>(())
+            });
+            consumer
+        };
         assert!(matches!(
-            consumer.start().await,
+            consumer_on(&wrong_password).start().await,
             Err(AmqpError::AccessRefused { .. })
         ));
-        let mut consumer = Consumer::new(
-            settings("amqp://guest:guest@127.0.0.1:1/%2f", &run),
-            format!("{run}.tally"),
-        );
-        consumer.subscribe_named(["score_recorded"], "any", |_: RecordedEvent| async {
-            Ok::<(), BoxError>(())
-        });
         assert!(matches!(
-            consumer.start().await,
+            consumer_on("amqp://guest:guest@127.0.0.1:1/%2f")
+                .start()
+                .await,
             Err(AmqpError::Unreachable { .. })
         ));
     });
@@ -683,30 +486,29 @@ fn an_exchange_declared_with_another_type_is_a_typed_error_at_start() {
         return;
     };
     runtime().block_on(async {
-        let run = unique("exchange-conflict");
+        let run = Run::new(&uri, "exchange-conflict", "tally");
         let channel = raw_channel(&uri).await;
         channel
             .exchange_declare(
-                format!("{run}.exchange").as_str().into(),
+                format!("{}.exchange", run.name).as_str().into(),
                 lapin::ExchangeKind::Fanout,
                 lapin::options::ExchangeDeclareOptions::default(),
                 FieldTable::default(),
             )
             .await
             .expect("someone else's exchange");
-        let refused = Relay::builder(settings(&uri, &run))
+        let refused = Relay::builder(run.settings())
             .publish::<ScoreRecorded>()
             .connect()
             .await;
         match refused {
             Err(AmqpError::ExchangeConflict { exchange, reason }) => {
-                assert_eq!(exchange, format!("{run}.exchange"));
+                assert_eq!(exchange, format!("{}.exchange", run.name));
                 assert!(reason.contains("PRECONDITION_FAILED"), "{reason}");
             }
             Err(other) => panic!("not ExchangeConflict: {other}"),
             Ok(_) => panic!("a conflicting exchange was accepted"),
         }
-        clean_up(&uri, &run, &[]).await;
     });
 }
 
@@ -717,34 +519,29 @@ fn a_queue_declared_with_other_arguments_is_a_typed_error_at_start() {
         return;
     };
     runtime().block_on(async {
-        let run = unique("conflict");
-        let queue = format!("{run}.tally");
+        let run = Run::new(&uri, "conflict", "tally");
         let channel = raw_channel(&uri).await;
         let options = QueueDeclareOptions {
             durable: true,
             ..QueueDeclareOptions::default()
         };
         channel
-            .queue_declare(queue.as_str().into(), options, FieldTable::default())
+            .queue_declare(run.queue.as_str().into(), options, FieldTable::default())
             .await
             .expect("someone else's queue");
 
-        let mut consumer = Consumer::new(settings(&uri, &run), queue.clone());
+        let mut consumer = run.consumer();
         consumer.subscribe_named(["score_recorded"], "any", |_: RecordedEvent| async {
             Ok::<(), BoxError>(())
         });
         match consumer.start().await {
-            Err(AmqpError::QueueConflict {
-                queue: named,
-                reason,
-            }) => {
-                assert_eq!(named, queue);
+            Err(AmqpError::QueueConflict { queue, reason }) => {
+                assert_eq!(queue, run.queue);
                 assert!(reason.contains("x-dead-letter-exchange"), "{reason}");
             }
             Err(other) => panic!("not QueueConflict: {other}"),
             Ok(_) => panic!("a conflicting queue was accepted"),
         }
-        clean_up(&uri, &run, &[&queue]).await;
     });
 }
 
@@ -790,18 +587,10 @@ fn a_relay_closed_while_the_broker_is_away_stops_before_the_unpublished_event() 
         return;
     };
     runtime().block_on(async {
-        let run = unique("relay-close");
-        let queue = format!("{run}.tally");
+        let run = Run::new(&uri, "relay-close", "tally");
         let received = Seen::default();
-        let mut consumer = Consumer::new(settings(&uri, &run), queue.clone());
-        let seen = received.clone();
-        consumer.subscribe_named(["score_recorded"], "count", move |event: RecordedEvent| {
-            let seen = seen.clone();
-            async move {
-                seen.0.lock().push(event);
-                Ok::<(), BoxError>(())
-            }
-        });
+        let mut consumer = run.consumer();
+        received.add_to(&mut consumer, "count");
         let consuming = consumer.start().await.expect("the consumer starts");
 
         let broker = lapin::uri::AMQPUri::from_str(&uri).expect("an AMQP URI");
@@ -816,14 +605,8 @@ fn a_relay_closed_while_the_broker_is_away_stops_before_the_unpublished_event() 
             1,
         );
         let scores = MemoryStore::new();
-        let relay = Relay::builder(settings(&through, &run))
-            .publish::<ScoreRecorded>()
-            .connect()
-            .await
-            .expect("connects through the proxy");
-        let mut bus = EventBus::new(scores.clone(), scores.clone());
-        bus.handler(relay.clone());
-        let running = bus.start().expect("starts");
+        let relay = score_relay(settings(&through, &run.name)).await;
+        let running = start_bus(&scores, relay.clone());
         let mut ids = record_scores(&scores, 10).await;
         running.wait_until_caught_up().await.expect("relayed");
         let relayed = scores.head_position().await.expect("head");
@@ -844,14 +627,8 @@ fn a_relay_closed_while_the_broker_is_away_stops_before_the_unpublished_event() 
             "saved just before the unpublished event"
         );
 
-        let relay = Relay::builder(settings(&uri, &run))
-            .publish::<ScoreRecorded>()
-            .connect()
-            .await
-            .expect("connects");
-        let mut bus = EventBus::new(scores.clone(), scores.clone());
-        bus.handler(relay.clone());
-        let running = bus.start().expect("starts");
+        let relay = score_relay(run.settings()).await;
+        let running = start_bus(&scores, relay.clone());
         running.wait_until_caught_up().await.expect("relayed");
         assert_eq!(relay.published(), 5, "the rest, from the checkpoint");
         eventually("all 15 received", || async { received.len() >= 15 }).await;
@@ -859,7 +636,6 @@ fn a_relay_closed_while_the_broker_is_away_stops_before_the_unpublished_event() 
 
         running.shutdown().await;
         consuming.shutdown().await;
-        clean_up(&uri, &run, &[&queue]).await;
     });
 }
 
@@ -871,27 +647,14 @@ fn an_event_whose_aggregate_type_a_routing_key_cannot_carry_stops_the_relay_on_i
         return;
     };
     runtime().block_on(async {
-        let run = unique("bad-key");
-        let queue = format!("{run}.all");
-        let _clean = CleanUp::new(&uri, &run, &[&queue]);
+        let run = Run::new(&uri, "bad-key", "all");
         let received = Seen::default();
-        let mut consumer = Consumer::new(settings(&uri, &run), queue.clone());
-        let seen = received.clone();
+        let mut consumer = run.consumer();
         consumer.bind("#");
-        consumer.subscribe_named(["score_recorded"], "count", move |event: RecordedEvent| {
-            let seen = seen.clone();
-            async move {
-                seen.0.lock().push(event);
-                Ok::<(), BoxError>(())
-            }
-        });
+        received.add_to(&mut consumer, "count");
         let consuming = consumer.start().await.expect("the consumer starts");
         // Any aggregate type: the relay learns of this one only from the event.
-        let relay = Relay::builder(settings(&uri, &run))
-            .publish::<ScoreRecorded>()
-            .connect()
-            .await
-            .expect("connects");
+        let relay = score_relay(run.settings()).await;
         let scores = MemoryStore::new();
         let ids = record_scores(&scores, 2).await;
         let board = eventful_core::StreamId::new("score.board-1").expect("a stream id");
@@ -911,9 +674,7 @@ fn an_event_whose_aggregate_type_a_routing_key_cannot_carry_stops_the_relay_on_i
         .events[0]
             .position;
         record_scores_from(&scores, 2, 2).await;
-        let mut bus = EventBus::new(scores.clone(), scores.clone());
-        bus.handler(relay.clone());
-        let running = bus.start().expect("starts");
+        let running = start_bus(&scores, relay.clone());
         assert!(
             running.wait_until_caught_up().await.is_err(),
             "the relay stops on the event"

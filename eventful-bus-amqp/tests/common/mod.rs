@@ -1,29 +1,47 @@
-//! What the RabbitMQ tests share: the broker's URI (or a skip), names of this run's own, a
-//! tiny domain (scores recorded by one service, tallied by another through a policy), and
-//! bounded waits.
+//! What the RabbitMQ tests share: the runtime, the broker's URI (or a skip), names of this
+//! run's own cleaned up after it, a tiny domain (scores recorded by one service, relayed, and
+//! tallied by another through a policy) with the two services started on the broker, messages
+//! published and dead letters read by hand, the relay's delivery counts, and bounded waits.
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::process::Command as Process;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use eventful_bus_amqp::{AmqpSettings, Consumer};
+use eventful_bus_amqp::message::encode_body;
+use eventful_bus_amqp::{AmqpSettings, Consumer, Relay, RunningConsumer};
 use eventful_core::prelude::*;
 use eventful_core::repository::append_events;
-use eventful_core::{EventStore, ExpectedVersion, StreamId, TypeName};
+use eventful_core::telemetry::DELIVERIES_TOTAL;
+use eventful_core::{
+    EventBus, EventFilter, EventHandler, EventStore, ExpectedVersion, Position, RunningBus,
+    StreamId, TypeName,
+};
 use eventful_store_memory::MemoryStore;
-use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
+use lapin::options::{BasicGetOptions, ExchangeDeleteOptions, QueueDeleteOptions};
+use lapin::types::AMQPValue;
 use lapin::{Connection, ConnectionProperties};
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 /// How long a test waits for what must happen before it fails.
 pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// The runtime a test runs in: two workers, so that the relay's and the consumer's tasks go on
+/// while the test waits.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
 
 /// The broker's URI from `EVENTFUL_AMQP_URI`; `None`, with a notice, when it is unset.
 pub fn amqp_uri(test: &str) -> Option<String> {
@@ -107,6 +125,164 @@ impl Drop for CleanUp {
             runtime.block_on(clean_up(&uri, &run, &queues));
         });
         let _ = cleaning.join();
+    }
+}
+
+/// A test's names on the broker: the run `eventful-test-<what>-<random>` and its queue
+/// `<run>.<queue>`, both deleted when it is dropped.
+pub struct Run {
+    pub uri: String,
+    pub name: String,
+    pub queue: String,
+    _clean: CleanUp,
+}
+
+impl Run {
+    /// A run of `what` on the broker at `uri`, its queue named `queue` after it.
+    pub fn new(uri: &str, what: &str, queue: &str) -> Self {
+        let name = unique(what);
+        let queue = format!("{name}.{queue}");
+        let clean = CleanUp::new(uri, &name, &[&queue]);
+        Self {
+            uri: uri.to_owned(),
+            name,
+            queue,
+            _clean: clean,
+        }
+    }
+
+    /// [`settings`] for this run.
+    pub fn settings(&self) -> AmqpSettings {
+        settings(&self.uri, &self.name)
+    }
+
+    /// A consumer on this run's queue, with its settings.
+    pub fn consumer(&self) -> Consumer {
+        Consumer::new(self.settings(), self.queue.clone())
+    }
+}
+
+/// A relay of scores on `settings`, connected.
+pub async fn score_relay(settings: AmqpSettings) -> Relay {
+    Relay::builder(settings)
+        .publish::<ScoreRecorded>()
+        .connect()
+        .await
+        .expect("the relay connects")
+}
+
+/// A bus on `scores` with `handler` (a relay, or one wrapping it) as its one handler, started.
+pub fn start_bus(scores: &MemoryStore, handler: impl EventHandler) -> RunningBus<MemoryStore> {
+    let mut bus = EventBus::new(scores.clone(), scores.clone());
+    bus.handler(handler);
+    bus.start().expect("the bus starts")
+}
+
+/// The score service relaying to the tally service: a tally consumer started first, then a
+/// relay of the score store on a bus.
+pub struct Pair {
+    pub tallies: MemoryStore,
+    pub consuming: RunningConsumer,
+    pub scores: MemoryStore,
+    pub relay: Relay,
+    pub running: RunningBus<MemoryStore>,
+}
+
+impl Pair {
+    /// Starts `consumer` with the tally policy, then `gate` (if any) after it, so that a held
+    /// message's tally is recorded and its acknowledgement still to come; then a relay on
+    /// `settings`.
+    pub async fn start(
+        mut consumer: Consumer,
+        gate: Option<&Gate>,
+        settings: AmqpSettings,
+    ) -> Self {
+        let tallies = MemoryStore::new();
+        consumer.policy(TallyScores::on(&tallies));
+        if let Some(gate) = gate {
+            gate.add_to(&mut consumer);
+        }
+        let consuming = consumer.start().await.expect("the consumer starts");
+        let scores = MemoryStore::new();
+        let relay = score_relay(settings).await;
+        let running = start_bus(&scores, relay.clone());
+        Self {
+            tallies,
+            consuming,
+            scores,
+            relay,
+            running,
+        }
+    }
+
+    /// Waits until at least `count` scores are tallied.
+    pub async fn wait_for_tallies(&self, count: usize) {
+        eventually(&format!("{count} scores tallied"), || async {
+            additions(&self.tallies).await.len() >= count
+        })
+        .await;
+    }
+
+    /// After both links were cut while `gate` held `held`: every one of `ids` is relayed and
+    /// tallied exactly once, the held message came again, and both links reconnected.
+    pub async fn assert_recovered(&self, gate: &Gate, held: uuid::Uuid, ids: &[uuid::Uuid]) {
+        self.running
+            .wait_until_caught_up()
+            .await
+            .expect("every score relayed");
+        self.wait_for_tallies(ids.len()).await;
+        eventually("the held message delivered again", || async {
+            gate.deliveries_of(held) >= 2
+        })
+        .await;
+        assert_tallied_once(&self.tallies, ids).await;
+        let stats = self.consuming.stats();
+        assert!(
+            stats.redelivered >= 1,
+            "messages in flight came again: {stats:?}"
+        );
+        assert!(stats.reconnects >= 1, "the consumer reconnected: {stats:?}");
+        assert!(self.relay.reconnects() >= 1, "the relay reconnected");
+    }
+
+    /// Stops the bus, then the consumer.
+    pub async fn shutdown(self) {
+        self.running.shutdown().await;
+        self.consuming.shutdown().await;
+    }
+}
+
+/// Every event a handler saw, in the order it saw them.
+#[derive(Clone, Default)]
+pub struct Seen(Arc<Mutex<Vec<RecordedEvent>>>);
+
+impl Seen {
+    /// Adds it to `consumer` as the handler `name` of every score, by name.
+    pub fn add_to(&self, consumer: &mut Consumer, name: &str) {
+        let seen = self.clone();
+        consumer.subscribe_named(["score_recorded"], name, move |event: RecordedEvent| {
+            let seen = seen.clone();
+            async move {
+                seen.push(event);
+                Ok::<(), BoxError>(())
+            }
+        });
+    }
+
+    pub fn push(&self, event: RecordedEvent) {
+        self.0.lock().push(event);
+    }
+
+    pub fn events(&self) -> Vec<RecordedEvent> {
+        self.0.lock().clone()
+    }
+
+    pub fn ids(&self) -> Vec<uuid::Uuid> {
+        self.0.lock().iter().map(|event| event.event_id).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.lock().len()
     }
 }
 
@@ -196,7 +372,14 @@ impl Gate {
 /// Closes, from the broker's side, every connection whose client-given name contains `run`
 /// (what `rabbitmqctl close_all_connections` does to all, limited to this test's, so that
 /// tests running beside it keep theirs); returns how many it closed.
-pub fn close_connections_of(run: &str) -> usize {
+pub async fn close_connections_of(run: &str) -> usize {
+    let run = run.to_owned();
+    tokio::task::spawn_blocking(move || close_connections_now(&run))
+        .await
+        .expect("rabbitmqctl")
+}
+
+fn close_connections_now(run: &str) -> usize {
     let listed = Process::new("rabbitmqctl")
         .args([
             "list_connections",
@@ -260,6 +443,85 @@ pub async fn publish_raw(channel: &lapin::Channel, run: &str, key: &str, body: V
         .await
         .expect("confirmed");
     assert!(confirmation.is_ack());
+}
+
+/// Publishes `event` by hand, as the relay would, and waits for the confirm.
+pub async fn publish_event(channel: &lapin::Channel, run: &str, event: &RecordedEvent) {
+    let body = encode_body(event).expect("body");
+    publish_raw(channel, run, "scores.score_recorded", body).await;
+}
+
+/// `count` scores recorded on a store of their own, as the relay would publish them.
+pub async fn scores_to_send(count: u64) -> Vec<RecordedEvent> {
+    let scores = MemoryStore::new();
+    record_scores(&scores, count).await;
+    all_events(&scores).await
+}
+
+/// `count` scores published by hand, on a connection of their own (which the broker does not
+/// close when the test closes the run's); returns them.
+pub async fn send_scores(uri: &str, run: &str, count: u64) -> Vec<RecordedEvent> {
+    let sent = scores_to_send(count).await;
+    let publisher = raw_channel(uri).await;
+    for event in &sent {
+        publish_event(&publisher, run, event).await;
+    }
+    sent
+}
+
+/// The next message in the dead-letter queue `queue`, taken: its `x-eventful-reason` and its
+/// body.
+pub async fn take_dead_letter(channel: &lapin::Channel, queue: &str) -> Option<(String, Vec<u8>)> {
+    let dead = channel
+        .basic_get(queue.into(), BasicGetOptions { no_ack: true })
+        .await
+        .expect("basic.get")?;
+    let headers = dead
+        .delivery
+        .properties
+        .headers()
+        .clone()
+        .unwrap_or_default();
+    let Some(AMQPValue::LongString(reason)) = headers.inner().get("x-eventful-reason") else {
+        panic!("no reason: {headers:?}");
+    };
+    Some((reason.to_string(), dead.delivery.data.clone()))
+}
+
+/// Installs a debugging recorder as the test binary's global one (the relay counts from the
+/// bus's tasks, on any worker thread); returns what reads it.
+pub fn install_recorder() -> Snapshotter {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    recorder
+        .install()
+        .expect("the only recorder of this test binary");
+    snapshotter
+}
+
+/// The relay's deliveries with `outcome`, counted since the last call: a snapshot takes what
+/// was counted since the one before.
+pub fn relay_deliveries(snapshotter: &Snapshotter, outcome: &str) -> u64 {
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, ..)| {
+            let key = key.key();
+            let label = |name: &str| {
+                key.labels()
+                    .find(|label| label.key() == name)
+                    .map(|label| label.value().to_owned())
+            };
+            key.name() == DELIVERIES_TOTAL
+                && label("kind").as_deref() == Some("relay")
+                && label("outcome").as_deref() == Some(outcome)
+        })
+        .map(|(.., value)| match value {
+            DebugValue::Counter(count) => count,
+            other => panic!("{DELIVERIES_TOTAL} is not a counter: {other:?}"),
+        })
+        .sum()
 }
 
 /// A score, recorded by the score service on stream `scores-<player>`.
@@ -353,6 +615,15 @@ pub struct TallyScores {
     pub tallies: Repository<Tally, MemoryStore>,
 }
 
+impl TallyScores {
+    /// The policy tallying into `tallies`.
+    pub fn on(tallies: &MemoryStore) -> Self {
+        Self {
+            tallies: Repository::new(tallies.clone()),
+        }
+    }
+}
+
 #[async_trait]
 impl Policy for TallyScores {
     type Event = ScoreRecorded;
@@ -375,18 +646,41 @@ impl Policy for TallyScores {
     }
 }
 
+/// Every event in `store`, in order.
+pub async fn all_events(store: &MemoryStore) -> Vec<RecordedEvent> {
+    store
+        .read_all(Position::START, &EventFilter::all(), 100_000)
+        .await
+        .expect("read")
+        .events
+}
+
+/// The ids of every event in `store`, in order.
+pub async fn event_ids(store: &MemoryStore) -> Vec<uuid::Uuid> {
+    ids_of(&all_events(store).await)
+}
+
+/// The ids of `events`, in order.
+pub fn ids_of(events: &[RecordedEvent]) -> Vec<uuid::Uuid> {
+    events.iter().map(|event| event.event_id).collect()
+}
+
+/// Each of `ids` tallied exactly once: as many additions as scores, caused by them all.
+pub async fn assert_tallied_once(tallies: &MemoryStore, ids: &[uuid::Uuid]) {
+    let added = additions(tallies).await;
+    assert_eq!(added.len(), ids.len(), "each score tallied once: {added:?}");
+    let causes: HashSet<_> = added.iter().filter_map(|(cause, _)| *cause).collect();
+    assert_eq!(
+        causes,
+        ids.iter().copied().collect(),
+        "caused by the scores, none lost"
+    );
+}
+
 /// Every `added` in the tally store, as (causation id, points).
 pub async fn additions(store: &MemoryStore) -> Vec<(Option<uuid::Uuid>, u64)> {
-    let batch = store
-        .read_all(
-            eventful_core::Position::START,
-            &eventful_core::EventFilter::all(),
-            100_000,
-        )
+    all_events(store)
         .await
-        .expect("read");
-    batch
-        .events
         .iter()
         .filter(|event| event.event_type == "added")
         .map(|event| {
