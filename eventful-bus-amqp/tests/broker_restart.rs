@@ -33,44 +33,42 @@ fn rabbitmqctl(command: &str) -> bool {
 
 #[test]
 fn a_broker_restarted_mid_stream_loses_nothing_and_handles_nothing_twice() {
-    let Some(uri) =
-        amqp_uri("a_broker_restarted_mid_stream_loses_nothing_and_handles_nothing_twice")
-    else {
-        return;
-    };
-    runtime().block_on(async {
-        let run = Run::new(&uri, "restart", "tally");
-        // Quick reconnects, so that the test waits little once the broker is back.
-        let settings = run.settings().with_reconnect(Backoff::new(
-            Duration::from_millis(50),
-            Duration::from_millis(500),
-        ));
-        // The 30th message is held in its handlers when the broker stops, its tally recorded
-        // and its acknowledgement still to come, with up to 15 more sent ahead.
-        let gate = Gate::holding_delivery(30);
-        let consumer = Consumer::new(settings.clone(), run.queue.clone()).with_prefetch(16);
-        let pair = Pair::start(consumer, Some(&gate), settings).await;
+    on_broker(
+        "a_broker_restarted_mid_stream_loses_nothing_and_handles_nothing_twice",
+        |uri| async move {
+            let run = Run::new(&uri, "restart", "tally");
+            // Quick reconnects, so that the test waits little once the broker is back.
+            let settings = run.settings().with_reconnect(Backoff::new(
+                Duration::from_millis(50),
+                Duration::from_millis(500),
+            ));
+            // The 30th message is held in its handlers when the broker stops, its tally recorded
+            // and its acknowledgement still to come, with up to 15 more sent ahead.
+            let gate = Gate::holding_delivery(30);
+            let consumer = Consumer::new(settings.clone(), run.queue.clone()).with_prefetch(16);
+            let pair = Pair::start(consumer, Some(&gate), settings).await;
 
-        let mut ids = record_scores(&pair.scores, 100).await;
-        let held = gate.holding().await;
+            let mut ids = record_scores(&pair.scores, 100).await;
+            let held = gate.holding().await;
 
-        let restart = Restart;
-        let stopped = tokio::task::spawn_blocking(|| rabbitmqctl("stop_app"))
-            .await
-            .expect("rabbitmqctl");
-        assert!(stopped, "rabbitmqctl stop_app");
-        // Its handlers return while the broker is away: the acknowledgement is lost.
-        gate.open();
-        // Appended while the broker is away: the relay waits for it, in the call.
-        ids.extend(record_scores_from(&pair.scores, 100, 100).await);
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let started = tokio::task::spawn_blocking(|| rabbitmqctl("start_app"))
-            .await
-            .expect("rabbitmqctl");
-        assert!(started, "rabbitmqctl start_app");
-        drop(restart);
+            let restart = Restart;
+            let stopped = tokio::task::spawn_blocking(|| rabbitmqctl("stop_app"))
+                .await
+                .expect("rabbitmqctl");
+            assert!(stopped, "rabbitmqctl stop_app");
+            // Its handlers return while the broker is away: the acknowledgement is lost.
+            gate.open();
+            // Appended while the broker is away: the relay waits for it, in the call.
+            ids.extend(record_scores_from(&pair.scores, 100, 100).await);
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let started = tokio::task::spawn_blocking(|| rabbitmqctl("start_app"))
+                .await
+                .expect("rabbitmqctl");
+            assert!(started, "rabbitmqctl start_app");
+            drop(restart);
 
-        pair.assert_recovered(&gate, held, &ids).await;
-        pair.shutdown().await;
-    });
+            pair.assert_recovered(&gate, held, &ids).await;
+            pair.shutdown().await;
+        },
+    );
 }

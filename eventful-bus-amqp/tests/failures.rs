@@ -89,85 +89,81 @@ impl EventStore for Hiccup {
 
 #[test]
 fn a_store_away_for_longer_than_the_attempts_is_waited_out_not_dead_lettered() {
-    let Some(uri) =
-        amqp_uri("a_store_away_for_longer_than_the_attempts_is_waited_out_not_dead_lettered")
-    else {
-        return;
-    };
-    runtime().block_on(async {
-        let run = Run::new(&uri, "hiccup", "inbox");
-        let received = MemoryStore::new();
-        // Ten refused writes against two attempts a message: counted, they would dead-letter
-        // the first messages.
-        let store = Hiccup {
-            store: received.clone(),
-            failing: Arc::new(AtomicU32::new(10)),
-            refused: Arc::new(AtomicU32::new(0)),
-        };
-        let mut consumer = run.consumer().with_attempts(2).with_retry(Backoff::new(
-            Duration::from_millis(1),
-            Duration::from_millis(5),
-        ));
-        consumer.handler(Inbox::new(store.clone()).receive::<ScoreRecorded>());
-        let consuming = consumer.start().await.expect("the consumer starts");
-        let sent = send_scores(&uri, &run.name, 5).await;
+    on_broker(
+        "a_store_away_for_longer_than_the_attempts_is_waited_out_not_dead_lettered",
+        |uri| async move {
+            let run = Run::new(&uri, "hiccup", "inbox");
+            let received = MemoryStore::new();
+            // Ten refused writes against two attempts a message: counted, they would dead-letter
+            // the first messages.
+            let store = Hiccup {
+                store: received.clone(),
+                failing: Arc::new(AtomicU32::new(10)),
+                refused: Arc::new(AtomicU32::new(0)),
+            };
+            let mut consumer = run.consumer().with_attempts(2).with_retry(Backoff::new(
+                Duration::from_millis(1),
+                Duration::from_millis(5),
+            ));
+            consumer.handler(Inbox::new(store.clone()).receive::<ScoreRecorded>());
+            let consuming = consumer.start().await.expect("the consumer starts");
+            let sent = send_scores(&uri, &run.name, 5).await;
 
-        eventually("5 handled", || async { consuming.stats().handled >= 5 }).await;
-        assert_eq!(
-            store.refused.load(Ordering::SeqCst),
-            10,
-            "the outage happened"
-        );
-        assert_eq!(consuming.stats().dead_lettered, 0);
-        assert_eq!(
-            event_ids(&received).await,
-            ids_of(&sent),
-            "each once, in order"
-        );
-        consuming.shutdown().await;
-    });
+            eventually("5 handled", || async { consuming.stats().handled >= 5 }).await;
+            assert_eq!(
+                store.refused.load(Ordering::SeqCst),
+                10,
+                "the outage happened"
+            );
+            assert_eq!(consuming.stats().dead_lettered, 0);
+            assert_eq!(
+                event_ids(&received).await,
+                ids_of(&sent),
+                "each once, in order"
+            );
+            consuming.shutdown().await;
+        },
+    );
 }
 
 #[test]
 fn a_handler_that_panics_dead_letters_its_message_and_the_consumer_goes_on() {
-    let Some(uri) =
-        amqp_uri("a_handler_that_panics_dead_letters_its_message_and_the_consumer_goes_on")
-    else {
-        return;
-    };
-    runtime().block_on(async {
-        let run = Run::new(&uri, "panics", "tally");
-        let handled = Arc::new(AtomicU64::new(0));
-        let calls = Arc::new(AtomicU64::new(0));
-        let mut consumer = run.consumer();
-        let (count, tries) = (handled.clone(), calls.clone());
-        consumer.subscribe::<ScoreRecorded, _, _>("panics_on_3", move |event| {
-            let (count, tries) = (count.clone(), tries.clone());
-            async move {
-                tries.fetch_add(1, Ordering::SeqCst);
-                assert_ne!(event.payload.points, 3, "3 is a bug");
-                count.fetch_add(1, Ordering::SeqCst);
-                Ok::<(), BoxError>(())
-            }
-        });
-        let consuming = consumer.start().await.expect("the consumer starts");
-        send_scores(&uri, &run.name, 5).await;
+    on_broker(
+        "a_handler_that_panics_dead_letters_its_message_and_the_consumer_goes_on",
+        |uri| async move {
+            let run = Run::new(&uri, "panics", "tally");
+            let handled = Arc::new(AtomicU64::new(0));
+            let calls = Arc::new(AtomicU64::new(0));
+            let mut consumer = run.consumer();
+            let (count, tries) = (handled.clone(), calls.clone());
+            consumer.subscribe::<ScoreRecorded, _, _>("panics_on_3", move |event| {
+                let (count, tries) = (count.clone(), tries.clone());
+                async move {
+                    tries.fetch_add(1, Ordering::SeqCst);
+                    assert_ne!(event.payload.points, 3, "3 is a bug");
+                    count.fetch_add(1, Ordering::SeqCst);
+                    Ok::<(), BoxError>(())
+                }
+            });
+            let consuming = consumer.start().await.expect("the consumer starts");
+            send_scores(&uri, &run.name, 5).await;
 
-        eventually("4 handled and 1 dead-lettered", || async {
-            let stats = consuming.stats();
-            stats.handled >= 4 && stats.dead_lettered >= 1
-        })
-        .await;
-        assert_eq!(handled.load(Ordering::SeqCst), 4);
-        assert_eq!(calls.load(Ordering::SeqCst), 5, "a panic is not retried");
-        assert_eq!(consuming.end(), None, "the consumer goes on");
-        let channel = raw_channel(&uri).await;
-        let (reason, _) = take_dead_letter(&channel, &consuming.dead_letter_queue())
-            .await
-            .expect("a dead letter");
-        assert!(reason.starts_with("panicked: "), "{reason}");
-        assert!(reason.contains("3 is a bug"), "{reason}");
-        assert!(reason.contains("handler `panics_on_3`"), "{reason}");
-        consuming.shutdown().await;
-    });
+            eventually("4 handled and 1 dead-lettered", || async {
+                let stats = consuming.stats();
+                stats.handled >= 4 && stats.dead_lettered >= 1
+            })
+            .await;
+            assert_eq!(handled.load(Ordering::SeqCst), 4);
+            assert_eq!(calls.load(Ordering::SeqCst), 5, "a panic is not retried");
+            assert_eq!(consuming.end(), None, "the consumer goes on");
+            let channel = raw_channel(&uri).await;
+            let (reason, _) = take_dead_letter(&channel, &consuming.dead_letter_queue())
+                .await
+                .expect("a dead letter");
+            assert!(reason.starts_with("panicked: "), "{reason}");
+            assert!(reason.contains("3 is a bug"), "{reason}");
+            assert!(reason.contains("handler `panics_on_3`"), "{reason}");
+            consuming.shutdown().await;
+        },
+    );
 }

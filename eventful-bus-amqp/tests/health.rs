@@ -31,97 +31,96 @@ fn reconnecting(health: &BrokerHealth) -> bool {
 
 #[test]
 fn health_is_down_with_a_reason_while_reconnecting_and_ended_after_shutdown() {
-    let Some(uri) =
-        amqp_uri("health_is_down_with_a_reason_while_reconnecting_and_ended_after_shutdown")
-    else {
-        return;
-    };
-    runtime().block_on(async {
-        let run = Run::new(&uri, "health", "tally");
-        // A second at least before each reconnection: the test sees the links down.
-        let settings = run
-            .settings()
-            .with_reconnect(Backoff::new(Duration::from_secs(1), Duration::from_secs(2)));
-        let consumer = Consumer::new(settings.clone(), run.queue.clone());
-        let pair = Pair::start(consumer, None, settings).await;
+    on_broker(
+        "health_is_down_with_a_reason_while_reconnecting_and_ended_after_shutdown",
+        |uri| async move {
+            let run = Run::new(&uri, "health", "tally");
+            // A second at least before each reconnection: the test sees the links down.
+            let settings = run
+                .settings()
+                .with_reconnect(Backoff::new(Duration::from_secs(1), Duration::from_secs(2)));
+            let consumer = Consumer::new(settings.clone(), run.queue.clone());
+            let pair = Pair::start(consumer, None, settings).await;
 
-        let (inbound, outbound) = (pair.consuming.health(), pair.relay.health());
-        assert_eq!(inbound.name(), format!("amqp consumer {}", run.queue));
-        assert_eq!(outbound.name(), "amqp relay amqp_relay");
-        record_scores(&pair.scores, 10).await;
-        pair.wait_for_tallies(10).await;
-        inbound.check().expect("the consumer is connected");
-        outbound.check().expect("the relay is connected");
-        let first = (connected_since(&inbound), connected_since(&outbound));
+            let (inbound, outbound) = (pair.consuming.health(), pair.relay.health());
+            assert_eq!(inbound.name(), format!("amqp consumer {}", run.queue));
+            assert_eq!(outbound.name(), "amqp relay amqp_relay");
+            record_scores(&pair.scores, 10).await;
+            pair.wait_for_tallies(10).await;
+            inbound.check().expect("the consumer is connected");
+            outbound.check().expect("the relay is connected");
+            let first = (connected_since(&inbound), connected_since(&outbound));
 
-        // The relay is idle now: only its watch on the connection sees the close.
-        let closed = close_connections_of(&run.name).await;
-        assert!(closed >= 2, "the relay's and the consumer's: {closed}");
-        eventually("both links down", || async {
-            reconnecting(&inbound) && reconnecting(&outbound)
-        })
-        .await;
-        for health in [&inbound, &outbound] {
-            let down = health.check().expect_err("down");
-            assert_eq!(down.name, health.name());
-            let LinkStatus::Reconnecting { reason, .. } = &down.status else {
-                panic!("not reconnecting: {down}");
-            };
-            assert!(!reason.is_empty(), "{down}");
-        }
-        #[cfg(feature = "admin")]
-        {
-            use eventful_admin::HealthCheck;
-            let detail = HealthCheck::check(&inbound)
-                .await
-                .expect_err("readiness fails")
-                .to_string();
+            // The relay is idle now: only its watch on the connection sees the close.
+            let closed = close_connections_of(&run.name).await;
+            assert!(closed >= 2, "the relay's and the consumer's: {closed}");
+            eventually("both links down", || async {
+                reconnecting(&inbound) && reconnecting(&outbound)
+            })
+            .await;
+            for health in [&inbound, &outbound] {
+                let down = health.check().expect_err("down");
+                assert_eq!(down.name, health.name());
+                let LinkStatus::Reconnecting { reason, .. } = &down.status else {
+                    panic!("not reconnecting: {down}");
+                };
+                assert!(!reason.is_empty(), "{down}");
+            }
+            #[cfg(feature = "admin")]
+            {
+                use eventful_admin::HealthCheck;
+                let detail = HealthCheck::check(&inbound)
+                    .await
+                    .expect_err("readiness fails")
+                    .to_string();
+                assert!(
+                    detail
+                        .starts_with(&format!("amqp consumer {}: reconnecting since ", run.queue))
+                );
+            }
+
+            eventually("both links up again", || async {
+                !reconnecting(&inbound) && !reconnecting(&outbound)
+            })
+            .await;
             assert!(
-                detail.starts_with(&format!("amqp consumer {}: reconnecting since ", run.queue))
+                connected_since(&inbound) > first.0,
+                "the consumer reconnected"
             );
-        }
-
-        eventually("both links up again", || async {
-            !reconnecting(&inbound) && !reconnecting(&outbound)
-        })
-        .await;
-        assert!(
-            connected_since(&inbound) > first.0,
-            "the consumer reconnected"
-        );
-        assert!(
-            connected_since(&outbound) > first.1,
-            "the relay reconnected"
-        );
-        assert!(pair.consuming.stats().reconnects >= 1);
-        assert!(pair.relay.reconnects() >= 1);
-        #[cfg(feature = "admin")]
-        {
-            use eventful_admin::HealthCheck;
-            HealthCheck::check(&outbound)
-                .await
-                .expect("readiness passes");
-        }
-        // And they work: 10 more, tallied.
-        record_scores_from(&pair.scores, 10, 10).await;
-        pair.wait_for_tallies(20).await;
-
-        pair.consuming.shutdown().await;
-        assert_eq!(
-            inbound.status(),
-            LinkStatus::Ended {
-                reason: "shut down".to_owned()
+            assert!(
+                connected_since(&outbound) > first.1,
+                "the relay reconnected"
+            );
+            assert!(pair.consuming.stats().reconnects >= 1);
+            assert!(pair.relay.reconnects() >= 1);
+            #[cfg(feature = "admin")]
+            {
+                use eventful_admin::HealthCheck;
+                HealthCheck::check(&outbound)
+                    .await
+                    .expect("readiness passes");
             }
-        );
-        pair.relay.close();
-        assert_eq!(
-            outbound.status(),
-            LinkStatus::Ended {
-                reason: "the relay was closed".to_owned()
-            }
-        );
-        pair.running.shutdown().await;
-        drop(pair.relay);
-        assert!(matches!(outbound.status(), LinkStatus::Ended { .. }));
-    });
+            // And they work: 10 more, tallied.
+            record_scores_from(&pair.scores, 10, 10).await;
+            pair.wait_for_tallies(20).await;
+
+            pair.consuming.shutdown().await;
+            assert_eq!(
+                inbound.status(),
+                LinkStatus::Ended {
+                    reason: "shut down".to_owned()
+                }
+            );
+            pair.relay.close();
+            assert_eq!(
+                outbound.status(),
+                LinkStatus::Ended {
+                    reason: "the relay was closed".to_owned()
+                }
+            );
+            pair.running.shutdown().await;
+            drop(pair.relay);
+            assert!(matches!(outbound.status(), LinkStatus::Ended { .. }));
+        },
+    );
 }

@@ -16,58 +16,56 @@ use eventful_store_memory::MemoryStore;
 
 #[test]
 fn a_relay_that_requires_a_route_tries_a_returned_message_again_until_a_queue_takes_it() {
-    let Some(uri) = amqp_uri(
+    on_broker(
         "a_relay_that_requires_a_route_tries_a_returned_message_again_until_a_queue_takes_it",
-    ) else {
-        return;
-    };
-    let snapshotter = install_recorder();
-    runtime().block_on(async {
-        let run = Run::new(&uri, "unroutable", "tally");
-        let settings = run.settings().with_reconnect(Backoff::new(
-            Duration::from_millis(20),
-            Duration::from_millis(200),
-        ));
-        let relay = Relay::builder(settings.clone())
-            .publish::<ScoreRecorded>()
-            .require_route()
-            .connect()
-            .await
-            .expect("connects");
-        let scores = MemoryStore::new();
-        let running = start_bus(&scores, relay.clone());
-        let ids = record_scores(&scores, 5).await;
+        |uri| async move {
+            let snapshotter = install_recorder();
+            let run = Run::new(&uri, "unroutable", "tally");
+            let settings = run.settings().with_reconnect(Backoff::new(
+                Duration::from_millis(20),
+                Duration::from_millis(200),
+            ));
+            let relay = Relay::builder(settings.clone())
+                .publish::<ScoreRecorded>()
+                .require_route()
+                .connect()
+                .await
+                .expect("connects");
+            let scores = MemoryStore::new();
+            let running = start_bus(&scores, relay.clone());
+            let ids = record_scores(&scores, 5).await;
 
-        // No queue is bound yet: the first event comes back, again and again.
-        let mut returned = 0;
-        eventually("the first event returned twice", || {
-            returned += relay_deliveries(&snapshotter, "failed");
-            let twice = returned >= 2;
-            async move { twice }
-        })
-        .await;
-        assert_eq!(relay.published(), 0, "nothing counts as published");
-        assert_eq!(relay.reconnects(), 0, "a returned message keeps the link");
-        relay.health().check().expect("the relay stays connected");
+            // No queue is bound yet: the first event comes back, again and again.
+            let mut returned = 0;
+            eventually("the first event returned twice", || {
+                returned += relay_deliveries(&snapshotter, "failed");
+                let twice = returned >= 2;
+                async move { twice }
+            })
+            .await;
+            assert_eq!(relay.published(), 0, "nothing counts as published");
+            assert_eq!(relay.reconnects(), 0, "a returned message keeps the link");
+            relay.health().check().expect("the relay stays connected");
 
-        let received = Seen::default();
-        let mut consumer = Consumer::new(settings, run.queue.clone());
-        received.add_to(&mut consumer, "count");
-        let consuming = consumer.start().await.expect("the consumer starts");
-        running
-            .wait_until_caught_up()
-            .await
-            .expect("relayed once a queue takes them");
-        eventually("all 5 received", || {
-            let all = received.len() >= 5;
-            async move { all }
-        })
-        .await;
-        assert_eq!(received.ids(), ids, "each once, in order");
-        assert_eq!(relay.published(), 5);
-        assert_eq!(relay_deliveries(&snapshotter, "delivered"), 5);
+            let received = Seen::default();
+            let mut consumer = Consumer::new(settings, run.queue.clone());
+            received.add_to(&mut consumer, "count");
+            let consuming = consumer.start().await.expect("the consumer starts");
+            running
+                .wait_until_caught_up()
+                .await
+                .expect("relayed once a queue takes them");
+            eventually("all 5 received", || {
+                let all = received.len() >= 5;
+                async move { all }
+            })
+            .await;
+            assert_eq!(received.ids(), ids, "each once, in order");
+            assert_eq!(relay.published(), 5);
+            assert_eq!(relay_deliveries(&snapshotter, "delivered"), 5);
 
-        running.shutdown().await;
-        consuming.shutdown().await;
-    });
+            running.shutdown().await;
+            consuming.shutdown().await;
+        },
+    );
 }

@@ -43,6 +43,14 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .expect("a runtime")
 }
 
+/// Runs `test` on [`runtime`] with the broker's URI, or only prints a skip notice when
+/// `EVENTFUL_AMQP_URI` is unset.
+pub fn on_broker<Fut: Future<Output = ()>>(test: &str, body: impl FnOnce(String) -> Fut) {
+    if let Some(uri) = amqp_uri(test) {
+        runtime().block_on(body(uri));
+    }
+}
+
 /// The broker's URI from `EVENTFUL_AMQP_URI`; `None`, with a notice, when it is unset.
 pub fn amqp_uri(test: &str) -> Option<String> {
     match std::env::var("EVENTFUL_AMQP_URI") {
