@@ -47,10 +47,8 @@ fn a_relay_that_requires_a_route_tries_a_returned_message_again_until_a_queue_ta
             assert_eq!(relay.reconnects(), 0, "a returned message keeps the link");
             relay.health().check().expect("the relay stays connected");
 
-            let received = Seen::default();
-            let mut consumer = Consumer::new(settings, run.queue.clone());
-            received.add_to(&mut consumer, "count");
-            let consuming = consumer.start().await.expect("the consumer starts");
+            let (received, consuming) =
+                start_counting(Consumer::new(settings, run.queue.clone())).await;
             running
                 .wait_until_caught_up()
                 .await

@@ -294,6 +294,19 @@ impl Seen {
     }
 }
 
+/// Starts `consumer` with a [`Seen`] as its handler `count` of every score; returns both.
+pub async fn start_counting(mut consumer: Consumer) -> (Seen, RunningConsumer) {
+    let received = Seen::default();
+    received.add_to(&mut consumer, "count");
+    let consuming = consumer.start().await.expect("the consumer starts");
+    (received, consuming)
+}
+
+/// An event as a typed handler may keep it: its envelope, the payload left out.
+pub fn without_payload(event: RecordedEvent<ScoreRecorded>) -> RecordedEvent {
+    event.map_payload(|_| eventful_core::Payload::from_json_slice(b"{}").expect("json"))
+}
+
 /// Waits until `done` holds, looking every few milliseconds; panics with `what` after
 /// [`PATIENCE`].
 pub async fn eventually<F, Fut>(what: &str, mut done: F)

@@ -1,22 +1,101 @@
-//! What a consumer does with handlers that fail: a store that is away for a while is waited
-//! out (nothing dead-lettered), and a handler that panics dead-letters its message and the
-//! consumer goes on.
-//!
-//! Runs against `EVENTFUL_AMQP_URI` (skipped, with a notice, when it is unset).
-
-mod common;
+//! What the consumer dead-letters and what it does not: poison and undecodable messages go to
+//! the dead-letter queue and the rest goes on; a store that is away for a while is waited out,
+//! nothing dead-lettered; a handler that panics dead-letters its message and the consumer goes
+//! on.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::*;
+use eventful_bus_amqp::message::encode_body;
 use eventful_bus_amqp::{Backoff, Inbox};
 use eventful_core::{
     AllBatch, AppendResult, BoxError, EventFilter, EventStore, ExpectedVersion, NewEvent, Position,
     RecordedEvent, StoreError, StreamId, Version,
 };
 use eventful_store_memory::MemoryStore;
+
+use crate::common::*;
+
+#[test]
+fn poison_and_undecodable_messages_are_dead_lettered_and_the_rest_goes_on() {
+    on_broker(
+        "poison_and_undecodable_messages_are_dead_lettered_and_the_rest_goes_on",
+        |uri| async move {
+            let run = Run::new(&uri, "poison", "tally");
+            let handled = Seen::default();
+            let mut consumer = run.consumer().with_attempts(3);
+            let seen = handled.clone();
+            consumer.subscribe::<ScoreRecorded, _, _>("refuses_13", move |event| {
+                let seen = seen.clone();
+                async move {
+                    if event.payload.points == 13 {
+                        return Err::<(), BoxError>("13 is unlucky".into());
+                    }
+                    seen.push(without_payload(event));
+                    Ok(())
+                }
+            });
+            let consuming = consumer.start().await.expect("the consumer starts");
+
+            let sent = scores_to_send(20).await;
+            let publisher = raw_channel(&uri).await;
+            for (n, event) in sent.iter().enumerate() {
+                if n == 5 {
+                    publish_raw(
+                        &publisher,
+                        &run.name,
+                        "scores.score_recorded",
+                        b"{\"format\":1,\"not\":\"an envelope\"}".to_vec(),
+                    )
+                    .await;
+                }
+                publish_event(&publisher, &run.name, event).await;
+            }
+
+            eventually("19 handled and 2 dead-lettered", || async {
+                let stats = consuming.stats();
+                stats.handled >= 19 && stats.dead_lettered >= 2
+            })
+            .await;
+            let mut expected = ids_of(&sent);
+            expected.remove(12);
+            assert_eq!(
+                handled.ids(),
+                expected,
+                "everything but the poison, in order"
+            );
+
+            let mut reasons = Vec::new();
+            while let Some(dead) =
+                take_dead_letter(&publisher, &consuming.dead_letter_queue()).await
+            {
+                reasons.push(dead);
+            }
+            assert_eq!(reasons.len(), 2, "{reasons:?}");
+            assert!(
+                reasons[0]
+                    .0
+                    .starts_with("undecodable: the body is not an eventful event envelope"),
+                "{}",
+                reasons[0].0
+            );
+            assert!(
+                reasons[1].0.contains("handler `refuses_13` failed 3 times"),
+                "{}",
+                reasons[1].0
+            );
+            assert!(reasons[1].0.contains("13 is unlucky"), "{}", reasons[1].0);
+            assert_eq!(
+                reasons[1].1,
+                encode_body(&sent[12]).expect("body"),
+                "the message as it came"
+            );
+
+            consuming.shutdown().await;
+        },
+    );
+}
 
 /// A store whose first `failing` appends fail as a database that stopped answering does.
 #[derive(Clone)]

@@ -1,16 +1,12 @@
 //! The relay's and the consumer's [`BrokerHealth`] follow their links: connected while they
 //! work, reconnecting (with the reason) once the broker closed their connections, connected
 //! again once they reconnected, ended once shut down or closed.
-//!
-//! Runs against `EVENTFUL_AMQP_URI` (skipped, with a notice, when it is unset) and needs
-//! `rabbitmqctl` beside the broker.
-
-mod common;
 
 use std::time::Duration;
 
-use common::*;
 use eventful_bus_amqp::{Backoff, BrokerHealth, Consumer, LinkStatus};
+
+use crate::common::*;
 
 /// When `health` connected last; panics unless it is connected.
 fn connected_since(health: &BrokerHealth) -> chrono::DateTime<chrono::Utc> {
