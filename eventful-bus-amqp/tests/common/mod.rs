@@ -277,18 +277,22 @@ impl Seen {
         });
     }
 
+    /// Keeps `event` as seen.
     pub fn push(&self, event: RecordedEvent) {
         self.0.lock().push(event);
     }
 
+    /// What it saw.
     pub fn events(&self) -> Vec<RecordedEvent> {
         self.0.lock().clone()
     }
 
+    /// The ids of what it saw.
     pub fn ids(&self) -> Vec<uuid::Uuid> {
         self.0.lock().iter().map(|event| event.event_id).collect()
     }
 
+    /// How many events it saw.
     pub fn len(&self) -> usize {
         self.0.lock().len()
     }
