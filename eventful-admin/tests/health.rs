@@ -12,7 +12,7 @@ use axum::http::{Request, StatusCode};
 use common::{Player, create, gain, quick_retry};
 use eventful_admin::{Admin, HealthCheck};
 use eventful_core::prelude::*;
-use eventful_core::{Position, StreamId};
+use eventful_core::testing::faults::WriteOutage;
 use eventful_store_memory::MemoryStore;
 use tower::ServiceExt;
 
@@ -166,92 +166,17 @@ async fn readiness_fails_for_a_handler_whose_task_panicked() {
     assert_eq!(body["checks"][1]["detail"], "not running in this instance");
 }
 
-/// A memory store that does not answer while `down` is set.
-#[derive(Clone)]
-struct DownStore {
-    inner: MemoryStore,
-    down: Arc<AtomicBool>,
-}
-
-impl DownStore {
-    fn check(&self) -> Result<(), eventful_core::StoreError> {
-        if self.down.load(Ordering::SeqCst) {
-            Err(eventful_core::StoreError::Unavailable {
-                source: "connection refused".into(),
-            })
-        } else {
-            Ok(())
-        }
-    }
-}
-
-impl EventStore for DownStore {
-    async fn append(
-        &self,
-        stream_id: &StreamId,
-        expected: eventful_core::ExpectedVersion,
-        events: Vec<eventful_core::NewEvent>,
-    ) -> Result<eventful_core::AppendResult, eventful_core::StoreError> {
-        self.check()?;
-        self.inner.append(stream_id, expected, events).await
-    }
-    async fn read_stream(
-        &self,
-        stream_id: &StreamId,
-        from: eventful_core::Version,
-        limit: usize,
-    ) -> Result<Vec<RecordedEvent>, eventful_core::StoreError> {
-        self.check()?;
-        self.inner.read_stream(stream_id, from, limit).await
-    }
-    async fn stream_version(
-        &self,
-        stream_id: &StreamId,
-    ) -> Result<eventful_core::Version, eventful_core::StoreError> {
-        self.check()?;
-        self.inner.stream_version(stream_id).await
-    }
-    async fn read_all(
-        &self,
-        from: Position,
-        filter: &eventful_core::EventFilter,
-        limit: usize,
-    ) -> Result<eventful_core::AllBatch, eventful_core::StoreError> {
-        self.check()?;
-        self.inner.read_all(from, filter, limit).await
-    }
-    async fn head_position(&self) -> Result<Position, eventful_core::StoreError> {
-        self.check()?;
-        self.inner.head_position().await
-    }
-    async fn wait_for_append(&self, after: Position) {
-        self.inner.wait_for_append(after).await
-    }
-    async fn find_event(
-        &self,
-        stream_id: &StreamId,
-        event_id: eventful_core::Uuid,
-    ) -> Result<Option<RecordedEvent>, eventful_core::StoreError> {
-        self.check()?;
-        self.inner.find_event(stream_id, event_id).await
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_fails_while_the_store_is_down() {
     let memory = MemoryStore::new();
-    let down = Arc::new(AtomicBool::new(false));
-    let store = DownStore {
-        inner: memory.clone(),
-        down: down.clone(),
-    };
+    let store = WriteOutage::new(memory.clone());
     let mut bus = EventBus::new(store.clone(), memory.clone());
     bus.subscribe::<common::PlayerEvent, _, _>("ledger", |_| async { Ok::<(), BoxError>(()) });
     let bus = Arc::new(bus.start().expect("starts"));
     let app = Admin::new(store.clone(), bus.clone()).health_router();
     assert_eq!(get(&app, "/health/ready").await.0, StatusCode::OK);
 
-    down.store(true, Ordering::SeqCst);
+    store.set_down(true);
     let (status, body) = get(&app, "/health/ready").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["status"], "not_ready");
@@ -261,7 +186,7 @@ async fn readiness_fails_while_the_store_is_down() {
     assert!(detail.contains("connection refused"), "{detail}");
     assert_eq!(get(&app, "/health/live").await.0, StatusCode::OK);
 
-    down.store(false, Ordering::SeqCst);
+    store.set_down(false);
     assert_eq!(get(&app, "/health/ready").await.0, StatusCode::OK);
 }
 

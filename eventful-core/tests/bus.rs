@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use common::{GameCompletedEvent, Player, PlayerCommand, PlayerEvent, publish_game_completed};
 use eventful_core::prelude::*;
+use eventful_core::testing::faults::WriteOutage;
 use eventful_core::{BusError, CheckpointStore, RetryPolicy, Upcasters, projection};
 use eventful_store_memory::MemoryStore;
 use parking_lot::Mutex;
@@ -523,86 +524,13 @@ async fn a_saved_position_past_the_head_halts_the_handler_instead_of_skipping_ev
     running.shutdown().await;
 }
 
-/// A store whose appends and head fail while `down`: a database that stops answering between
-/// a handler's read of the log and its write.
-#[derive(Clone)]
-struct Outage {
-    store: MemoryStore,
-    down: Arc<AtomicBool>,
-}
-
-impl Outage {
-    fn check(&self) -> Result<(), eventful_core::StoreError> {
-        if self.down.load(Ordering::SeqCst) {
-            return Err(eventful_core::StoreError::Unavailable {
-                source: "connection refused".into(),
-            });
-        }
-        Ok(())
-    }
-}
-
-impl EventStore for Outage {
-    async fn append(
-        &self,
-        stream_id: &StreamId,
-        expected: ExpectedVersion,
-        events: Vec<eventful_core::NewEvent>,
-    ) -> Result<eventful_core::AppendResult, eventful_core::StoreError> {
-        self.check()?;
-        self.store.append(stream_id, expected, events).await
-    }
-
-    async fn read_stream(
-        &self,
-        stream_id: &StreamId,
-        from: Version,
-        limit: usize,
-    ) -> Result<Vec<RecordedEvent>, eventful_core::StoreError> {
-        self.store.read_stream(stream_id, from, limit).await
-    }
-
-    async fn stream_version(
-        &self,
-        stream_id: &StreamId,
-    ) -> Result<Version, eventful_core::StoreError> {
-        self.store.stream_version(stream_id).await
-    }
-
-    async fn read_all(
-        &self,
-        from: Position,
-        filter: &EventFilter,
-        limit: usize,
-    ) -> Result<eventful_core::AllBatch, eventful_core::StoreError> {
-        self.store.read_all(from, filter, limit).await
-    }
-
-    async fn head_position(&self) -> Result<Position, eventful_core::StoreError> {
-        self.check()?;
-        self.store.head_position().await
-    }
-
-    async fn wait_for_append(&self, after: Position) {
-        self.store.wait_for_append(after).await;
-    }
-
-    async fn find_event(
-        &self,
-        stream_id: &StreamId,
-        event_id: uuid::Uuid,
-    ) -> Result<Option<RecordedEvent>, eventful_core::StoreError> {
-        self.store.find_event(stream_id, event_id).await
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_outage_is_waited_out_not_parked() {
     let inner = MemoryStore::new();
-    let store = Outage {
-        store: inner.clone(),
-        down: Arc::new(AtomicBool::new(true)),
-    };
+    // Appends and the head fail until switched up: a database that stops answering between
+    // a handler's read of the log and its write.
+    let store = WriteOutage::new(inner.clone());
+    store.set_down(true);
     let players = Repository::<Player, _>::new(inner.clone());
     players
         .execute(PlayerCommand::create("p"))
@@ -641,7 +569,8 @@ async fn a_store_outage_is_waited_out_not_parked() {
         Version::NONE,
         "nothing could be written while the store was down"
     );
-    store.down.store(false, Ordering::SeqCst);
+    assert!(store.refused() > 0, "the outage was met");
+    store.set_down(false);
     tokio::time::timeout(
         std::time::Duration::from_secs(10),
         running.wait_until_caught_up(),

@@ -4,15 +4,13 @@
 //! on.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use eventful_bus_amqp::message::encode_body;
 use eventful_bus_amqp::{Backoff, Inbox};
-use eventful_core::{
-    AllBatch, AppendResult, BoxError, EventFilter, EventStore, ExpectedVersion, NewEvent, Position,
-    RecordedEvent, StoreError, StreamId, Version,
-};
+use eventful_core::BoxError;
+use eventful_core::testing::faults::WriteOutage;
 use eventful_store_memory::MemoryStore;
 
 use crate::common::*;
@@ -97,75 +95,6 @@ fn poison_and_undecodable_messages_are_dead_lettered_and_the_rest_goes_on() {
     );
 }
 
-/// A store whose first `failing` appends fail as a database that stopped answering does.
-#[derive(Clone)]
-struct Hiccup {
-    store: MemoryStore,
-    failing: Arc<AtomicU32>,
-    refused: Arc<AtomicU32>,
-}
-
-impl EventStore for Hiccup {
-    async fn append(
-        &self,
-        stream_id: &StreamId,
-        expected: ExpectedVersion,
-        events: Vec<NewEvent>,
-    ) -> Result<AppendResult, StoreError> {
-        let down = self
-            .failing
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
-                left.checked_sub(1)
-            })
-            .is_ok();
-        if down {
-            self.refused.fetch_add(1, Ordering::SeqCst);
-            return Err(StoreError::Unavailable {
-                source: "connection refused".into(),
-            });
-        }
-        self.store.append(stream_id, expected, events).await
-    }
-
-    async fn read_stream(
-        &self,
-        stream_id: &StreamId,
-        from: Version,
-        limit: usize,
-    ) -> Result<Vec<RecordedEvent>, StoreError> {
-        self.store.read_stream(stream_id, from, limit).await
-    }
-
-    async fn stream_version(&self, stream_id: &StreamId) -> Result<Version, StoreError> {
-        self.store.stream_version(stream_id).await
-    }
-
-    async fn read_all(
-        &self,
-        from: Position,
-        filter: &EventFilter,
-        limit: usize,
-    ) -> Result<AllBatch, StoreError> {
-        self.store.read_all(from, filter, limit).await
-    }
-
-    async fn head_position(&self) -> Result<Position, StoreError> {
-        self.store.head_position().await
-    }
-
-    async fn wait_for_append(&self, after: Position) {
-        self.store.wait_for_append(after).await;
-    }
-
-    async fn find_event(
-        &self,
-        stream_id: &StreamId,
-        event_id: uuid::Uuid,
-    ) -> Result<Option<RecordedEvent>, StoreError> {
-        self.store.find_event(stream_id, event_id).await
-    }
-}
-
 #[test]
 fn a_store_away_for_longer_than_the_attempts_is_waited_out_not_dead_lettered() {
     on_broker(
@@ -175,11 +104,8 @@ fn a_store_away_for_longer_than_the_attempts_is_waited_out_not_dead_lettered() {
             let received = MemoryStore::new();
             // Ten refused writes against two attempts a message: counted, they would dead-letter
             // the first messages.
-            let store = Hiccup {
-                store: received.clone(),
-                failing: Arc::new(AtomicU32::new(10)),
-                refused: Arc::new(AtomicU32::new(0)),
-            };
+            let store = WriteOutage::new(received.clone());
+            store.fail_next(10);
             let mut consumer = run.consumer().with_attempts(2).with_retry(Backoff::new(
                 Duration::from_millis(1),
                 Duration::from_millis(5),
@@ -189,11 +115,7 @@ fn a_store_away_for_longer_than_the_attempts_is_waited_out_not_dead_lettered() {
             let sent = send_scores(&uri, &run.name, 5).await;
 
             eventually("5 handled", || async { consuming.stats().handled >= 5 }).await;
-            assert_eq!(
-                store.refused.load(Ordering::SeqCst),
-                10,
-                "the outage happened"
-            );
+            assert_eq!(store.refused(), 10, "the outage happened");
             assert_eq!(consuming.stats().dead_lettered, 0);
             assert_eq!(
                 event_ids(&received).await,
