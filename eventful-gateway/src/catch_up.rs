@@ -2,40 +2,81 @@
 //! between the position the client last saw and the position the hub had reached when the
 //! subscription joined it, merged into one stream in position order.
 //!
-//! A stream topic reads its stream (a player's or a session's, short); an event type topic
-//! reads the log from the client's position with a type filter. Both are reads the client's
-//! own resume causes, once, in the store's batches.
+//! A stream topic reads its stream from the first version after the client's position, found
+//! by galloping back from the stream's end (a client resumes near it): a resume reads about
+//! what it missed, whatever the stream's length. An event type topic reads the log from the
+//! client's position with a type filter. Both are reads the client's own resume causes, once,
+//! in the store's batches.
 
 use std::cmp::Ordering;
 use std::future::ready;
 use std::sync::Arc;
 
 use eventful_core::{
-    DynEventStore, EventFilter, EventStoreExt, EventStream, Position, RecordedEvent, StoreError,
-    Version,
+    DynEventStore, EventFilter, EventStore, EventStoreExt, EventStream, Position, RecordedEvent,
+    StoreError, StreamId, TypeName, Version,
 };
 use futures::stream::{self, StreamExt};
 
 use crate::topic::ValidTopic;
 
-/// Every event of `topics` with a position in `(after, until]`, in position order, each
-/// once; an error ends the stream.
-pub(crate) fn catch_up(
+/// What the resume of one topic reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Past {
+    /// A stream, from a version on.
+    Stream { stream: StreamId, from: Version },
+    /// The log's events of one type.
+    EventType(TypeName),
+}
+
+/// What resuming `topics` after `after` (up to `until`) reads, and what that costs the store
+/// in events: a stream topic the events from the version found for it to the stream's end, an
+/// event type topic the positions in between.
+pub(crate) async fn plan(
     store: &Arc<dyn DynEventStore>,
     topics: &[ValidTopic],
     after: Position,
     until: Position,
+) -> Result<(Vec<Past>, u64), (StreamId, StoreError)> {
+    let mut pasts = Vec::with_capacity(topics.len());
+    let mut cost = 0u64;
+    for topic in topics {
+        match topic {
+            ValidTopic::Stream(stream) => {
+                let (from, last) = first_version_after(store, stream, after)
+                    .await
+                    .map_err(|error| (stream.clone(), error))?;
+                cost = cost.saturating_add((last.get() + 1).saturating_sub(from.get()));
+                pasts.push(Past::Stream {
+                    stream: stream.clone(),
+                    from,
+                });
+            }
+            ValidTopic::EventType(event_type) => {
+                cost = cost.saturating_add(until.get() - after.get());
+                pasts.push(Past::EventType(event_type.clone()));
+            }
+        }
+    }
+    Ok((pasts, cost))
+}
+
+/// Every event of `pasts` with a position in `(after, until]`, in position order, each
+/// once; an error ends the stream.
+pub(crate) fn catch_up(
+    store: &Arc<dyn DynEventStore>,
+    pasts: Vec<Past>,
+    after: Position,
+    until: Position,
 ) -> EventStream {
-    let streams = topics
-        .iter()
-        .map(|topic| {
-            let events = match topic {
-                ValidTopic::Stream(stream) => {
-                    store.read_stream_events(stream.clone(), Version::new(1))
-                }
-                ValidTopic::EventType(event_type) => store.read_all_events(
+    let streams = pasts
+        .into_iter()
+        .map(|past| {
+            let events = match past {
+                Past::Stream { stream, from } => store.read_stream_events(stream, from),
+                Past::EventType(event_type) => store.read_all_events(
                     after.next(),
-                    EventFilter::all().with_event_types([event_type.clone()]),
+                    EventFilter::all().with_event_types([event_type]),
                 ),
             };
             events
@@ -45,6 +86,37 @@ pub(crate) fn catch_up(
         })
         .collect();
     merge_by_position(streams)
+}
+
+/// How far back from a stream's end the search for a resume's first version looks first.
+const FIRST_LOOK_BACK: u64 = 64;
+
+/// A version of `stream` at or before its first event after `after`, and the stream's last
+/// version: the start of a window at the stream's end that doubles until its first event is
+/// at or before `after` (positions grow with versions), or the stream's first version. A few
+/// one-event reads, and the stream is then read from at most twice as far back as the
+/// resume needs.
+async fn first_version_after(
+    store: &Arc<dyn DynEventStore>,
+    stream: &StreamId,
+    after: Position,
+) -> Result<(Version, Version), StoreError> {
+    let last = store.stream_version(stream).await?;
+    let mut back = FIRST_LOOK_BACK;
+    loop {
+        let from = last.get().saturating_sub(back - 1).max(1);
+        if from == 1 || after == Position::START {
+            return Ok((Version::new(1), last));
+        }
+        match store
+            .read_stream(stream, Version::new(from), 1)
+            .await?
+            .first()
+        {
+            Some(event) if event.position > after => back = back.saturating_mul(2),
+            _ => return Ok((Version::new(from), last)),
+        }
+    }
 }
 
 /// Streams each in position order merged into one in position order; an event in several
@@ -97,7 +169,7 @@ fn merge_by_position(mut streams: Vec<EventStream>) -> EventStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use eventful_core::{Payload, StreamId, TypeName};
+    use eventful_core::Payload;
     use futures::TryStreamExt;
 
     fn event(position: u64) -> RecordedEvent {

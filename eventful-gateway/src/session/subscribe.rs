@@ -4,14 +4,13 @@
 //! before its past is read from the store.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
-use eventful_core::{DynEventStore, EventStore, Position};
+use eventful_core::{EventStore, Position};
 use futures::stream::{AbortHandle, Abortable, StreamExt};
 
 use super::{Feed, Session};
 use crate::auth::Claims;
-use crate::catch_up::catch_up;
+use crate::catch_up::{catch_up, plan};
 use crate::gateway::Shared;
 use crate::hub::FeedId;
 use crate::protocol::{ErrorCode, ServerFrame, Topic, quoted};
@@ -106,7 +105,12 @@ impl Session {
         if after == live_after {
             return Ok(());
         }
-        let cost = catch_up_cost(&self.shared.store, topics, after, live_after).await?;
+        let (pasts, cost) = plan(&self.shared.store, topics, after, live_after)
+            .await
+            .map_err(|(stream, error)| {
+                let message = format!("the store could not say where `{stream}` resumes: {error}");
+                Refusal::new(ErrorCode::StoreUnavailable, message)
+            })?;
         if cost > self.budget_left {
             let message = format!(
                 "resuming after position {after} would read {cost} events from the store, more \
@@ -117,7 +121,7 @@ impl Session {
             return Err(Refusal::new(ErrorCode::PositionUnavailable, message));
         }
         self.budget_left -= cost;
-        let past = catch_up(&self.shared.store, topics, after, live_after);
+        let past = catch_up(&self.shared.store, pasts, after, live_after);
         let (handle, registration) = AbortHandle::new_pair();
         let items = Abortable::new(past, registration)
             .map(move |read| (feed_id, Some(read)))
@@ -144,33 +148,6 @@ async fn check_access(shared: &Shared, claims: &Claims, topic: &Topic) -> Result
             Err(Refusal::new(ErrorCode::StoreUnavailable, message))
         }
     }
-}
-
-/// What reading the past of `topics` from `after` to `until` costs `store`, in events: a
-/// stream's catch-up reads the stream, an event type's the log in between.
-async fn catch_up_cost(
-    store: &Arc<dyn DynEventStore>,
-    topics: &[ValidTopic],
-    after: Position,
-    until: Position,
-) -> Result<u64, Refusal> {
-    let mut cost = 0u64;
-    for topic in topics {
-        let events = match topic {
-            ValidTopic::Stream(stream) => store
-                .stream_version(stream)
-                .await
-                .map_err(|error| {
-                    let message =
-                        format!("the store could not say how long `{stream}` is: {error}");
-                    Refusal::new(ErrorCode::StoreUnavailable, message)
-                })?
-                .get(),
-            ValidTopic::EventType(_) => until.get() - after.get(),
-        };
-        cost = cost.saturating_add(events);
-    }
-    Ok(cost)
 }
 
 /// `topics` each once, in the order first named, with their checked names; refused when

@@ -1,5 +1,6 @@
 //! One follower of the log for every client: the store is read the same however many
-//! clients there are, and each client gets exactly what it subscribed to.
+//! clients there are, and each client gets exactly what it subscribed to; a client that
+//! resumes a long stream near its end costs the store what it missed, not the stream.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,11 +14,12 @@ use eventful_store_memory::MemoryStore;
 
 use crate::support::*;
 
-/// A memory store that counts the reads made of it.
+/// A memory store that counts the reads made of it, and the events its stream reads return.
 #[derive(Clone, Default)]
 struct Counted {
     inner: MemoryStore,
     reads: Arc<AtomicUsize>,
+    stream_events: Arc<AtomicUsize>,
 }
 
 impl EventStore for Counted {
@@ -37,7 +39,10 @@ impl EventStore for Counted {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StoreError> {
         self.reads.fetch_add(1, Ordering::Relaxed);
-        self.inner.read_stream(stream_id, from, limit).await
+        let events = self.inner.read_stream(stream_id, from, limit).await?;
+        self.stream_events
+            .fetch_add(events.len(), Ordering::Relaxed);
+        Ok(events)
     }
 
     async fn stream_version(&self, stream_id: &StreamId) -> Result<Version, StoreError> {
@@ -116,4 +121,43 @@ async fn sixty_clients_cost_the_store_what_one_follower_costs() {
         reads <= 2 * appends,
         "{reads} reads of the store for {appends} appends"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_near_the_end_of_a_long_stream_reads_what_it_missed() {
+    const LONG: u64 = 3_000;
+    const MISSED: u64 = 5;
+    let store = Counted::default();
+    let mut positions = Vec::new();
+    for amount in 1..=LONG {
+        positions.push(append(&store, "player-7", amount).await);
+    }
+    // A budget far below the stream's length: what the resume is charged is what it reads.
+    let served = Served::start(store.clone(), settings().with_catch_up_budget(200)).await;
+    let mut client = served.client("7").await;
+    let seen = positions[(LONG - MISSED - 1) as usize];
+    let before = store.stream_events.load(Ordering::Relaxed);
+    client.subscribe("me", stream("player-7"), Some(seen)).await;
+    for expected in &positions[(LONG - MISSED) as usize..] {
+        let (_, event) = client.event().await;
+        assert_eq!(event.position, *expected, "no gap, no duplicate");
+    }
+    let read = store.stream_events.load(Ordering::Relaxed) - before;
+    // The window at the stream's end holds the missed events on the first look: the first
+    // event of the window, then the window itself, not the 3,000 events of the stream.
+    assert!(
+        read <= 2 * 64,
+        "{read} events read from the store to resume {MISSED} missed ones"
+    );
+
+    // Further back, the window doubles until it reaches the resume: every missed event
+    // still comes, in order, once.
+    let served = Served::start(store.clone(), settings()).await;
+    let mut far = served.client("7").await;
+    let seen = positions[1_999];
+    far.subscribe("me", stream("player-7"), Some(seen)).await;
+    for expected in &positions[2_000..] {
+        let (_, event) = far.event().await;
+        assert_eq!(event.position, *expected, "no gap, no duplicate");
+    }
 }
