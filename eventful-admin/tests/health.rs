@@ -12,7 +12,7 @@ use axum::http::{Request, StatusCode};
 use common::{Player, create, gain, quick_retry};
 use eventful_admin::{Admin, HealthCheck};
 use eventful_core::prelude::*;
-use eventful_core::testing::faults::WriteOutage;
+use eventful_core::testing::faults::FaultyStore;
 use eventful_store_memory::MemoryStore;
 use tower::ServiceExt;
 
@@ -169,14 +169,14 @@ async fn readiness_fails_for_a_handler_whose_task_panicked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readiness_fails_while_the_store_is_down() {
     let memory = MemoryStore::new();
-    let store = WriteOutage::new(memory.clone());
+    let store = FaultyStore::new(memory.clone());
     let mut bus = EventBus::new(store.clone(), memory.clone());
     bus.subscribe::<common::PlayerEvent, _, _>("ledger", |_| async { Ok::<(), BoxError>(()) });
     let bus = Arc::new(bus.start().expect("starts"));
     let app = Admin::new(store.clone(), bus.clone()).health_router();
     assert_eq!(get(&app, "/health/ready").await.0, StatusCode::OK);
 
-    store.set_down(true);
+    store.set_writes_down(true);
     let (status, body) = get(&app, "/health/ready").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["status"], "not_ready");
@@ -186,7 +186,7 @@ async fn readiness_fails_while_the_store_is_down() {
     assert!(detail.contains("connection refused"), "{detail}");
     assert_eq!(get(&app, "/health/live").await.0, StatusCode::OK);
 
-    store.set_down(false);
+    store.set_writes_down(false);
     assert_eq!(get(&app, "/health/ready").await.0, StatusCode::OK);
 }
 

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use common::{GameCompletedEvent, Player, PlayerCommand, PlayerEvent, publish_game_completed};
 use eventful_core::prelude::*;
-use eventful_core::testing::faults::WriteOutage;
+use eventful_core::testing::faults::FaultyStore;
 use eventful_core::{BusError, CheckpointStore, RetryPolicy, Upcasters, projection};
 use eventful_store_memory::MemoryStore;
 use parking_lot::Mutex;
@@ -529,8 +529,8 @@ async fn a_store_outage_is_waited_out_not_parked() {
     let inner = MemoryStore::new();
     // Appends and the head fail until switched up: a database that stops answering between
     // a handler's read of the log and its write.
-    let store = WriteOutage::new(inner.clone());
-    store.set_down(true);
+    let store = FaultyStore::new(inner.clone());
+    store.set_writes_down(true);
     let players = Repository::<Player, _>::new(inner.clone());
     players
         .execute(PlayerCommand::create("p"))
@@ -569,8 +569,8 @@ async fn a_store_outage_is_waited_out_not_parked() {
         Version::NONE,
         "nothing could be written while the store was down"
     );
-    assert!(store.refused() > 0, "the outage was met");
-    store.set_down(false);
+    assert!(store.refused_writes() > 0, "the outage was met");
+    store.set_writes_down(false);
     tokio::time::timeout(
         std::time::Duration::from_secs(10),
         running.wait_until_caught_up(),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use eventful_bus_amqp::message::encode_body;
 use eventful_bus_amqp::{Backoff, Inbox};
 use eventful_core::BoxError;
-use eventful_core::testing::faults::WriteOutage;
+use eventful_core::testing::faults::FaultyStore;
 use eventful_store_memory::MemoryStore;
 
 use crate::common::*;
@@ -104,8 +104,8 @@ fn a_store_away_for_longer_than_the_attempts_is_waited_out_not_dead_lettered() {
             let received = MemoryStore::new();
             // Ten refused writes against two attempts a message: counted, they would dead-letter
             // the first messages.
-            let store = WriteOutage::new(received.clone());
-            store.fail_next(10);
+            let store = FaultyStore::new(received.clone());
+            store.fail_next_writes(10);
             let mut consumer = run.consumer().with_attempts(2).with_retry(Backoff::new(
                 Duration::from_millis(1),
                 Duration::from_millis(5),
@@ -115,7 +115,7 @@ fn a_store_away_for_longer_than_the_attempts_is_waited_out_not_dead_lettered() {
             let sent = send_scores(&uri, &run.name, 5).await;
 
             eventually("5 handled", || async { consuming.stats().handled >= 5 }).await;
-            assert_eq!(store.refused(), 10, "the outage happened");
+            assert_eq!(store.refused_writes(), 10, "the outage happened");
             assert_eq!(consuming.stats().dead_lettered, 0);
             assert_eq!(
                 event_ids(&received).await,

@@ -21,7 +21,7 @@
 //! | [`model`] | the workload's `Player` aggregate, written by hand against the core traits |
 //! | [`conformance`] | the checks, one function per guarantee |
 //! | [`interleave`] | [`Interleaved`](interleave::Interleaved): a store wrapper that makes concurrent checks really race |
-//! | [`faults`] | [`FaultyStreamReads`](faults::FaultyStreamReads), [`WriteOutage`](faults::WriteOutage): stores that fail on purpose |
+//! | [`faults`] | [`FaultyStore`](faults::FaultyStore): a store that fails on purpose (stream reads, writes) |
 //! | [`workload`] | the game workload: commands, replay, keyed commands on a long stream, the `RESULT` line |
 
 pub mod conformance;

@@ -4,7 +4,7 @@
 
 use std::sync::atomic::AtomicUsize;
 
-use eventful_core::testing::faults::{FaultyStreamReads, StreamReadFault};
+use eventful_core::testing::faults::{FaultyStore, StreamReadFault};
 use eventful_core::{
     DynEventStore, EventStore, ExpectedVersion, NewEvent, Payload, StreamId, TypeName, Uuid,
     Version,
@@ -133,7 +133,7 @@ async fn a_subscription_asked_for_after_the_hub_dropped_the_connection_is_not_co
 async fn live_events_held_by_a_catching_up_subscription_count_against_the_one_queue() {
     const CAPACITY: usize = 4;
     // Stream reads that never answer: a catch-up that stays in progress.
-    let store = FaultyStreamReads::new(MemoryStore::new(), StreamReadFault::Hang);
+    let store = FaultyStore::new(MemoryStore::new()).with_stream_reads(StreamReadFault::Hang);
     let stream = StreamId::new("player-7").expect("valid");
     let new = NewEvent::new(
         TypeName::from_static("player"),

@@ -2,7 +2,7 @@
 //! and a store whose reads fail while a subscription resumes.
 
 use eventful_core::Position;
-use eventful_core::testing::faults::{FaultyStreamReads, StreamReadFault};
+use eventful_core::testing::faults::{FaultyStore, StreamReadFault};
 use eventful_gateway::{
     Access, AccessError, Claims, CloseCode, ErrorCode, GatewaySettings, ServerFrame, TokenVerifier,
     Topic, async_trait,
@@ -62,10 +62,8 @@ async fn an_access_check_that_cannot_decide_is_store_unavailable_not_forbidden()
 async fn a_failed_catch_up_closes_an_sse_stream_and_leaves_a_websocket_open() {
     // Stream reads fail: the catch-up of a stream topic fails, while the follower (which
     // reads the log) goes on.
-    let store = FaultyStreamReads::new(
-        MemoryStore::new(),
-        StreamReadFault::Unavailable("the stream's shard is down"),
-    );
+    let store = FaultyStore::new(MemoryStore::new())
+        .with_stream_reads(StreamReadFault::Unavailable("the stream's shard is down"));
     append(&store, "player-7", 1).await;
     let served = Served::start(store.clone(), settings()).await;
 
