@@ -1,12 +1,12 @@
 //! What an operator does to a running handler in this instance: pause and resume it, and
 //! list, replay and dismiss the events it parked. Restarts and rebuilds, which replace a
-//! handler's tasks, stay beside the spawning in the bus itself.
+//! handler's tasks, stay beside the spawning, in `running`.
 
 use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::RunningBus;
+use super::running::RunningBus;
 use super::status::{BusError, HandlerFailure};
 use crate::checkpoint::CheckpointStore;
 use crate::progress::ParkedEvent;

@@ -1,15 +1,19 @@
-//! What a running handler reports: how far it got, and why it stopped if it did.
+//! What a running handler reports: how far it got, and why it stopped if it did
+//! ([`RunningBus::status`] gathers it).
 
 use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::settings::HandlerSettings;
+use super::runner::SegmentState;
+use super::running::RunningBus;
+use super::settings::{HandlerSettings, Progress};
 use crate::progress::Segment;
 
+use crate::checkpoint::CheckpointStore;
 use crate::envelope::{Position, Version};
 use crate::names::{NameError, StreamId, TypeName};
-use crate::store::StoreError;
+use crate::store::{EventStore, StoreError};
 use crate::upcast::BoxError;
 
 /// A handler gave up on an event after its retries. Its checkpoint stays before the event,
@@ -84,6 +88,70 @@ pub struct SegmentStatus {
     pub processed: Position,
     /// Events after `processed` stored now.
     pub lag: u64,
+}
+
+impl<S: EventStore + Clone + 'static> RunningBus<S> {
+    /// Where each handler is: per segment, who holds it (this instance or another), its
+    /// position and lag behind the head of the log; and how many events it parked.
+    pub async fn status(&self) -> Result<Vec<HandlerStatus>, BusError> {
+        let head = self.store.head_position().await?;
+        let lag = |processed: Position| head.get().saturating_sub(processed.get());
+        let mut statuses = Vec::with_capacity(self.subscribers.len());
+        for subscriber in &self.subscribers {
+            let name = subscriber.handler.name();
+            let local: Vec<SegmentState> = subscriber
+                .segments
+                .iter()
+                .map(|runner| runner.state.borrow().clone())
+                .collect();
+            let stored = match subscriber.settings.progress {
+                Progress::Volatile => Vec::new(),
+                Progress::Durable => self.checkpoints.segments(name).await?,
+            };
+            let segments: Vec<SegmentStatus> = subscriber
+                .segments
+                .iter()
+                .zip(&local)
+                .map(|(runner, state)| {
+                    let record = stored
+                        .iter()
+                        .find(|record| record.segment == runner.segment);
+                    let (owner, processed) = match (subscriber.settings.progress, record) {
+                        (Progress::Volatile, _) => (Some(self.instance.clone()), state.processed),
+                        (Progress::Durable, Some(record)) => {
+                            (record.owner.clone(), record.position)
+                        }
+                        (Progress::Durable, None) => (None, Position::START),
+                    };
+                    SegmentStatus {
+                        segment: runner.segment,
+                        mine: state.holding,
+                        owner,
+                        processed,
+                        lag: lag(processed),
+                    }
+                })
+                .collect();
+            let processed = segments
+                .iter()
+                .map(|segment| segment.processed)
+                .min()
+                .unwrap_or(Position::START);
+            statuses.push(HandlerStatus {
+                name: name.to_owned(),
+                settings: subscriber.settings,
+                processed,
+                lag: lag(processed),
+                parked: self.checkpoints.parked(name).await?.len(),
+                paused: *subscriber.paused.borrow(),
+                running: !local.iter().any(|state| state.ended),
+                failure: local.iter().find_map(|state| state.failure.clone()),
+                halted: local.iter().find_map(|state| state.halted.clone()),
+                segments,
+            });
+        }
+        Ok(statuses)
+    }
 }
 
 /// Why the bus could not start, or why waiting on it failed.
