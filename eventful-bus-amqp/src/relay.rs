@@ -13,7 +13,7 @@ use std::sync::{Arc, Weak};
 
 use async_trait::async_trait;
 use eventful_core::bus::{HandlerSettings, OnFailure};
-use eventful_core::telemetry::{Delivery, DeliveryKind, DeliveryOutcome};
+use eventful_core::telemetry::{DeliveryCounters, DeliveryKind, DeliveryOutcome};
 use eventful_core::{
     BoxError, Event, EventFilter, EventHandler, RecordedEvent, TypeName, Upcasters,
 };
@@ -80,6 +80,10 @@ struct Inner {
     close: Notify,
     published: AtomicU64,
     reconnects: AtomicU64,
+    /// Each publish increments one of these handles instead of looking its counter up by
+    /// labels; registered at [`RelayBuilder::connect`], they count into the metrics recorder
+    /// installed by then.
+    deliveries: DeliveryCounters,
     require_route: bool,
     /// What [`Relay::health`] tells.
     health: LinkState,
@@ -160,6 +164,9 @@ impl RelayBuilder {
     /// type name that cannot be part of a routing key ([`AmqpError::InvalidKeyPart`], or
     /// [`AmqpError::KeyTooLong`] for an aggregate and event type too long together).
     ///
+    /// The relay's `eventful_deliveries_total{kind="relay"}` counters are registered here:
+    /// install the process's metrics recorder before connecting.
+    ///
     /// ```
     /// use eventful_bus_amqp::{AmqpError, AmqpSettings, Relay};
     /// use eventful_core::TypeName;
@@ -206,6 +213,7 @@ impl RelayBuilder {
                 close: Notify::new(),
                 published: AtomicU64::new(0),
                 reconnects: AtomicU64::new(0),
+                deliveries: DeliveryCounters::new(DeliveryKind::Relay),
                 require_route: self.require_route,
                 health,
             }),
@@ -328,7 +336,7 @@ impl Relay {
             let exchange = self.inner.settings.exchange();
             // Each attempt is one delivery in eventful's telemetry: a span carrying the
             // event's correlation id, and `eventful_deliveries_total{kind="relay"}`.
-            let delivery = Delivery::start(DeliveryKind::Relay, &key, event);
+            let delivery = self.inner.deliveries.start(&key, event);
             let attempt = confirm(current, exchange, message).instrument(delivery.span().clone());
             let confirmed = match self.unless_closed(attempt).await {
                 Ok(confirmed) => confirmed,
