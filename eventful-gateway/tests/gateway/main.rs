@@ -5,6 +5,7 @@ mod fan_out;
 mod faults;
 mod limits;
 mod metrics;
+mod restart;
 mod resume;
 mod shutdown;
 mod slow_clients;
