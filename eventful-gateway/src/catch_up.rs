@@ -95,7 +95,7 @@ const FIRST_LOOK_BACK: u64 = 64;
 /// version: the start of a window at the stream's end that doubles until its first event is
 /// at or before `after` (positions grow with versions), or the stream's first version. A few
 /// one-event reads, and the stream is then read from at most twice as far back as the
-/// resume needs.
+/// resume needs, or 64 events back.
 async fn first_version_after(
     store: &Arc<dyn DynEventStore>,
     stream: &StreamId,

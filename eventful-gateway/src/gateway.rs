@@ -207,7 +207,8 @@ impl std::fmt::Debug for Gateway {
 
 impl Gateway {
     /// Starts following `store`'s log from its end (clients that resume read the past from
-    /// the store) on the current tokio runtime.
+    /// the store) on the current tokio runtime. Its delivery counters are registered with the
+    /// metrics recorder installed now: install the exporter before the gateway starts.
     pub async fn start(
         store: impl EventStore + 'static,
         settings: GatewaySettings,

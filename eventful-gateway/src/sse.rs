@@ -24,12 +24,12 @@ use axum::response::{IntoResponse, Response};
 use eventful_core::Position;
 use futures::Stream;
 use tokio::sync::mpsc;
-use tracing::{Instrument, Span};
+use tracing::Instrument;
 
 use crate::gateway::Shared;
 use crate::protocol::{CloseCode, ErrorCode, Topic};
 use crate::refusal::{Closing, Refusal, Refused};
-use crate::session::{Session, Step, Transport, finish};
+use crate::session::{Handover, Session, Step, Transport};
 
 /// The one subscription of an SSE connection.
 pub(crate) const SUBSCRIPTION: &str = "sse";
@@ -138,25 +138,26 @@ async fn pump(mut session: Session, frames: mpsc::Sender<Event>, send_timeout: D
             step = session.next_step() => step,
             () = frames.closed() => return,
         };
-        let (event, last, delivery) = match step {
+        let (event, last, handover) = match step {
             Step::Send(outgoing) => {
                 let mut event = Event::default().data(outgoing.json);
                 if let Some(position) = outgoing.position {
                     event = event.id(position.to_string());
                 }
-                (event, false, outgoing.delivery)
+                (event, false, outgoing.handover)
             }
-            Step::Close(closing) => (Event::default().data(closing.frame().to_json()), true, None),
+            Step::Close(closing) => (
+                Event::default().data(closing.frame().to_json()),
+                true,
+                Handover::default(),
+            ),
         };
-        let span = delivery
-            .as_ref()
-            .map_or_else(Span::none, |delivery| delivery.span().clone());
         let sent = frames
             .send_timeout(event, send_timeout)
-            .instrument(span)
+            .instrument(handover.span())
             .await
             .is_ok();
-        finish(delivery, sent);
+        handover.finish(sent);
         if !sent || last {
             return;
         }

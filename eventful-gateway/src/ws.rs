@@ -11,13 +11,13 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
-use tracing::{Instrument, Span};
+use tracing::Instrument;
 
 use crate::auth::Claims;
 use crate::gateway::Shared;
 use crate::protocol::CloseCode;
 use crate::refusal::Closing;
-use crate::session::{Session, Step, Transport, finish};
+use crate::session::{Session, Step, Transport};
 
 /// The read and write buffers of a WebSocket.
 const SOCKET_BUFFER: usize = 8 * 1024;
@@ -100,12 +100,12 @@ async fn run(
         tokio::select! {
             step = session.next_step() => match step {
                 Step::Send(outgoing) => {
-                    let span = outgoing.delivery.as_ref().map_or_else(Span::none, |delivery| delivery.span().clone());
+                    let handover = outgoing.handover;
                     let sent = tokio::time::timeout(send_timeout, sink.send(Message::Text(outgoing.json.into())))
-                        .instrument(span)
+                        .instrument(handover.span())
                         .await;
                     let sent = matches!(sent, Ok(Ok(())));
-                    finish(outgoing.delivery, sent);
+                    handover.finish(sent);
                     if !sent {
                         return; // the client is gone, or took too long to take one frame
                     }

@@ -23,6 +23,7 @@ use eventful_core::telemetry::{self, DeliveryCounters, DeliveryOutcome, GatewayC
 use eventful_core::{Position, RecordedEvent, StoreError};
 use futures::stream::{AbortHandle, BoxStream, SelectAll, StreamExt};
 use tokio::time::{Instant, Sleep};
+use tracing::Span;
 
 use crate::auth::Claims;
 use crate::gateway::Shared;
@@ -52,15 +53,28 @@ impl Transport {
     }
 }
 
-/// Finishes the delivery of a frame (if it was an event's) with whether the transport took
-/// the frame.
-pub(crate) fn finish(delivery: Option<telemetry::Delivery>, handed_over: bool) {
-    if let Some(delivery) = delivery {
-        delivery.finish(if handed_over {
-            DeliveryOutcome::Delivered
-        } else {
-            DeliveryOutcome::Failed
-        });
+/// The delivery of a frame being handed to the transport: an event frame's span and count,
+/// nothing for the other frames (the default).
+#[derive(Debug, Default)]
+pub(crate) struct Handover(Option<telemetry::Delivery>);
+
+impl Handover {
+    /// The span to hand the frame over in.
+    pub(crate) fn span(&self) -> Span {
+        self.0
+            .as_ref()
+            .map_or_else(Span::none, |delivery| delivery.span().clone())
+    }
+
+    /// Records whether the transport took the frame.
+    pub(crate) fn finish(self, handed_over: bool) {
+        if let Some(delivery) = self.0 {
+            delivery.finish(if handed_over {
+                DeliveryOutcome::Delivered
+            } else {
+                DeliveryOutcome::Failed
+            });
+        }
     }
 }
 
@@ -75,8 +89,9 @@ pub(crate) struct Outgoing {
     /// handed to the transport.
     live: bool,
     /// For an event frame, its `delivery` span and count, finished by the transport with
-    /// whether the frame was handed over.
-    pub(crate) delivery: Option<telemetry::Delivery>,
+    /// whether the frame was handed over. A frame never handed over (the connection ended
+    /// first) is not counted.
+    pub(crate) handover: Handover,
 }
 
 /// What the connection does next.
@@ -196,7 +211,7 @@ impl Session {
             json: frame.to_json(),
             position: None,
             live: false,
-            delivery: None,
+            handover: Handover::default(),
         });
     }
 
@@ -298,9 +313,9 @@ impl Session {
                             json: event_frame_json(&feed.quoted, &envelope),
                             position: Some(event.position),
                             live: false,
-                            delivery: Some(
+                            handover: Handover(Some(
                                 self.shared.hub.deliveries().start(&self.claims.sub, &event),
-                            ),
+                            )),
                         });
                     }
                     Err(error) => {
@@ -406,7 +421,7 @@ impl Feed {
             json: event_frame_json(&self.quoted, &event.envelope),
             position: Some(event.position),
             live: true,
-            delivery: Some(deliveries.start(client, &event.event)),
+            handover: Handover(Some(deliveries.start(client, &event.event))),
         })
     }
 }

@@ -1,5 +1,5 @@
-//! The gateway's process killed while a client follows a player, and started again on the same
-//! MongoDB database (`examples/serve_mongo.rs`, as its own OS process), while another process
+//! The gateway's process killed while a client follows a player, and another started on the
+//! same MongoDB database (`examples/serve_mongo.rs`, as its own OS process), while another process
 //! keeps appending: the client comes back with its last position and gets every event it
 //! missed while the gateway was gone, then the live ones, with no gap and no duplicate.
 //!
@@ -74,6 +74,28 @@ impl Drop for GatewayProcess {
     }
 }
 
+/// Drops the test's database at the end, passed or failed, through a connection of its own
+/// on a runtime of its own (the test's may be unwinding).
+struct DropDatabase(MongoSettings);
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let settings = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            runtime.block_on(async {
+                if let Ok(store) = MongoStore::connect(settings).await {
+                    let _ = store.database().drop().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
 /// Where cargo puts this package's examples: beside the test binary's `deps` directory.
 fn examples_dir() -> PathBuf {
     let mut dir = std::env::current_exe().expect("the test binary");
@@ -105,7 +127,9 @@ async fn a_gateway_killed_and_started_again_resumes_its_clients_with_no_gap() {
         return;
     };
     let database = format!("eventful_gateway_restart_{}", uuid::Uuid::new_v4().simple());
-    let writer = MongoStore::connect(MongoSettings::new(&uri).with_database(&database))
+    let settings = MongoSettings::new(&uri).with_database(&database);
+    let _dropped = DropDatabase(settings.clone());
+    let writer = MongoStore::connect(settings)
         .await
         .expect("the writer's store");
 
@@ -120,25 +144,24 @@ async fn a_gateway_killed_and_started_again_resumes_its_clients_with_no_gap() {
     }
 
     // The gateway dies with the client connected; the game goes on meanwhile.
-    let address = gateway.address.to_string();
     gateway.kill();
-    let ended = tokio::time::timeout(PATIENCE, client.socket.next())
-        .await
-        .expect("the connection ends with the process");
-    assert!(
-        !matches!(
-            ended,
-            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(_)))
-        ),
-        "nothing more from a dead gateway: {ended:?}"
-    );
+    tokio::time::timeout(PATIENCE, async {
+        while let Some(Ok(message)) = client.socket.next().await {
+            assert!(
+                !matches!(message, tokio_tungstenite::tungstenite::Message::Text(_)),
+                "nothing more from a dead gateway: {message:?}"
+            );
+        }
+    })
+    .await
+    .expect("the connection ends with the process");
     for amount in 4..=7 {
         append(&writer, "player-7", amount).await;
     }
 
-    // A new gateway process on the same port and database; the client comes back after the
-    // last position it received.
-    let gateway = GatewayProcess::start(&uri, &database, &address);
+    // A new gateway process on the same database; the client comes back after the last
+    // position it received.
+    let gateway = GatewayProcess::start(&uri, &database, "127.0.0.1:0");
     let mut client = follower(&gateway, received.last().copied()).await;
     for _ in 4..=7 {
         received.push(client.event().await.1.position);
@@ -162,5 +185,4 @@ async fn a_gateway_killed_and_started_again_resumes_its_clients_with_no_gap() {
         .map(|event| event.position)
         .collect();
     assert_eq!(received, stored, "every event of the stream once, in order");
-    let _ = writer.database().drop().await;
 }
