@@ -1,13 +1,14 @@
 //! The player service and the game-session service as OS processes of their own, joined by
 //! the local RabbitMQ (`EVENTFUL_AMQP_URI`): two player-service instances on one MongoDB
 //! database (`EVENTFUL_MONGO_URI`), the session service on its own in-memory store, driving
-//! the seeded simulation. One player-service process is killed with SIGKILL in the middle.
+//! the seeded simulation. The player-service process holding the awards is killed with SIGKILL
+//! in the middle.
 //! Every completed game must award xp exactly once, and every player must end with the same
 //! facts and the same state as in the one-process backend run with the same seed.
 //!
-//! The surviving player-service instance serves its operator's endpoints (`--admin`): once
-//! the run converged, it is ready with both broker links connected, its `/metrics` parse, and
-//! its admin API lists the handler it took over.
+//! Both player-service instances serve their operator's endpoints (`--admin`): once the run
+//! converged, the survivor is ready with both broker links connected, its `/metrics` parse,
+//! and its admin API lists the handler it took over.
 //!
 //! Skipped, with a notice, unless both variables are set (`.ci/run` sets both). The example
 //! binaries are the ones `cargo test` builds beside this test.
@@ -285,16 +286,21 @@ fn two_services_as_processes_award_each_game_once_through_a_sigkill() {
         Process::start(instance, "player_service", &args)
     };
 
-    let mut first = player("players-a", &[]);
-    first.wait_for("READY player_service");
-    let mut second = player("players-b", &["--admin", "127.0.0.1:0"]);
-    let ready = second.wait_for("READY player_service");
-    let admin: std::net::SocketAddr = ready
-        .split_whitespace()
-        .find_map(|part| part.strip_prefix("admin=http://"))
-        .unwrap_or_else(|| panic!("no admin address in `{ready}`"))
-        .parse()
-        .expect("an address");
+    // Both serve their operator's endpoints: whichever survives is read at the end.
+    let admin_address = |ready: String| -> std::net::SocketAddr {
+        ready
+            .split_whitespace()
+            .find_map(|part| part.strip_prefix("admin=http://"))
+            .unwrap_or_else(|| panic!("no admin address in `{ready}`"))
+            .parse()
+            .expect("an address")
+    };
+    let mut instances = Vec::new();
+    for name in ["players-a", "players-b"] {
+        let mut process = player(name, &["--admin", "127.0.0.1:0"]);
+        let admin = admin_address(process.wait_for("READY player_service"));
+        instances.push((name, process, admin));
+    }
     let mut session_args = common("sessions");
     session_args.extend(
         [
@@ -319,18 +325,33 @@ fn two_services_as_processes_award_each_game_once_through_a_sigkill() {
             .await
             .expect("the player service's database")
     });
-    // The instance killed holds work: it started first, so it claimed the awards (one
-    // segment), and the survivor must take them over from it.
-    let owners = runtime
-        .block_on(store.segments("award_game_results"))
-        .expect("segments");
-    assert!(
-        owners
-            .iter()
-            .any(|segment| segment.owner.as_deref() == Some("players-a")),
-        "players-a holds the awards when it is killed: {owners:?}"
-    );
-    first.kill();
+    // The instance killed is the one holding the awards (one segment, claimed by the first
+    // to start unless a late renewal let the other take it): the survivor must take them
+    // over from it.
+    let owner = runtime.block_on(async {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let segments = store
+                .segments("award_game_results")
+                .await
+                .expect("segments");
+            if let Some(owner) = segments.iter().find_map(|segment| segment.owner.clone()) {
+                return owner;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "nobody holds the awards"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let victim = instances
+        .iter()
+        .position(|(name, ..)| *name == owner)
+        .unwrap_or_else(|| panic!("the awards are held by `{owner}`, not by an instance"));
+    let (killed, mut process, _) = instances.remove(victim);
+    process.kill();
+    let (survivor, second, admin) = instances.pop().expect("the other instance");
     sessions.wait_for("PLAYED");
 
     runtime.block_on(async {
@@ -375,8 +396,8 @@ fn two_services_as_processes_award_each_game_once_through_a_sigkill() {
         // The survivor took the dead instance's work over.
         let segments = store.segments("award_game_results").await.expect("segments");
         assert!(
-            segments.iter().all(|segment| segment.owner.as_deref() != Some("players-a")),
-            "players-a's claims were taken over: {segments:?}"
+            segments.iter().all(|segment| segment.owner.as_deref() != Some(killed)),
+            "{killed}'s claims were taken over: {segments:?}"
         );
 
         // And says so to an operator: ready, with both of its broker links up…
@@ -416,7 +437,7 @@ fn two_services_as_processes_award_each_game_once_through_a_sigkill() {
         // …and the handler it took over, in its admin API.
         let (status, body) = get(admin, "/admin/handlers/award_game_results", Some(ADMIN_TOKEN)).await;
         assert_eq!(status, 200, "{body}");
-        assert!(body.contains("players-b"), "owned by the survivor: {body}");
+        assert!(body.contains(survivor), "owned by the survivor: {body}");
     });
 
     second.stop();

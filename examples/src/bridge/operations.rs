@@ -3,10 +3,12 @@
 //! under `/admin`, behind `EVENTFUL_ADMIN_TOKEN` (or a token made at start and printed once).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use eventful_admin::{Admin, PrometheusMetrics};
 use eventful_bus_amqp::BrokerHealth;
+use eventful_core::{EventStore, RunningBus};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -97,5 +99,18 @@ impl Operations {
     pub(crate) async fn stop(self) {
         self.stop.send_replace(true);
         let _ = self.server.await;
+    }
+}
+
+/// Shuts `bus` down once the admin API (which held it too) has stopped: every handler stops
+/// after its event and gives its claims up. A bus still held elsewhere cannot be, and is said
+/// so: its handlers then stop with the process, and their claims run out with their lease.
+pub(crate) async fn shut_down<S: EventStore + Clone + 'static>(bus: Arc<RunningBus<S>>) {
+    match Arc::try_unwrap(bus) {
+        Ok(bus) => bus.shutdown().await,
+        Err(_) => tracing::warn!(
+            "the bus is still held elsewhere: its handlers stop with the process, and their \
+             claims pass to another instance when their lease runs out"
+        ),
     }
 }

@@ -13,7 +13,7 @@ use eventful_core::{
 };
 use eventful_store_memory::MemoryStore;
 
-use super::operations::{AdminSide, ready_note};
+use super::operations::{AdminSide, ready_note, shut_down};
 use super::{BridgeOptions, PLAYER_SERVICE, amqp, open_mongo, stop_signal};
 use crate::error::Error;
 use crate::ids::PlayerId;
@@ -141,10 +141,7 @@ where
     }
     consuming.shutdown().await;
     relay.close();
-    // The admin API held the bus; with it stopped, the bus is this function's alone.
-    if let Ok(running) = Arc::try_unwrap(running) {
-        running.shutdown().await;
-    }
+    shut_down(running).await;
     stopped?;
     Ok(Stopped {
         instance: options.instance,

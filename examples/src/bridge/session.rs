@@ -13,7 +13,7 @@ use eventful_core::{BoxError, CheckpointStore, EventBus, EventStore, RecordedEve
 use eventful_store_memory::MemoryStore;
 
 use super::arrivals::Arrivals;
-use super::operations::{AdminSide, ready_note};
+use super::operations::{AdminSide, ready_note, shut_down};
 use super::{BridgeOptions, GAME_SESSION, amqp, open_mongo, stop_signal};
 use crate::error::Error;
 use crate::game_session::{GameSession, GameSessionService};
@@ -159,10 +159,7 @@ where
     }
     consuming.shutdown().await;
     relay.close();
-    // The admin API held the bus; with it stopped, the bus is this function's alone.
-    if let Ok(running) = Arc::try_unwrap(running) {
-        running.shutdown().await;
-    }
+    shut_down(running).await;
     stopped?;
     Ok(Stopped {
         instance: options.instance,
