@@ -185,14 +185,13 @@ impl RelayBuilder {
         if self.event_types.is_empty() {
             return Err(AmqpError::NothingToPublish { relay: self.name });
         }
+        // Each pair's key checks both its parts and its length; with no aggregate named, the
+        // event types are checked alone.
         for event_type in &self.event_types {
             check_key_part("event type", event_type)?;
             for aggregate_type in &self.aggregate_types {
                 routing_key(aggregate_type, event_type)?;
             }
-        }
-        for aggregate_type in &self.aggregate_types {
-            check_key_part("aggregate type", aggregate_type)?;
         }
         let target = connection::target(&self.settings)?;
         let link = open(&self.settings).await?;

@@ -2,8 +2,9 @@
 //!
 //! A variant that wraps another error of this crate shows that error's message and has it as
 //! its `source`, rather than being transparent: code that walks an error's chain finds the
-//! [`StoreError`] in it (a bus or a broker consumer telling a store that is away, to wait
-//! for, from an event that fails, to retry or set aside).
+//! [`StoreError`] in it (a broker consumer telling a store that is away, to wait for, from an
+//! event that fails, to retry or set aside). A reporter that prints the whole chain shows the
+//! wrapped message twice.
 
 use super::append::{AppendError, EncodeError};
 use crate::envelope::{ExpectedVersion, Version};
