@@ -579,6 +579,12 @@ pub struct EventRef<'a> {
 impl EventRef<'_> {
     /// The event as an owned [`RecordedEvent`], its payload copied.
     pub fn to_recorded(&self) -> RecordedEvent {
+        self.to_recorded_with(self.payload.to_payload())
+    }
+
+    /// The event as an owned [`RecordedEvent`] carrying `payload` instead of a copy of its
+    /// own: for a store that copies many payloads into one buffer and gives each its slice.
+    pub fn to_recorded_with(&self, payload: Payload) -> RecordedEvent {
         RecordedEvent {
             event_id: self.event_id,
             stream_id: self.stream_id.clone(),
@@ -589,7 +595,7 @@ impl EventRef<'_> {
             position: self.position,
             recorded_at: self.recorded_at,
             metadata: self.metadata.clone(),
-            payload: self.payload.to_payload(),
+            payload,
         }
     }
 }

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use crate::bus::HandlerSettings;
 use crate::envelope::RecordedEvent;
 use crate::event::Event;
-use crate::names::TypeName;
+use crate::names::{NameError, TypeName};
 use crate::store::EventFilter;
 use crate::upcast::{BoxError, Upcasters};
 
@@ -165,6 +165,35 @@ impl<F> NamedHandler<F> {
             event_types,
             f,
         }
+    }
+
+    /// A handler of the names in `event_types` that are valid type names, and the errors of
+    /// those that are not (for a builder to report when it starts).
+    ///
+    /// ```
+    /// use eventful_core::handler::NamedHandler;
+    /// use eventful_core::{BoxError, EventHandler, RecordedEvent};
+    ///
+    /// let (handler, invalid) = NamedHandler::parsed("log", ["session_ended", ""], |_: RecordedEvent| async {
+    ///     Ok::<(), BoxError>(())
+    /// });
+    /// assert_eq!(handler.filter().event_types.len(), 1);
+    /// assert_eq!(invalid.len(), 1, "an empty name is not a type name");
+    /// ```
+    pub fn parsed(
+        name: impl Into<String>,
+        event_types: impl IntoIterator<Item = impl AsRef<str>>,
+        f: F,
+    ) -> (Self, Vec<NameError>) {
+        let mut types = Vec::new();
+        let mut invalid = Vec::new();
+        for event_type in event_types {
+            match TypeName::new(event_type.as_ref()) {
+                Ok(event_type) => types.push(event_type),
+                Err(error) => invalid.push(error),
+            }
+        }
+        (Self::new(name, types, f), invalid)
     }
 }
 

@@ -465,19 +465,8 @@ impl Log {
                 let event = self.event_ref(position);
                 bytes.extend_from_slice(event.payload.as_bytes());
                 ends.push(bytes.len());
-                RecordedEvent {
-                    event_id: event.event_id,
-                    stream_id: event.stream_id.clone(),
-                    aggregate_type: event.aggregate_type.clone(),
-                    event_type: event.event_type.clone(),
-                    schema_version: event.schema_version,
-                    version: event.version,
-                    position: event.position,
-                    recorded_at: event.recorded_at,
-                    metadata: event.metadata.clone(),
-                    // Filled in below, once every payload is in the buffer.
-                    payload: Payload::from_kept(Bytes::new(), event.payload.format()),
-                }
+                // Each payload is filled in below, once every one is in the buffer.
+                event.to_recorded_with(Payload::from_kept(Bytes::new(), event.payload.format()))
             })
             .collect();
         let bytes = bytes.freeze();

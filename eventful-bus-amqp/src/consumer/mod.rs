@@ -134,18 +134,16 @@ impl Consumer {
         F: Fn(RecordedEvent) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
-        let name = name.into();
-        let mut types = Vec::new();
-        for event_type in event_types {
-            match TypeName::new(event_type.as_ref()) {
-                Ok(event_type) => types.push(event_type),
-                Err(source) => self.invalid.push(AmqpError::InvalidEventType {
-                    handler: name.clone(),
+        let (handler, invalid) = NamedHandler::parsed(name, event_types, f);
+        self.invalid.extend(
+            invalid
+                .into_iter()
+                .map(|source| AmqpError::InvalidEventType {
+                    handler: handler.name().to_owned(),
                     source,
                 }),
-            }
-        }
-        self.handler(NamedHandler::new(name, types, f))
+        );
+        self.handler(handler)
     }
 
     /// Adds a policy: its commands carry the sender's correlation id, the event as cause, and

@@ -16,7 +16,6 @@ use crate::checkpoint::{CheckpointStore, DynCheckpointStore};
 use crate::envelope::RecordedEvent;
 use crate::event::Event;
 use crate::handler::{EventHandler, NamedHandler, TypedHandler};
-use crate::names::TypeName;
 use crate::policy::{Policy, PolicyHandler};
 use crate::projection::{Projection, ProjectionHandler};
 use crate::repository::RetryPolicy;
@@ -147,18 +146,16 @@ impl<S: EventStore + Clone + 'static> EventBus<S> {
         F: Fn(RecordedEvent) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), BoxError>> + Send + 'static,
     {
-        let name = name.into();
-        let mut types = Vec::new();
-        for event_type in event_types {
-            match TypeName::new(event_type) {
-                Ok(event_type) => types.push(event_type),
-                Err(source) => self.invalid.push(BusError::InvalidEventType {
-                    handler: name.clone(),
+        let (handler, invalid) = NamedHandler::parsed(name, event_types, f);
+        self.invalid.extend(
+            invalid
+                .into_iter()
+                .map(|source| BusError::InvalidEventType {
+                    handler: handler.name().to_owned(),
                     source,
                 }),
-            }
-        }
-        self.handler(NamedHandler::new(name, types, f))
+        );
+        self.handler(handler)
     }
 
     /// Adds a projection.
