@@ -33,18 +33,10 @@ async fn an_access_check_that_cannot_decide_is_store_unavailable_not_forbidden()
     client
         .send(&subscribe("session", stream("game_session-3"), None))
         .await;
-    match client.frame().await {
-        ServerFrame::Error {
-            code,
-            message,
-            subscription,
-        } => {
-            assert_eq!(code, ErrorCode::StoreUnavailable, "{message}");
-            assert_eq!(subscription.as_deref(), Some("session"));
-            assert!(message.contains("the session lookup is down"), "{message}");
-        }
-        other => panic!("expected store_unavailable, got {other:?}"),
-    }
+    let (code, message, subscription) = client.error().await;
+    assert_eq!(code, ErrorCode::StoreUnavailable, "{message}");
+    assert_eq!(subscription.as_deref(), Some("session"));
+    assert!(message.contains("the session lookup is down"), "{message}");
     client.subscribe("me", stream("player-7"), None).await;
 
     let query = format!("token={}&stream=game_session-3", token("7"));
@@ -92,15 +84,9 @@ async fn a_failed_catch_up_closes_an_sse_stream_and_leaves_a_websocket_open() {
     client
         .subscribe("me", stream("player-7"), Some(Position::START))
         .await;
-    match client.frame().await {
-        ServerFrame::Error {
-            code, subscription, ..
-        } => {
-            assert_eq!(code, ErrorCode::StoreUnavailable);
-            assert_eq!(subscription.as_deref(), Some("me"));
-        }
-        other => panic!("expected the error, got {other:?}"),
-    }
+    let (code, _, subscription) = client.error().await;
+    assert_eq!(code, ErrorCode::StoreUnavailable);
+    assert_eq!(subscription.as_deref(), Some("me"));
     client.subscribe("me", stream("player-7"), None).await;
     let live = append(&store, "player-7", 2).await;
     assert_eq!(client.event().await.1.position, live);

@@ -61,10 +61,7 @@ async fn sse_topics_count_once_each_against_the_limit() {
     client
         .send(&subscribe("again", stream("player-7"), None))
         .await;
-    match client.frame().await {
-        ServerFrame::Error { code, .. } => assert_eq!(code, ErrorCode::TooManySubscriptions),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(client.error().await.0, ErrorCode::TooManySubscriptions);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,18 +80,10 @@ async fn resumes_past_the_connections_catch_up_budget_are_refused_before_the_sto
     client
         .send(&subscribe("board", board(), Some(Position::START)))
         .await;
-    match client.frame().await {
-        ServerFrame::Error {
-            code,
-            message,
-            subscription,
-        } => {
-            assert_eq!(code, ErrorCode::PositionUnavailable, "{message}");
-            assert_eq!(subscription.as_deref(), Some("board"));
-            assert!(message.contains("catch-up budget"), "{message}");
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    let (code, message, subscription) = client.error().await;
+    assert_eq!(code, ErrorCode::PositionUnavailable, "{message}");
+    assert_eq!(subscription.as_deref(), Some("board"));
+    assert!(message.contains("catch-up budget"), "{message}");
     // The player's own stream from 0 reads its 8 events: within the budget.
     client
         .subscribe("me", stream("player-7"), Some(Position::START))

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use eventful_core::{EventStore, Position};
-use eventful_gateway::{ErrorCode, ServerFrame, Topic};
+use eventful_gateway::{ErrorCode, Topic};
 
 use crate::support::*;
 
@@ -116,17 +116,9 @@ async fn a_position_past_the_end_of_the_log_is_refused() {
             Some(Position::new(head.get() + 100)),
         ))
         .await;
-    match client.frame().await {
-        ServerFrame::Error {
-            code,
-            message,
-            subscription,
-        } => {
-            assert_eq!(code, ErrorCode::PositionUnavailable, "{message}");
-            assert_eq!(subscription.as_deref(), Some("me"));
-        }
-        other => panic!("expected a refusal, got {other:?}"),
-    }
+    let (code, message, subscription) = client.error().await;
+    assert_eq!(code, ErrorCode::PositionUnavailable, "{message}");
+    assert_eq!(subscription.as_deref(), Some("me"));
     // The refused subscription left nothing behind: the same id starts afresh.
     client.subscribe("me", stream("player-7"), Some(head)).await;
     let position = append(&store, "player-7", 2).await;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use eventful_core::{EventStore, ExpectedVersion, NewEvent, Payload, Position, StreamId, TypeName};
 use eventful_gateway::{
-    Claims, ClientFrame, EventEnvelope, Gateway, GatewaySettings, Rules, ServerFrame,
+    Claims, ClientFrame, ErrorCode, EventEnvelope, Gateway, GatewaySettings, Rules, ServerFrame,
     TokenVerifier, Topic,
 };
 use eventful_store_memory::MemoryStore;
@@ -191,6 +191,18 @@ impl WsClient {
                 event,
             } => (subscription, event),
             other => panic!("expected an event, got {other:?}"),
+        }
+    }
+
+    /// The next frame, which must be an error: its code, message and subscription.
+    pub(crate) async fn error(&mut self) -> (ErrorCode, String, Option<String>) {
+        match self.frame().await {
+            ServerFrame::Error {
+                code,
+                message,
+                subscription,
+            } => (code, message, subscription),
+            other => panic!("expected an error, got {other:?}"),
         }
     }
 

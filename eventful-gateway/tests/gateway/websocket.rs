@@ -42,17 +42,10 @@ async fn refused_subscriptions_get_an_error_frame_and_nothing_of_the_topic() {
         ("session", stream("game_session-3")),
     ] {
         client.send(&subscribe(id, topic, None)).await;
-        match client.frame().await {
-            ServerFrame::Error {
-                code: ErrorCode::Forbidden,
-                subscription,
-                message,
-            } => {
-                assert_eq!(subscription.as_deref(), Some(id));
-                assert!(message.contains("does not allow"), "{message}");
-            }
-            other => panic!("{id}: expected forbidden, got {other:?}"),
-        }
+        let (code, message, subscription) = client.error().await;
+        assert_eq!(code, ErrorCode::Forbidden, "{id}: {message}");
+        assert_eq!(subscription.as_deref(), Some(id));
+        assert!(message.contains("does not allow"), "{message}");
     }
     client
         .subscribe(
@@ -204,10 +197,7 @@ async fn garbage_frames_get_an_error_each_and_the_connection_goes_on() {
     ];
     for (text, expected) in garbage {
         client.send_text(text).await;
-        match client.frame().await {
-            ServerFrame::Error { code, .. } => assert_eq!(code, expected, "{text:.60}"),
-            other => panic!("{text:.60}: expected an error, got {other:?}"),
-        }
+        assert_eq!(client.error().await.0, expected, "{text:.60}");
     }
     client
         .send_message(Message::binary(vec![0xff, 0x00, 0x13]))
