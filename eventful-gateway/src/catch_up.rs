@@ -169,22 +169,10 @@ fn merge_by_position(mut streams: Vec<EventStream>) -> EventStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use eventful_core::Payload;
     use futures::TryStreamExt;
 
     fn event(position: u64) -> RecordedEvent {
-        RecordedEvent {
-            event_id: uuid::Uuid::from_u128(u128::from(position)),
-            stream_id: StreamId::new("s-1").expect("valid"),
-            aggregate_type: TypeName::from_static("s"),
-            event_type: TypeName::from_static("t"),
-            schema_version: 1,
-            version: Version::new(position),
-            position: Position::new(position),
-            recorded_at: chrono::Utc::now(),
-            metadata: Default::default(),
-            payload: Payload::from_json_slice(b"{}").expect("valid"),
-        }
+        crate::hub::tests::event("s-1", "t", position)
     }
 
     fn of(positions: &[u64]) -> EventStream {

@@ -344,12 +344,13 @@ pub(crate) async fn follow(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use eventful_core::{Payload, StreamId, TypeName, Version};
     use futures::FutureExt;
 
-    fn event(stream: &str, event_type: &str, position: u64) -> RecordedEvent {
+    /// A stored event of `stream` at `position` (its version too), for the crate's tests.
+    pub(crate) fn event(stream: &str, event_type: &str, position: u64) -> RecordedEvent {
         RecordedEvent {
             event_id: uuid::Uuid::from_u128(u128::from(position)),
             stream_id: StreamId::new(stream).expect("valid"),

@@ -6,8 +6,7 @@ use std::sync::atomic::AtomicUsize;
 
 use eventful_core::testing::faults::{FaultyStore, StreamReadFault};
 use eventful_core::{
-    DynEventStore, EventStore, ExpectedVersion, NewEvent, Payload, StreamId, TypeName, Uuid,
-    Version,
+    DynEventStore, EventStore, ExpectedVersion, NewEvent, Payload, StreamId, TypeName,
 };
 use eventful_store_memory::MemoryStore;
 use futures::FutureExt;
@@ -18,6 +17,7 @@ use crate::access::Rules;
 use crate::auth::TokenVerifier;
 use crate::gateway::GatewaySettings;
 use crate::hub::Hub;
+use crate::hub::tests::event;
 
 fn settings() -> GatewaySettings {
     let verifier = TokenVerifier::hs256(b"secret").expect("a key");
@@ -47,21 +47,6 @@ fn shared(
 
 fn claims() -> Claims {
     Claims::new("7", Utc::now() + chrono::Duration::hours(1))
-}
-
-fn event(stream: &str, event_type: &str, position: u64) -> RecordedEvent {
-    RecordedEvent {
-        event_id: Uuid::from_u128(u128::from(position)),
-        stream_id: StreamId::new(stream).expect("valid"),
-        aggregate_type: TypeName::from_static("player"),
-        event_type: TypeName::new(event_type).expect("valid"),
-        schema_version: 1,
-        version: Version::new(position),
-        position: Position::new(position),
-        recorded_at: Utc::now(),
-        metadata: Default::default(),
-        payload: Payload::from_json_slice(b"{}").expect("valid"),
-    }
 }
 
 fn subscribe_frame(id: &str, topic: &str, after: Option<u64>) -> String {
