@@ -484,8 +484,9 @@ impl ClosedSpans {
     }
 }
 
-#[test]
-fn commands_leave_spans_with_their_outcome_attempts_and_correlation() {
+/// Runs `work` on a one-thread runtime with a subscriber that keeps every span that closes;
+/// returns what `work` returned and the spans.
+fn with_spans<T>(work: impl std::future::Future<Output = T>) -> (T, ClosedSpans) {
     use tracing_subscriber::layer::SubscriberExt;
 
     let spans = ClosedSpans::default();
@@ -494,30 +495,34 @@ fn commands_leave_spans_with_their_outcome_attempts_and_correlation() {
         .enable_all()
         .build()
         .expect("runtime");
+    let output = tracing::subscriber::with_default(subscriber, || runtime.block_on(work));
+    (output, spans)
+}
+
+#[test]
+fn commands_leave_spans_with_their_outcome_attempts_and_correlation() {
     let request = Uuid::new_v4();
-    tracing::subscriber::with_default(subscriber, || {
-        runtime.block_on(async {
-            let store = MemoryStore::new();
-            let context = CommandContext::default().with_correlation_id(request);
-            let players = Repository::<Player, _>::new(store.clone());
-            players
-                .execute_with(PlayerCommand::create("a"), context.clone())
-                .await
-                .expect("created");
-            let refused = players.execute(PlayerCommand::create("a")).await;
-            assert!(matches!(refused, Err(CommandError::Rejected { .. })));
-            // A second repository moves the stream behind the first one's cached state: the
-            // first one's next command conflicts once, then commits.
-            let other = Repository::<Player, _>::new(store.clone());
-            other
-                .execute(PlayerCommand::gain("a", 5))
-                .await
-                .expect("xp");
-            players
-                .execute(PlayerCommand::gain("a", 5))
-                .await
-                .expect("xp after a retry");
-        });
+    let ((), spans) = with_spans(async {
+        let store = MemoryStore::new();
+        let context = CommandContext::default().with_correlation_id(request);
+        let players = Repository::<Player, _>::new(store.clone());
+        players
+            .execute_with(PlayerCommand::create("a"), context.clone())
+            .await
+            .expect("created");
+        let refused = players.execute(PlayerCommand::create("a")).await;
+        assert!(matches!(refused, Err(CommandError::Rejected { .. })));
+        // A second repository moves the stream behind the first one's cached state: the
+        // first one's next command conflicts once, then commits.
+        let other = Repository::<Player, _>::new(store.clone());
+        other
+            .execute(PlayerCommand::gain("a", 5))
+            .await
+            .expect("xp");
+        players
+            .execute(PlayerCommand::gain("a", 5))
+            .await
+            .expect("xp after a retry");
     });
 
     let commands = spans.named("command");
@@ -559,47 +564,37 @@ fn commands_leave_spans_with_their_outcome_attempts_and_correlation() {
 #[test]
 fn handlers_and_deliveries_leave_spans_with_their_positions_outcome_and_correlation() {
     use eventful_core::telemetry::{Delivery, DeliveryKind, DeliveryOutcome};
-    use tracing_subscriber::layer::SubscriberExt;
 
-    let spans = ClosedSpans::default();
-    let subscriber = tracing_subscriber::registry().with(spans.clone());
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
     let request = Uuid::new_v4();
-    let (first, second) = tracing::subscriber::with_default(subscriber, || {
-        runtime.block_on(async {
-            let store = MemoryStore::new();
-            let context = CommandContext::default().with_correlation_id(request);
-            let players = Repository::<Player, _>::new(store.clone());
-            let first = players
-                .execute_with(PlayerCommand::create("a"), context.clone())
-                .await
-                .expect("created");
-            let second = players
-                .execute_with(PlayerCommand::gain("a", 5), context)
-                .await
-                .expect("xp");
-            let mut bus =
-                EventBus::new(store.clone(), store.clone()).with_retry(RetryPolicy::never());
-            // Fails on xp: the second event's span says so, and the batch stops there.
-            bus.subscribe::<common::PlayerEvent, _, _>("ledger", |event| async move {
-                match event.payload {
-                    common::PlayerEvent::XpGained { .. } => Err::<(), BoxError>("full".into()),
-                    _ => Ok(()),
-                }
-            });
-            let running = bus.start().expect("starts");
-            assert!(
-                running.wait_until_caught_up().await.is_err(),
-                "stopped on xp"
-            );
-            running.shutdown().await;
-            Delivery::start(DeliveryKind::Relay, "game-events", &second.events[0])
-                .finish(DeliveryOutcome::Delivered);
-            (first.events[0].clone(), second.events[0].clone())
-        })
+    let ((first, second), spans) = with_spans(async {
+        let store = MemoryStore::new();
+        let context = CommandContext::default().with_correlation_id(request);
+        let players = Repository::<Player, _>::new(store.clone());
+        let first = players
+            .execute_with(PlayerCommand::create("a"), context.clone())
+            .await
+            .expect("created");
+        let second = players
+            .execute_with(PlayerCommand::gain("a", 5), context)
+            .await
+            .expect("xp");
+        let mut bus = EventBus::new(store.clone(), store.clone()).with_retry(RetryPolicy::never());
+        // Fails on xp: the second event's span says so, and the batch stops there.
+        bus.subscribe::<common::PlayerEvent, _, _>("ledger", |event| async move {
+            match event.payload {
+                common::PlayerEvent::XpGained { .. } => Err::<(), BoxError>("full".into()),
+                _ => Ok(()),
+            }
+        });
+        let running = bus.start().expect("starts");
+        assert!(
+            running.wait_until_caught_up().await.is_err(),
+            "stopped on xp"
+        );
+        running.shutdown().await;
+        Delivery::start(DeliveryKind::Relay, "game-events", &second.events[0])
+            .finish(DeliveryOutcome::Delivered);
+        (first.events[0].clone(), second.events[0].clone())
     });
 
     let field = |fields: &SpanFields, name: &str| fields.get(name).cloned().unwrap_or_default();
