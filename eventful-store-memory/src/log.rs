@@ -61,6 +61,10 @@ struct Kind {
     format: PayloadFormat,
 }
 
+/// A cache line each: the streams of two tasks' players sit side by side in the table, and
+/// an append writes its stream's entry (its index's length), so entries sharing a line made
+/// every append by one task miss in the cache after an append by the other.
+#[repr(align(64))]
 struct StreamEntry {
     id: StreamId,
     /// `positions[v - 1]` is the position of version `v`.
