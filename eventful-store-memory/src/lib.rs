@@ -96,15 +96,18 @@ pub struct MemoryStore {
     inner: Arc<Inner>,
 }
 
+/// On a cache line of its own, the fields every append writes: `head`, the log's lock (a
+/// lock's word comes before what it guards) and the first fields of the log.
 #[derive(Default)]
+#[repr(C, align(64))]
 struct Inner {
-    log: RwLock<Log>,
     /// Position of the last visible event, readable without the lock.
     head: AtomicU64,
-    appended: Notify,
+    log: RwLock<Log>,
     /// Tasks inside `wait_for_append`: appends wake them only when there are some, since
-    /// waking takes a lock.
+    /// waking takes a lock. Every append reads it; only waiters write it.
     waiting: AtomicUsize,
+    appended: Notify,
     snapshots: Mutex<HashMap<StreamId, Snapshot>>,
     checkpoints: Mutex<HashMap<String, Position>>,
     shared: Shared,
@@ -376,5 +379,23 @@ impl CheckpointStore for MemoryStore {
 
     async fn unpark(&self, handler: &str, event_id: Uuid) -> Result<bool, StoreError> {
         Ok(self.inner.shared.unpark(handler, event_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_every_append_writes_is_on_one_cache_line() {
+        let inner = Inner::default();
+        let start = &inner as *const Inner as usize;
+        let log = inner.log.data_ptr() as usize - start;
+        assert_eq!(start % 64, 0, "the line starts with the store");
+        assert!(
+            log + Log::HOT_END <= 64,
+            "the log at {log}, its hot fields to {}",
+            log + Log::HOT_END
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! [`PayloadBytes`]: every payload's bytes, one after the other in fixed-size chunks that are
 //! never moved or copied, each event holding only where its bytes are (12 bytes) rather than a
-//! handle of its own to shared bytes (a `Payload` is 40).
+//! handle of its own to shared bytes (a `Payload` is 40). A payload of at most 8 bytes (most
+//! postcard payloads: `XpGained { amount: 100 }` is 2) is held in those 12 bytes themselves.
 //!
 //! A payload never spans two chunks, so it is always one slice: one that does not fit in what
 //! is left of the current chunk starts the next, and one larger than a chunk gets a chunk of
@@ -9,12 +10,48 @@
 /// Bytes per chunk.
 const CHUNK: usize = 256 * 1024;
 
-/// Where one payload's bytes are.
+/// Payloads up to this many bytes are kept in their slot.
+const INLINE: usize = 8;
+
+/// Where one payload's bytes are: in `place` itself when they are at most [`INLINE`], else in
+/// chunk `place[..4]` from byte `place[4..]` (little-endian numbers).
+///
+/// Held in the slot, a small payload costs no write to the chunks' tail, which appends by two
+/// tasks would otherwise both write, and no bytes besides the event's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Slot {
-    chunk: u32,
-    start: u32,
+    place: [u8; INLINE],
     len: u32,
+}
+
+impl Slot {
+    fn inline(bytes: &[u8]) -> Self {
+        let mut place = [0; INLINE];
+        place[..bytes.len()].copy_from_slice(bytes);
+        Self {
+            place,
+            len: bytes.len() as u32,
+        }
+    }
+
+    fn in_chunk(chunk: u32, start: u32, len: u32) -> Self {
+        let mut place = [0; INLINE];
+        place[..4].copy_from_slice(&chunk.to_le_bytes());
+        place[4..].copy_from_slice(&start.to_le_bytes());
+        Self { place, len }
+    }
+
+    fn is_inline(&self) -> bool {
+        self.len as usize <= INLINE
+    }
+
+    fn chunk(&self) -> usize {
+        u32::from_le_bytes([self.place[0], self.place[1], self.place[2], self.place[3]]) as usize
+    }
+
+    fn start(&self) -> usize {
+        u32::from_le_bytes([self.place[4], self.place[5], self.place[6], self.place[7]]) as usize
+    }
 }
 
 /// A payload larger than the memory store holds in one piece.
@@ -30,6 +67,9 @@ impl PayloadBytes {
     /// Keeps a copy of `bytes`, and says where.
     pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<Slot, TooLarge> {
         let len = u32::try_from(bytes.len()).map_err(|_| TooLarge)?;
+        if bytes.len() <= INLINE {
+            return Ok(Slot::inline(bytes));
+        }
         let fits = self
             .chunks
             .last()
@@ -41,18 +81,22 @@ impl PayloadBytes {
         let last = &mut self.chunks[chunk];
         let start = last.len();
         last.extend_from_slice(bytes);
-        Ok(Slot {
-            chunk: u32::try_from(chunk).map_err(|_| TooLarge)?,
-            // A chunk holds at most `max(CHUNK, len)` bytes, and `len` fits in a `u32`.
-            start: start as u32,
+        // A chunk holds at most `max(CHUNK, len)` bytes, and `len` fits in a `u32`.
+        Ok(Slot::in_chunk(
+            u32::try_from(chunk).map_err(|_| TooLarge)?,
+            start as u32,
             len,
-        })
+        ))
     }
 
     /// The bytes kept at `slot`.
-    pub(crate) fn get(&self, slot: Slot) -> &[u8] {
-        let start = slot.start as usize;
-        &self.chunks[slot.chunk as usize][start..start + slot.len as usize]
+    pub(crate) fn get<'a>(&'a self, slot: &'a Slot) -> &'a [u8] {
+        let len = slot.len as usize;
+        if slot.is_inline() {
+            return &slot.place[..len];
+        }
+        let start = slot.start();
+        &self.chunks[slot.chunk()][start..start + len]
     }
 }
 
@@ -63,7 +107,18 @@ mod tests {
     #[test]
     fn every_payload_is_one_slice_whatever_its_size() {
         let mut bytes = PayloadBytes::default();
-        let sizes = [0, 1, 13, CHUNK - 20, 30, CHUNK + 5, 7, 0];
+        let sizes = [
+            0,
+            1,
+            13,
+            CHUNK - 20,
+            30,
+            CHUNK + 5,
+            7,
+            0,
+            INLINE,
+            INLINE + 1,
+        ];
         let slots: Vec<(Slot, Vec<u8>)> = sizes
             .iter()
             .enumerate()
@@ -73,15 +128,22 @@ mod tests {
             })
             .collect();
         for (slot, payload) in &slots {
-            assert_eq!(bytes.get(*slot), &payload[..]);
+            assert_eq!(bytes.get(slot), &payload[..]);
+            assert_eq!(
+                slot.is_inline(),
+                payload.len() <= INLINE,
+                "{}",
+                payload.len()
+            );
         }
         assert_eq!(
-            slots[4].0.chunk,
-            slots[3].0.chunk + 1,
+            slots[4].0.chunk(),
+            slots[3].0.chunk() + 1,
             "what does not fit starts the next chunk"
         );
         assert_eq!(
-            slots[5].0.start, 0,
+            slots[5].0.start(),
+            0,
             "a large payload gets a chunk of its own"
         );
         assert!(
