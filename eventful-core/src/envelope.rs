@@ -216,8 +216,14 @@ pub fn new_event_id() -> Uuid {
     let since = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let millis = u64::try_from(since.as_millis()).unwrap_or(u64::MAX) & ((1 << 48) - 1);
-    let fraction = (u64::from(since.subsec_nanos() % 1_000_000) << 16) / 1_000_000;
+    // In 64-bit arithmetic: `as_millis` is 128-bit.
+    let nanos = since.subsec_nanos();
+    let millis = since
+        .as_secs()
+        .wrapping_mul(1000)
+        .wrapping_add(u64::from(nanos / 1_000_000))
+        & ((1 << 48) - 1);
+    let fraction = (u64::from(nanos % 1_000_000) << 16) / 1_000_000;
     let now = (millis << 16) | fraction;
     let ordered = LAST.with(|last| {
         let ordered = now.max(last.get() + 1);

@@ -32,6 +32,7 @@
 //! | `log` | the log: events in position order, a position index per stream, interned type names |
 //! | `ids` | the index of event ids: a sorted run of time-ordered ids, a hash table for the rest |
 //! | `chunks` | the chunked vector the log grows in, without copying |
+//! | `clock` | the time an append is recorded at, read cheaply |
 //! | `payloads` | every payload's bytes, one after the other in chunks of their own |
 //! | `shared` | shared handlers' progress: segments with their claims, parked events |
 //! | `persist` | [`MemoryStore::save_to`] and [`MemoryStore::load_from`]: the whole store in a file |
@@ -66,6 +67,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod chunks;
+mod clock;
 mod ids;
 mod log;
 mod payloads;
@@ -188,7 +190,7 @@ impl EventStore for MemoryStore {
     ) -> Result<AppendResult, StoreError> {
         // The clock is read, and the events dropped, outside the lock: appends by other tasks
         // wait only for the copying in.
-        let now = chrono::Utc::now();
+        let now = clock::now();
         let result = {
             let mut log = self.inner.write_log();
             let result = log.append(stream_id, expected, &events, now)?;
