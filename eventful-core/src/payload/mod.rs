@@ -7,8 +7,8 @@
 //! store's memory, decoded without copying it.
 //!
 //! Encoding writes into a per-thread arena (`arena`) and hands out reference-counted slices
-//! of it, so appending an event costs no allocation of its own and a store keeps the bytes
-//! without copying.
+//! of it, or holds a payload of a few bytes in line (`held`), so appending an event costs no
+//! allocation of its own and a store keeps the bytes without copying.
 //!
 //! | module | what lives there |
 //! | --- | --- |
@@ -16,9 +16,11 @@
 //! | `json` | JSON: writing, and the nesting a payload may have |
 //! | `binary` | postcard: writing through the positional guard, reading all of the bytes |
 //! | `arena` | the per-thread buffer payloads are written into |
+//! | `held` | a payload's bytes: in line when few, else shared |
 
 mod arena;
 mod binary;
+mod held;
 mod json;
 
 use std::fmt;
@@ -27,6 +29,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use self::held::Held;
 use crate::codec;
 
 /// Why a payload could not be made or read.
@@ -197,10 +200,24 @@ impl std::str::FromStr for PayloadFormat {
 /// assert_eq!(compact.decode::<XpGained>()?, XpGained { amount: 100 });
 /// # Ok::<(), eventful_core::PayloadError>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone)]
 pub struct Payload {
-    bytes: Bytes,
+    bytes: Held,
     format: PayloadFormat,
+}
+
+impl PartialEq for Payload {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_payload_ref() == other.as_payload_ref()
+    }
+}
+
+impl Eq for Payload {}
+
+impl std::hash::Hash for Payload {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_payload_ref().hash(state);
+    }
 }
 
 impl Payload {
@@ -218,7 +235,7 @@ impl Payload {
             PayloadFormat::Json => {
                 let bytes = arena::write_with(|out| json::write(out, value))
                     .map_err(PayloadError::Serialize)?;
-                json::check_depth(&bytes)?;
+                json::check_depth(bytes.as_slice())?;
                 bytes
             }
             PayloadFormat::Postcard => arena::write_with(|out| binary::write(out, value))?,
@@ -273,7 +290,7 @@ impl Payload {
             PayloadFormat::Json => {
                 let bytes = arena::write_with(|out| json::write_variant_content(out, value))
                     .map_err(PayloadError::Serialize)?;
-                json::check_depth(&bytes)?;
+                json::check_depth(bytes.as_slice())?;
                 bytes
             }
             PayloadFormat::Postcard => {
@@ -340,7 +357,7 @@ impl Payload {
     pub fn from_stored(bytes: Bytes, format: PayloadFormat) -> Result<Self, PayloadError> {
         match format {
             PayloadFormat::Json => Self::from_stored_json(bytes),
-            PayloadFormat::Postcard => Ok(Self { bytes, format }),
+            PayloadFormat::Postcard => Ok(Self::from_kept(bytes, format)),
         }
     }
 
@@ -358,20 +375,20 @@ impl Payload {
     /// # Ok::<(), eventful_core::PayloadError>(())
     /// ```
     pub fn from_kept(bytes: Bytes, format: PayloadFormat) -> Self {
-        Self { bytes, format }
+        Self {
+            bytes: Held::from(bytes),
+            format,
+        }
     }
 
     fn json_unchecked(bytes: Bytes) -> Self {
-        Self {
-            bytes,
-            format: PayloadFormat::Json,
-        }
+        Self::from_kept(bytes, PayloadFormat::Json)
     }
 
     /// The payload borrowed, for code that reads payloads in place.
     pub fn as_payload_ref(&self) -> PayloadRef<'_> {
         PayloadRef {
-            bytes: &self.bytes,
+            bytes: self.bytes.as_slice(),
             format: self.format,
         }
     }
@@ -413,23 +430,23 @@ impl Payload {
 
     /// The bytes as stored: JSON text, or postcard (see [`Payload::format`]).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+        self.bytes.as_slice()
     }
 
-    /// The bytes as shared bytes.
+    /// The bytes as shared bytes (copied, when they are few and held in line).
     pub fn into_bytes(self) -> Bytes {
-        self.bytes
+        self.bytes.into_bytes()
     }
 
     /// Length of the bytes.
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        self.as_bytes().len()
     }
 
     /// Whether there are no bytes: never true of JSON made by this type's constructors; a
     /// unit variant's content in postcard.
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.as_bytes().is_empty()
     }
 }
 
@@ -484,7 +501,8 @@ impl<'a> PayloadRef<'a> {
     /// A payload of its own, with the bytes copied.
     pub fn to_payload(self) -> Payload {
         Payload {
-            bytes: Bytes::copy_from_slice(self.bytes),
+            bytes: Held::inline(self.bytes)
+                .unwrap_or_else(|| Held::from(Bytes::copy_from_slice(self.bytes))),
             format: self.format,
         }
     }
