@@ -165,11 +165,28 @@ pub async fn stale_or_unreadable_snapshot_is_ignored<S: ConformanceStore>(store:
 }
 
 /// Tasks sharing one repository, and repositories with caches of their own (two processes),
-/// all running commands on one aggregate at once: every command commits, on fresh state.
+/// all running commands on one aggregate at once: every command commits, on fresh state. The
+/// race is run again, on a fresh player, until one run saw conflicts (a few times at most): on
+/// a loaded machine one runtime worker may get no processor for a while, and the task on the
+/// other then runs all its commands alone.
 pub async fn concurrent_commands_are_retried_not_lost<S: ConformanceStore>(store: S) {
+    const RUNS: usize = 10;
+    let store = Interleaved::new(store);
+    for _ in 0..RUNS {
+        let before = store.seen().conflicts;
+        race_commands(&store).await;
+        if store.seen().conflicts > before {
+            return;
+        }
+    }
+    panic!(
+        "no command met a conflict in {RUNS} runs: the writers did not race, and the check proved nothing"
+    );
+}
+
+async fn race_commands<S: ConformanceStore>(store: &Interleaved<S>) {
     const TASKS: u64 = 6;
     const EACH: u64 = 8;
-    let store = Interleaved::new(store);
     let id = player_id();
     let retry = RetryPolicy::default()
         .with_max_attempts(100)
@@ -208,15 +225,11 @@ pub async fn concurrent_commands_are_retried_not_lost<S: ConformanceStore>(store
         .await
         .unwrap_or_else(|error| panic!("{error}"));
     assert_eq!(player.state.xp, TASKS * EACH * 100, "an update was lost");
-    assert!(
-        store.seen().conflicts > 0,
-        "no command met a conflict: the writers did not race, and the check proved nothing"
-    );
     assert_eq!(
         player.state.level,
         crate::testing::model::level_of(TASKS * EACH * 100)
     );
-    let versions: Vec<u64> = whole_stream(&store, &stream_of(id))
+    let versions: Vec<u64> = whole_stream(store, &stream_of(id))
         .await
         .iter()
         .map(|event| event.version.get())
@@ -414,7 +427,7 @@ pub async fn bad_input_is_typed_and_changes_nothing<S: ConformanceStore>(store: 
             .append(
                 &stream_id,
                 ExpectedVersion::Exact(Version::new(1)),
-                vec![raw_event("player", event_type, json)],
+                &[raw_event("player", event_type, json)],
             )
             .await
             .unwrap_or_else(|error| panic!("{error}"));
