@@ -660,7 +660,7 @@ async fn the_admin_reads_old_event_shapes_with_the_buses_upcasters() {
         .append(
             &StreamId::new("player-1").expect("stream"),
             ExpectedVersion::Any,
-            vec![old],
+            &[old],
         )
         .await
         .expect("appends");

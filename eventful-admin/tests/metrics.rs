@@ -159,7 +159,7 @@ fn commands_count_by_outcome_with_retries_latency_and_events() {
             Payload::encode(&serde_json::json!({ "amount": "lots" })).expect("json"),
         );
         store
-            .append(&stream, ExpectedVersion::NoStream, vec![garbage])
+            .append(&stream, ExpectedVersion::NoStream, &[garbage])
             .await
             .expect("appended");
         assert!(players.execute(gain(2, 1)).await.is_err());

@@ -89,7 +89,7 @@ impl<S: EventStore + 'static> Inbox<S> {
         .with_metadata(event.metadata.clone());
         match self
             .store
-            .append(&event.stream_id, ExpectedVersion::Any, vec![received])
+            .append(&event.stream_id, ExpectedVersion::Any, &[received])
             .await
         {
             Ok(_) => Ok(()),

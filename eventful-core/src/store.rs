@@ -369,12 +369,13 @@ pub type StreamVisitor<'v> = dyn FnMut(EventRef<'_>) -> ControlFlow<()> + Send +
 /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
 /// ```
 pub trait EventStore: Send + Sync {
-    /// Appends `events` to `stream_id` if its version satisfies `expected`.
+    /// Appends `events` to `stream_id` if its version satisfies `expected`. The store copies
+    /// what it keeps; the caller keeps its events (to retry, to log what failed).
     fn append(
         &self,
         stream_id: &StreamId,
         expected: ExpectedVersion,
-        events: Vec<NewEvent>,
+        events: &[NewEvent],
     ) -> impl Future<Output = Result<AppendResult, StoreError>> + Send;
 
     /// Up to `limit` events of `stream_id` from version `from` (inclusive), in order. A stream
@@ -490,7 +491,7 @@ crate::dyn_form::object_safe! {
     /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
     /// ```
     EventStore => DynEventStore {
-        fn append(&self, stream_id: &StreamId, expected: ExpectedVersion, events: Vec<NewEvent>)
+        fn append(&self, stream_id: &StreamId, expected: ExpectedVersion, events: &[NewEvent])
             -> Result<AppendResult, StoreError> => append_boxed;
         fn read_stream(&self, stream_id: &StreamId, from: Version, limit: usize)
             -> Result<Vec<RecordedEvent>, StoreError> => read_stream_boxed;

@@ -552,7 +552,7 @@ async fn a_store_outage_is_waited_out_not_parked() {
             )
             .with_event_id(uuid::Uuid::new_v5(&event.event_id, b"mirror"));
             writer
-                .append(&target, ExpectedVersion::Any, vec![copy])
+                .append(&target, ExpectedVersion::Any, &[copy])
                 .await?;
             Ok::<(), BoxError>(())
         }

@@ -22,7 +22,7 @@ impl EventStore for RequiredOnly {
         &self,
         stream_id: &StreamId,
         expected: ExpectedVersion,
-        events: Vec<NewEvent>,
+        events: &[NewEvent],
     ) -> Result<AppendResult, StoreError> {
         self.0.append(stream_id, expected, events).await
     }

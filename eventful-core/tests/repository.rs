@@ -324,7 +324,7 @@ async fn append_raw(
         Payload::encode(&json).expect("json"),
     );
     store
-        .append(&stream(player), ExpectedVersion::Any, vec![event])
+        .append(&stream(player), ExpectedVersion::Any, &[event])
         .await
         .expect("appends");
 }

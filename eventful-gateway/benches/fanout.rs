@@ -125,7 +125,7 @@ async fn server(args: Args) {
             .append(
                 &StreamId::new(&stream).expect("valid"),
                 ExpectedVersion::Any,
-                vec![event],
+                &[event],
             )
             .await
             .expect("appends");

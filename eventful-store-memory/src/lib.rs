@@ -19,7 +19,7 @@
 //!     1,
 //!     Payload::from_json_slice(br#"{"name":"ana"}"#)?,
 //! );
-//! store.append(&stream, ExpectedVersion::NoStream, vec![event]).await?;
+//! store.append(&stream, ExpectedVersion::NoStream, &[event]).await?;
 //! assert_eq!(store.stream_version(&stream).await?, Version::new(1));
 //! # Ok(()) }
 //! # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
@@ -186,18 +186,17 @@ impl EventStore for MemoryStore {
         &self,
         stream_id: &StreamId,
         expected: ExpectedVersion,
-        events: Vec<NewEvent>,
+        events: &[NewEvent],
     ) -> Result<AppendResult, StoreError> {
-        // The clock is read, and the events dropped, outside the lock: appends by other tasks
-        // wait only for the copying in.
+        // The clock is read outside the lock: appends by other tasks wait only for the
+        // copying in.
         let now = clock::now();
         let result = {
             let mut log = self.inner.write_log();
-            let result = log.append(stream_id, expected, &events, now)?;
+            let result = log.append(stream_id, expected, events, now)?;
             self.inner.head.store(log.head(), Ordering::SeqCst);
             result
         };
-        drop(events);
         // SeqCst on `head` and `waiting`, here and in `wait_for_append`: either this load
         // sees the waiter, or the waiter's load of `head` sees this append.
         if !result.already_stored

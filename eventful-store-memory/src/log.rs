@@ -177,8 +177,8 @@ impl Log {
         })
     }
 
-    /// Appends copies of `events` (the caller drops them, once the lock is released), recorded
-    /// at `now` or at the time of the event before, whichever is later.
+    /// Appends copies of `events`, recorded at `now` or at the time of the event before,
+    /// whichever is later.
     pub(crate) fn append(
         &mut self,
         stream_id: &StreamId,

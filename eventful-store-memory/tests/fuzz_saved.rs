@@ -66,7 +66,7 @@ async fn populated(rounds: u32) -> MemoryStore {
             .append(
                 &stream,
                 ExpectedVersion::Any,
-                vec![first, event("leveled_up", r#"{"to":2}"#)],
+                &[first, event("leveled_up", r#"{"to":2}"#)],
             )
             .await
             .expect("appends");

@@ -37,7 +37,7 @@ async fn populated() -> MemoryStore {
             event("leveled_up", r#"{"from":1,"to":2}"#),
         ];
         store
-            .append(&stream, ExpectedVersion::Any, events)
+            .append(&stream, ExpectedVersion::Any, &events)
             .await
             .expect("appends");
     }
@@ -95,7 +95,7 @@ async fn a_saved_store_loads_back_whole_and_carries_on() {
         .append(
             &stream,
             ExpectedVersion::Exact(Version::new(16)),
-            vec![event("xp_gained", r#"{"amount":1}"#)],
+            &[event("xp_gained", r#"{"amount":1}"#)],
         )
         .await
         .expect("appends after loading");
@@ -104,7 +104,7 @@ async fn a_saved_store_loads_back_whole_and_carries_on() {
         (Version::new(17), Position::new(61))
     );
     let retried = loaded
-        .append(&stream, ExpectedVersion::Exact(Version::new(14)), {
+        .append(&stream, ExpectedVersion::Exact(Version::new(14)), &{
             let stored = loaded
                 .read_stream(&stream, Version::new(15), 2)
                 .await
@@ -119,7 +119,7 @@ async fn a_saved_store_loads_back_whole_and_carries_on() {
                     metadata: e.metadata,
                     payload: e.payload,
                 })
-                .collect()
+                .collect::<Vec<_>>()
         })
         .await
         .expect("idempotent");
@@ -717,7 +717,7 @@ async fn salvaging_keeps_what_comes_before_the_damage_and_says_what_it_left_out(
         .append(
             &StreamId::new("player-9").expect("valid"),
             ExpectedVersion::NoStream,
-            vec![event("xp_gained", r#"{"amount":1}"#)],
+            &[event("xp_gained", r#"{"amount":1}"#)],
         )
         .await
         .expect("appends after salvaging");
@@ -849,11 +849,7 @@ async fn a_store_saved_while_in_use_always_loads() {
             while saving.load(Ordering::Relaxed) && n < 3_000 {
                 n += 1;
                 let appended = store
-                    .append(
-                        &stream,
-                        ExpectedVersion::Any,
-                        vec![event("xp_gained", "{}")],
-                    )
+                    .append(&stream, ExpectedVersion::Any, &[event("xp_gained", "{}")])
                     .await
                     .expect("appends");
                 store

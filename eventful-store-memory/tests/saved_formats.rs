@@ -50,7 +50,7 @@ async fn mixed() -> MemoryStore {
         .append(
             &StreamId::new("note-1").expect("valid"),
             ExpectedVersion::NoStream,
-            vec![note],
+            &[note],
         )
         .await
         .expect("appends");

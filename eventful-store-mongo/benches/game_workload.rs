@@ -127,7 +127,7 @@ async fn append_rate(store: &MongoStore) -> Result<f64, BoxError> {
             Payload::from_json_slice(br#"{"amount":100}"#)?,
         );
         store
-            .append(&stream, ExpectedVersion::NoStream, vec![event])
+            .append(&stream, ExpectedVersion::NoStream, &[event])
             .await?;
     }
     Ok(f64::from(CEILING_INSERTS) / started.elapsed().as_secs_f64())

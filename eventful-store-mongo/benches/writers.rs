@@ -296,7 +296,7 @@ async fn tasks(
         .append(
             &StreamId::new(format!("warm-{}", uuid::Uuid::new_v4().simple()))?,
             ExpectedVersion::NoStream,
-            vec![event()],
+            &[event()],
         )
         .await?;
     wait_until(start).await;
@@ -318,7 +318,7 @@ async fn tasks(
                         .append(
                             &stream,
                             ExpectedVersion::Exact(Version::new(version)),
-                            vec![event()],
+                            &[event()],
                         )
                         .await
                         .map(drop)

@@ -70,12 +70,12 @@ impl Inner {
         &self,
         stream_id: &StreamId,
         expected: ExpectedVersion,
-        events: Vec<NewEvent>,
+        events: &[NewEvent],
     ) -> Result<AppendResult, StoreError> {
         if events.is_empty() {
             return self.check_version_only(stream_id, expected).await;
         }
-        let prepared = PreparedAppend::new(stream_id, &events)?;
+        let prepared = PreparedAppend::new(stream_id, events)?;
         let mut after = match expected {
             ExpectedVersion::NoStream | ExpectedVersion::Exact(Version::NONE) => NO_STREAM,
             ExpectedVersion::Exact(version) => match self.heads.get(stream_id) {
@@ -345,7 +345,7 @@ mod tests {
         let (home, away) = (stream("home"), stream("away"));
         let x = event("x", "{}");
         let first = store
-            .append(&home, ExpectedVersion::NoStream, vec![x.clone()])
+            .append(&home, ExpectedVersion::NoStream, std::slice::from_ref(&x))
             .await
             .expect("append");
         for expected in [
@@ -354,7 +354,7 @@ mod tests {
             ExpectedVersion::Any,
         ] {
             let again = store
-                .append(&home, expected, vec![x.clone()])
+                .append(&home, expected, std::slice::from_ref(&x))
                 .await
                 .unwrap_or_else(|error| panic!("a retry with {expected} failed: {error}"));
             assert!(again.already_stored, "{expected}");
@@ -364,7 +364,7 @@ mod tests {
             .append(
                 &home,
                 ExpectedVersion::Exact(Version::new(1)),
-                vec![event("y", "{}")],
+                &[event("y", "{}")],
             )
             .await
             .expect("append");
@@ -375,7 +375,7 @@ mod tests {
                     .append(
                         &home,
                         ExpectedVersion::Exact(Version::new(2)),
-                        vec![x.clone()]
+                        std::slice::from_ref(&x)
                     )
                     .await
             ),
@@ -384,7 +384,11 @@ mod tests {
         );
         for expected in [ExpectedVersion::NoStream, ExpectedVersion::Any] {
             assert_eq!(
-                place(store.append(&away, expected, vec![x.clone()]).await),
+                place(
+                    store
+                        .append(&away, expected, std::slice::from_ref(&x))
+                        .await
+                ),
                 at_home,
                 "another stream, {expected}"
             );
@@ -395,7 +399,7 @@ mod tests {
                     .append(
                         &home,
                         ExpectedVersion::Exact(Version::new(5)),
-                        vec![x.clone()]
+                        std::slice::from_ref(&x)
                     )
                     .await
             ),
@@ -406,7 +410,7 @@ mod tests {
         assert_eq!(
             conflict_at(
                 store
-                    .append(&home, ExpectedVersion::NoStream, fresh())
+                    .append(&home, ExpectedVersion::NoStream, &fresh())
                     .await
             ),
             2
@@ -414,7 +418,7 @@ mod tests {
         assert_eq!(
             conflict_at(
                 store
-                    .append(&home, ExpectedVersion::Exact(Version::new(5)), fresh())
+                    .append(&home, ExpectedVersion::Exact(Version::new(5)), &fresh())
                     .await
             ),
             2

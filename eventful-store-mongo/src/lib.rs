@@ -19,7 +19,7 @@
 //!     1,
 //!     Payload::from_json_slice(br#"{"name":"ana"}"#)?,
 //! );
-//! store.append(&stream, ExpectedVersion::NoStream, vec![event]).await?;
+//! store.append(&stream, ExpectedVersion::NoStream, &[event]).await?;
 //! assert_eq!(store.stream_version(&stream).await?, Version::new(1));
 //! # Ok(()) }
 //! ```

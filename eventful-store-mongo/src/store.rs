@@ -250,7 +250,7 @@ impl EventStore for MongoStore {
         &self,
         stream_id: &StreamId,
         expected: ExpectedVersion,
-        events: Vec<NewEvent>,
+        events: &[NewEvent],
     ) -> Result<AppendResult, StoreError> {
         self.inner.append(stream_id, expected, events).await
     }

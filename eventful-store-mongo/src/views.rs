@@ -58,7 +58,7 @@ async fn a_filtered_read_never_resumes_past_what_its_second_read_missed() {
             .append(
                 &stream(name),
                 ExpectedVersion::NoStream,
-                vec![event(event_type, "{}")],
+                &[event(event_type, "{}")],
             )
             .await
             .expect("append");
@@ -98,7 +98,7 @@ async fn a_retry_under_a_lagging_view_is_already_stored() {
     let s = stream("retried");
     let sent = event("x", "{}");
     let first = store
-        .append(&s, ExpectedVersion::NoStream, vec![sent.clone()])
+        .append(&s, ExpectedVersion::NoStream, std::slice::from_ref(&sent))
         .await
         .expect("append");
     for operation in [
@@ -109,7 +109,7 @@ async fn a_retry_under_a_lagging_view_is_already_stored() {
         store.inner.stale_view.hide(operation, 0, 3);
     }
     let again = store
-        .append(&s, ExpectedVersion::Exact(Version::NONE), vec![sent])
+        .append(&s, ExpectedVersion::Exact(Version::NONE), &[sent])
         .await
         .expect("the retry succeeds once the view catches up");
     assert!(again.already_stored);
@@ -130,7 +130,7 @@ async fn a_view_that_does_not_catch_up_is_a_typed_error() {
     let store = open(settings.with_catch_up_timeout(timeout), None).await;
     let s = stream("lagging");
     store
-        .append(&s, ExpectedVersion::NoStream, vec![event("x", "{}")])
+        .append(&s, ExpectedVersion::NoStream, &[event("x", "{}")])
         .await
         .expect("append");
     for operation in [
@@ -142,7 +142,7 @@ async fn a_view_that_does_not_catch_up_is_a_typed_error() {
     }
     let started = Instant::now();
     let error = store
-        .append(&s, ExpectedVersion::NoStream, vec![event("y", "{}")])
+        .append(&s, ExpectedVersion::NoStream, &[event("y", "{}")])
         .await
         .expect_err("the view never shows the holder");
     assert!(started.elapsed() >= timeout);
@@ -180,7 +180,7 @@ async fn a_position_left_by_a_dead_writer_is_closed_after_the_gap_timeout() {
     let held = late.inner.take_positions(1, 0).await.expect("a position");
     let s = stream("other");
     let appended = other
-        .append(&s, ExpectedVersion::NoStream, vec![event("x", "{}")])
+        .append(&s, ExpectedVersion::NoStream, &[event("x", "{}")])
         .await
         .expect("append");
     assert!(appended.first_position.get() > held);
@@ -226,7 +226,7 @@ async fn a_position_left_by_a_dead_writer_is_closed_after_the_gap_timeout() {
         .append(
             &stream("late"),
             ExpectedVersion::NoStream,
-            vec![event("y", "{}")],
+            &[event("y", "{}")],
         )
         .await
         .expect("the late append is stored");
@@ -262,12 +262,12 @@ async fn an_orphaned_claim_is_deleted_after_its_grace() {
         .expect("the orphan is inserted");
     let s = stream("held");
     let result = store
-        .append(&s, ExpectedVersion::NoStream, events.clone())
+        .append(&s, ExpectedVersion::NoStream, &events)
         .await
         .expect("the append goes through");
     assert!(!result.already_stored);
     let again = store
-        .append(&s, ExpectedVersion::NoStream, events)
+        .append(&s, ExpectedVersion::NoStream, &events)
         .await
         .expect("a retry");
     assert!(

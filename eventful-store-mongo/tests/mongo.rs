@@ -80,16 +80,16 @@ async fn several_stores_on_one_database_keep_one_order() {
                 };
                 for i in 0..APPENDS {
                     let count = 1 + i % 3;
-                    let batch = (0..count).map(|_| next(&mut written)).collect();
+                    let batch = (0..count).map(|_| next(&mut written)).collect::<Vec<_>>();
                     store
-                        .append(&shared[(i % 2) as usize], ExpectedVersion::Any, batch)
+                        .append(&shared[(i % 2) as usize], ExpectedVersion::Any, &batch)
                         .await
                         .unwrap_or_else(|error| panic!("an Any append failed: {error}"));
                     store
                         .append(
                             &own,
                             ExpectedVersion::Exact(Version::new(i)),
-                            vec![next(&mut written)],
+                            &[next(&mut written)],
                         )
                         .await
                         .unwrap_or_else(|error| {
@@ -101,7 +101,7 @@ async fn several_stores_on_one_database_keep_one_order() {
                             .append(
                                 &contested,
                                 ExpectedVersion::Exact(version),
-                                vec![next(&mut written)],
+                                &[next(&mut written)],
                             )
                             .await
                         {
@@ -189,36 +189,36 @@ async fn exact_appends_check_the_stream_when_the_cache_cannot_vouch() {
         Err(StoreError::Conflict { actual: a, .. }) => assert_eq!(a, Version::new(actual)),
         other => panic!("expected a conflict at {actual}, got {other:?}"),
     };
-    a.append(&s, ExpectedVersion::NoStream, vec![event(1)])
+    a.append(&s, ExpectedVersion::NoStream, &[event(1)])
         .await
         .expect("first append");
-    b.append(&s, ExpectedVersion::Exact(Version::new(1)), vec![event(2)])
+    b.append(&s, ExpectedVersion::Exact(Version::new(1)), &[event(2)])
         .await
         .expect("b has not seen the stream, reads its head, and appends");
     conflict(
-        a.append(&s, ExpectedVersion::Exact(Version::new(1)), vec![event(0)])
+        a.append(&s, ExpectedVersion::Exact(Version::new(1)), &[event(0)])
             .await,
         2,
     );
-    a.append(&s, ExpectedVersion::Exact(Version::new(2)), vec![event(3)])
+    a.append(&s, ExpectedVersion::Exact(Version::new(2)), &[event(3)])
         .await
         .expect("a learnt the head from its conflict");
     uncached
         .append(
             &s,
             ExpectedVersion::Exact(Version::new(3)),
-            vec![event(4), event(5)],
+            &[event(4), event(5)],
         )
         .await
         .expect("without a cache every Exact append reads the head first");
     conflict(
         uncached
-            .append(&s, ExpectedVersion::Exact(Version::new(4)), vec![event(0)])
+            .append(&s, ExpectedVersion::Exact(Version::new(4)), &[event(0)])
             .await,
         5,
     );
     conflict(
-        a.append(&s, ExpectedVersion::Exact(Version::new(7)), vec![event(0)])
+        a.append(&s, ExpectedVersion::Exact(Version::new(7)), &[event(0)])
             .await,
         5,
     );
@@ -242,7 +242,7 @@ async fn a_document_that_does_not_decode_names_its_stream_and_version() {
     };
     let s = stream("corrupt");
     store
-        .append(&s, ExpectedVersion::NoStream, vec![event(1)])
+        .append(&s, ExpectedVersion::NoStream, &[event(1)])
         .await
         .expect("append");
     let id = uuid::Uuid::new_v4().to_string();
@@ -418,7 +418,7 @@ async fn documents_are_queryable_in_the_shell() {
     )
     .with_metadata(eventful_core::Metadata::default().with_correlation_id(correlation));
     store
-        .append(&s, ExpectedVersion::NoStream, vec![sent.clone()])
+        .append(&s, ExpectedVersion::NoStream, std::slice::from_ref(&sent))
         .await
         .expect("append");
     let found = raw_events(&store)
@@ -465,7 +465,7 @@ async fn an_unrepresentable_payload_is_refused_and_writes_nothing() {
         Payload::from_json_slice(br#"{"n":18446744073709551615}"#).expect("valid JSON"),
     );
     match store
-        .append(&s, ExpectedVersion::NoStream, vec![event(1), huge])
+        .append(&s, ExpectedVersion::NoStream, &[event(1), huge])
         .await
     {
         Err(error @ StoreError::Unstorable { .. }) => {
@@ -504,7 +504,11 @@ async fn an_older_snapshot_never_replaces_a_newer_one() {
     let s = stream("snap");
     // A snapshot may not be ahead of its stream.
     store
-        .append(&s, ExpectedVersion::NoStream, (1..=20).map(event).collect())
+        .append(
+            &s,
+            ExpectedVersion::NoStream,
+            &(1..=20).map(event).collect::<Vec<_>>(),
+        )
         .await
         .expect("append");
     let snapshot = |version: u64, revision: u32| Snapshot {
@@ -573,7 +577,11 @@ async fn the_per_stream_event_ids_index_of_earlier_versions_is_replaced() {
     let home = stream("home");
     let sent = event(1);
     store
-        .append(&home, ExpectedVersion::NoStream, vec![sent.clone()])
+        .append(
+            &home,
+            ExpectedVersion::NoStream,
+            std::slice::from_ref(&sent),
+        )
         .await
         .expect("append");
     // Turn the database into what an earlier version left.
@@ -622,7 +630,11 @@ async fn the_per_stream_event_ids_index_of_earlier_versions_is_replaced() {
         .expect("the event is found");
     assert_eq!(found.version, Version::new(1));
     match store
-        .append(&stream("away"), ExpectedVersion::Any, vec![sent.clone()])
+        .append(
+            &stream("away"),
+            ExpectedVersion::Any,
+            std::slice::from_ref(&sent),
+        )
         .await
     {
         Err(StoreError::DuplicateEvent {
@@ -644,18 +656,22 @@ async fn a_retry_may_span_several_appends() {
     let s = stream("span");
     let (a, b, c) = (event(1), event(2), event(3));
     let first = store
-        .append(&s, ExpectedVersion::NoStream, vec![a.clone(), b.clone()])
+        .append(&s, ExpectedVersion::NoStream, &[a.clone(), b.clone()])
         .await
         .expect("append");
     store
-        .append(&s, ExpectedVersion::Exact(Version::new(2)), vec![c.clone()])
+        .append(
+            &s,
+            ExpectedVersion::Exact(Version::new(2)),
+            std::slice::from_ref(&c),
+        )
         .await
         .expect("append");
     let across = store
         .append(
             &s,
             ExpectedVersion::Exact(Version::new(1)),
-            vec![b.clone(), c.clone()],
+            &[b.clone(), c.clone()],
         )
         .await
         .expect("a retry across two appends");
@@ -663,7 +679,7 @@ async fn a_retry_may_span_several_appends() {
     assert_eq!(across.last_version, Version::new(3));
     assert_eq!(across.first_position.get(), first.first_position.get() + 1);
     let whole = store
-        .append(&s, ExpectedVersion::Any, vec![a.clone(), b, c])
+        .append(&s, ExpectedVersion::Any, &[a.clone(), b, c])
         .await
         .expect("a retry of everything");
     assert!(whole.already_stored);
@@ -687,11 +703,15 @@ async fn an_id_stored_by_another_store_is_refused() {
     let home = stream("home");
     let away = stream("away");
     let sent = event(1);
-    b.append(&away, ExpectedVersion::NoStream, vec![event(2)])
+    b.append(&away, ExpectedVersion::NoStream, &[event(2)])
         .await
         .expect("append");
     let stored = a
-        .append(&home, ExpectedVersion::NoStream, vec![sent.clone()])
+        .append(
+            &home,
+            ExpectedVersion::NoStream,
+            std::slice::from_ref(&sent),
+        )
         .await
         .expect("append");
 
@@ -712,7 +732,7 @@ async fn an_id_stored_by_another_store_is_refused() {
         ExpectedVersion::Any,
     ] {
         assert_eq!(
-            refused_at(b.append(&away, expected, vec![sent.clone()]).await),
+            refused_at(b.append(&away, expected, std::slice::from_ref(&sent)).await),
             (home.clone(), 1),
             "{expected}"
         );
@@ -722,7 +742,7 @@ async fn an_id_stored_by_another_store_is_refused() {
             b.append(
                 &stream("new"),
                 ExpectedVersion::NoStream,
-                vec![event(3), sent.clone()]
+                &[event(3), sent.clone()]
             )
             .await
         ),
@@ -761,7 +781,7 @@ async fn the_probe_agrees_with_the_server_and_leaves_nothing_behind() {
     let s2 = stream("probe");
     let (x, y, z) = (event(1), event(2), event(3));
     store
-        .append(&s1, ExpectedVersion::NoStream, vec![x.clone(), y.clone()])
+        .append(&s1, ExpectedVersion::NoStream, &[x.clone(), y.clone()])
         .await
         .expect("append");
     // Straight to the collection, past the store: does the index refuse a shared id?
@@ -823,7 +843,9 @@ async fn two_stores_racing_with_the_same_ids_store_them_once() {
                 let (events, barrier) = (events.clone(), barrier.clone());
                 tokio::spawn(async move {
                     barrier.wait().await;
-                    store.append(&stream_id, ExpectedVersion::Any, events).await
+                    store
+                        .append(&stream_id, ExpectedVersion::Any, &events)
+                        .await
                 })
             })
             .collect();
@@ -1022,11 +1044,7 @@ async fn five_and_five(store: &MongoStore) -> (StreamId, StreamId, Vec<uuid::Uui
         let sent = event(i + 1);
         ids.push(sent.event_id);
         let appended = store
-            .append(
-                &damaged,
-                ExpectedVersion::Exact(Version::new(i)),
-                vec![sent],
-            )
+            .append(&damaged, ExpectedVersion::Exact(Version::new(i)), &[sent])
             .await
             .expect("append");
         positions.push(appended.first_position.get());
@@ -1034,7 +1052,7 @@ async fn five_and_five(store: &MongoStore) -> (StreamId, StreamId, Vec<uuid::Uui
             .append(
                 &other,
                 ExpectedVersion::Exact(Version::new(i)),
-                vec![event(100 + i)],
+                &[event(100 + i)],
             )
             .await
             .expect("append");
@@ -1177,11 +1195,7 @@ async fn a_damaged_last_document_is_not_the_end_of_the_log() {
             // Nothing after the stream's last append betrays it to a stream read; an append
             // made from what that read gave collides with it, and reports it.
             let error = fresh
-                .append(
-                    &other,
-                    ExpectedVersion::Exact(Version::new(4)),
-                    vec![event(0)],
-                )
+                .append(&other, ExpectedVersion::Exact(Version::new(4)), &[event(0)])
                 .await
                 .expect_err("the append collides with the damaged document");
             let problem = corrupt_at(&error, &at);
@@ -1207,7 +1221,7 @@ async fn a_damaged_document_appearing_at_the_end_wakes_a_subscriber() {
     };
     let s = stream("late");
     store
-        .append(&s, ExpectedVersion::NoStream, vec![event(1), event(2)])
+        .append(&s, ExpectedVersion::NoStream, &[event(1), event(2)])
         .await
         .expect("append");
     let filter = EventFilter::all().with_event_types([TypeName::from_static("numbered")]);
@@ -1335,7 +1349,7 @@ async fn a_missing_document_is_a_gap_closed_after_the_gap_timeout() {
         .append(
             &other,
             ExpectedVersion::Exact(Version::new(5)),
-            vec![event(200)],
+            &[event(200)],
         )
         .await
         .expect("append");

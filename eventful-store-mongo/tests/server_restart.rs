@@ -109,7 +109,10 @@ async fn append_through(store: &MongoStore, run: &str, stream: u64, version: u64
     let deadline = Instant::now() + PATIENCE;
     loop {
         let expected = ExpectedVersion::Exact(Version::new(version - 1));
-        match store.append(&id, expected, vec![new.clone()]).await {
+        match store
+            .append(&id, expected, std::slice::from_ref(&new))
+            .await
+        {
             Ok(_) => return,
             Err(StoreError::Unavailable { .. } | StoreError::Timeout { .. })
                 if Instant::now() < deadline =>
@@ -185,7 +188,7 @@ async fn a_server_killed_and_restarted_loses_nothing_acknowledged() {
         .append(
             &stream_of(&run, 0),
             ExpectedVersion::Exact(Version::new(BEFORE)),
-            vec![event(99, 99)],
+            &[event(99, 99)],
         )
         .await;
     assert!(

@@ -122,11 +122,11 @@ pub(super) async fn append_traced<E: Event>(
         Ok((new_events, pending)) => {
             let stored = if traced {
                 store
-                    .append(stream_id, expected, new_events)
+                    .append(stream_id, expected, &new_events)
                     .instrument(span.clone())
                     .await
             } else {
-                store.append(stream_id, expected, new_events).await
+                store.append(stream_id, expected, &new_events).await
             };
             stored
                 .map(|result| stamp(stream_id, pending, &result))

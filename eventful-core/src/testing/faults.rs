@@ -48,9 +48,9 @@ pub enum StreamReadFault {
 /// assert!(matches!(read, Err(StoreError::Unavailable { .. })));
 ///
 /// store.fail_next_writes(1);
-/// let refused = store.append(&stream, ExpectedVersion::Any, Vec::new()).await;
+/// let refused = store.append(&stream, ExpectedVersion::Any, &[]).await;
 /// assert!(matches!(refused, Err(StoreError::Unavailable { .. })));
-/// store.append(&stream, ExpectedVersion::Any, Vec::new()).await?; // back up
+/// store.append(&stream, ExpectedVersion::Any, &[]).await?; // back up
 /// assert_eq!(store.refused_writes(), 1);
 /// # Ok(()) }
 /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
@@ -128,7 +128,7 @@ impl<S: EventStore> EventStore for FaultyStore<S> {
         &self,
         stream_id: &StreamId,
         expected: ExpectedVersion,
-        events: Vec<NewEvent>,
+        events: &[NewEvent],
     ) -> Result<AppendResult, StoreError> {
         self.check_write()?;
         self.store.append(stream_id, expected, events).await

@@ -36,7 +36,7 @@ use crate::store::{AllBatch, AppendResult, EventFilter, EventStore, StoreError, 
 /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 /// let store = Interleaved::new(MemoryStore::new());
 /// let stream = StreamId::new("player-1")?;
-/// store.append(&stream, ExpectedVersion::NoStream, Vec::new()).await?;
+/// store.append(&stream, ExpectedVersion::NoStream, &[]).await?;
 /// assert_eq!(store.seen().appends, 1);
 /// # Ok(()) }
 /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
@@ -88,7 +88,7 @@ impl<S> Interleaved<S> {
     /// let shared = MemoryStore::new();
     /// let store = Interleaved::over(vec![shared.clone(), shared]);
     /// let stream = StreamId::new("player-1")?;
-    /// store.append(&stream, ExpectedVersion::NoStream, Vec::new()).await?;
+    /// store.append(&stream, ExpectedVersion::NoStream, &[]).await?;
     /// assert_eq!(store.stream_version(&stream).await?, Version::NONE);
     /// # Ok(()) }
     /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
@@ -134,7 +134,7 @@ impl<S: EventStore> EventStore for Interleaved<S> {
         &self,
         stream_id: &StreamId,
         expected: ExpectedVersion,
-        events: Vec<NewEvent>,
+        events: &[NewEvent],
     ) -> Result<AppendResult, StoreError> {
         tokio::task::yield_now().await;
         let result = self.next().append(stream_id, expected, events).await;

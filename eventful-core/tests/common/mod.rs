@@ -174,7 +174,7 @@ pub(crate) async fn publish_game_completed<S: EventStore>(
     );
     let event_id = new_event.event_id;
     let result = store
-        .append(&stream_id, ExpectedVersion::Any, vec![new_event])
+        .append(&stream_id, ExpectedVersion::Any, &[new_event])
         .await
         .expect("appends");
     RecordedEvent {

@@ -127,7 +127,7 @@ async fn live_events_held_by_a_catching_up_subscription_count_against_the_one_qu
         Payload::from_json_slice(b"{}").expect("valid"),
     );
     store
-        .append(&stream, ExpectedVersion::Any, vec![new])
+        .append(&stream, ExpectedVersion::Any, &[new])
         .await
         .expect("appends");
     let shared = shared(

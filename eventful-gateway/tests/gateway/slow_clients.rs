@@ -20,7 +20,7 @@ async fn append_large(store: &impl EventStore, amount: u64) {
     );
     let stream = StreamId::new("leaderboard-1").expect("valid");
     store
-        .append(&stream, ExpectedVersion::Any, vec![event])
+        .append(&stream, ExpectedVersion::Any, &[event])
         .await
         .expect("appends");
 }

@@ -110,7 +110,7 @@ pub(crate) async fn append_typed(
     );
     let stream = StreamId::new(stream).expect("valid");
     store
-        .append(&stream, ExpectedVersion::Any, vec![event])
+        .append(&stream, ExpectedVersion::Any, &[event])
         .await
         .expect("appends")
         .first_position
@@ -363,7 +363,7 @@ pub(crate) async fn append_huge(store: &impl EventStore, stream: &str) {
     );
     let stream = StreamId::new(stream).expect("valid");
     store
-        .append(&stream, ExpectedVersion::Any, vec![event])
+        .append(&stream, ExpectedVersion::Any, &[event])
         .await
         .expect("appends");
 }

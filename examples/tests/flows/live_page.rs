@@ -207,7 +207,7 @@ async fn an_xp_gain_made_through_the_repository_appears_on_the_live_page() {
         .append(
             &StreamId::new("leaderboard-top").expect("valid"),
             ExpectedVersion::Any,
-            vec![changed],
+            &[changed],
         )
         .await
         .expect("appended");

@@ -15,7 +15,7 @@ use crate::testing::interleave::Interleaved;
 pub async fn empty_append_checks_the_version_only<S: ConformanceStore>(store: S) {
     let stream = fresh_stream("empty");
     let result = store
-        .append(&stream, ExpectedVersion::NoStream, Vec::new())
+        .append(&stream, ExpectedVersion::NoStream, &[])
         .await
         .unwrap_or_else(|error| panic!("an empty append to a new stream failed: {error}"));
     assert_eq!(result.last_version, Version::NONE);
@@ -24,11 +24,11 @@ pub async fn empty_append_checks_the_version_only<S: ConformanceStore>(store: S)
         Some(Version::NONE)
     );
     store
-        .append(&stream, ExpectedVersion::Any, vec![numbered("a", 1)])
+        .append(&stream, ExpectedVersion::Any, &[numbered("a", 1)])
         .await
         .unwrap_or_else(|error| panic!("append failed: {error}"));
     let err = store
-        .append(&stream, ExpectedVersion::NoStream, Vec::new())
+        .append(&stream, ExpectedVersion::NoStream, &[])
         .await
         .expect_err("an empty append expecting no stream must fail on an existing stream");
     assert!(
@@ -36,7 +36,7 @@ pub async fn empty_append_checks_the_version_only<S: ConformanceStore>(store: S)
         "expected a conflict at version 1, got {err}"
     );
     let ok = store
-        .append(&stream, ExpectedVersion::Exact(Version::new(1)), Vec::new())
+        .append(&stream, ExpectedVersion::Exact(Version::new(1)), &[])
         .await
         .unwrap_or_else(|error| panic!("an empty append at the right version failed: {error}"));
     assert_eq!(ok.last_version, Version::new(1));
@@ -52,10 +52,7 @@ pub async fn expected_version_is_checked<S: ConformanceStore>(store: S) {
     let refused = |expected: ExpectedVersion, actual: u64| {
         let (store, stream) = (store.clone(), stream.clone());
         async move {
-            match store
-                .append(&stream, expected, vec![numbered("a", 0)])
-                .await
-            {
+            match store.append(&stream, expected, &[numbered("a", 0)]).await {
                 Err(StoreError::Conflict {
                     stream_id,
                     expected: e,
@@ -80,7 +77,7 @@ pub async fn expected_version_is_checked<S: ConformanceStore>(store: S) {
         let (store, stream) = (store.clone(), stream.clone());
         async move {
             store
-                .append(&stream, expected, vec![numbered("a", n)])
+                .append(&stream, expected, &[numbered("a", n)])
                 .await
                 .unwrap_or_else(|error| panic!("{expected} on the stream failed: {error}"))
         }
@@ -97,7 +94,7 @@ pub async fn expected_version_is_checked<S: ConformanceStore>(store: S) {
     assert_eq!(any.last_version, Version::new(3));
     let fresh = fresh_stream("expect-any");
     let any_new = store
-        .append(&fresh, ExpectedVersion::Any, vec![numbered("a", 1)])
+        .append(&fresh, ExpectedVersion::Any, &[numbered("a", 1)])
         .await
         .unwrap_or_else(|error| panic!("Any on a new stream failed: {error}"));
     assert_eq!(any_new.last_version, Version::new(1));
@@ -115,7 +112,7 @@ pub async fn conflicting_multi_event_append_writes_nothing<S: ConformanceStore>(
         .append(
             &stream,
             ExpectedVersion::NoStream,
-            vec![numbered("a", 1), numbered("a", 2)],
+            &[numbered("a", 1), numbered("a", 2)],
         )
         .await
         .unwrap_or_else(|error| panic!("append failed: {error}"));
@@ -125,7 +122,7 @@ pub async fn conflicting_multi_event_append_writes_nothing<S: ConformanceStore>(
         .unwrap_or_else(|error| panic!("{error}"));
     let batch: Vec<_> = (10..15).map(|n| numbered("a", n)).collect();
     let result = store
-        .append(&stream, ExpectedVersion::Exact(Version::new(1)), batch)
+        .append(&stream, ExpectedVersion::Exact(Version::new(1)), &batch)
         .await;
     assert!(
         matches!(result, Err(StoreError::Conflict { .. })),
@@ -149,9 +146,11 @@ pub async fn conflicting_multi_event_append_writes_nothing<S: ConformanceStore>(
 /// Many tasks appending to one stream with `Exact` versions at once: exactly one winner per
 /// version, and the stream ends with no gap and no duplicate. The race is run again, on a
 /// fresh stream, until one run saw conflicts (a few times at most): a run in which the
-/// scheduler let every writer through alone proves nothing.
+/// scheduler let every writer through alone proves nothing (on a loaded machine one runtime
+/// worker may get no processor for a while, and the task on the other then reaches the
+/// target alone).
 pub async fn concurrent_exact_appends_have_one_winner_per_version<S: ConformanceStore>(store: S) {
-    const RUNS: usize = 5;
+    const RUNS: usize = 20;
     let store = Interleaved::new(store);
     for _ in 0..RUNS {
         let before = store.seen().conflicts;
@@ -190,7 +189,7 @@ async fn race_exact_appends<S: ConformanceStore>(store: &Interleaved<S>) {
                 attempt += 1;
                 let event = numbered("raced", task * 1_000_000 + attempt);
                 match store
-                    .append(&stream, ExpectedVersion::Exact(version), vec![event])
+                    .append(&stream, ExpectedVersion::Exact(version), &[event])
                     .await
                 {
                     Ok(result) => {
@@ -236,7 +235,7 @@ pub async fn retried_append_is_stored_once<S: ConformanceStore>(store: S) {
     let stream = fresh_stream("retry");
     let batch = vec![numbered("a", 1), numbered("a", 2)];
     let first = store
-        .append(&stream, ExpectedVersion::NoStream, batch.clone())
+        .append(&stream, ExpectedVersion::NoStream, &batch)
         .await
         .unwrap_or_else(|error| panic!("append failed: {error}"));
     assert!(!first.already_stored);
@@ -244,13 +243,13 @@ pub async fn retried_append_is_stored_once<S: ConformanceStore>(store: S) {
         .append(
             &stream,
             ExpectedVersion::Exact(Version::new(2)),
-            vec![numbered("a", 3)],
+            &[numbered("a", 3)],
         )
         .await
         .unwrap_or_else(|error| panic!("append failed: {error}"));
 
     let again = store
-        .append(&stream, ExpectedVersion::NoStream, batch.clone())
+        .append(&stream, ExpectedVersion::NoStream, &batch)
         .await
         .unwrap_or_else(|error| panic!("a retried append must succeed, got: {error}"));
     assert!(
@@ -261,7 +260,7 @@ pub async fn retried_append_is_stored_once<S: ConformanceStore>(store: S) {
     assert_eq!(again.first_position, first.first_position);
 
     let again_any = store
-        .append(&stream, ExpectedVersion::Any, batch.clone())
+        .append(&stream, ExpectedVersion::Any, &batch)
         .await
         .unwrap_or_else(|error| panic!("a retried append with Any must succeed, got: {error}"));
     assert!(again_any.already_stored);
@@ -269,7 +268,7 @@ pub async fn retried_append_is_stored_once<S: ConformanceStore>(store: S) {
 
     let overlap = vec![batch[1].clone(), numbered("a", 99)];
     let partial = store
-        .append(&stream, ExpectedVersion::Exact(Version::new(1)), overlap)
+        .append(&stream, ExpectedVersion::Exact(Version::new(1)), &overlap)
         .await;
     assert!(
         matches!(
@@ -283,7 +282,7 @@ pub async fn retried_append_is_stored_once<S: ConformanceStore>(store: S) {
         .append(
             &stream,
             ExpectedVersion::Exact(Version::new(3)),
-            vec![twice.clone(), twice],
+            &[twice.clone(), twice],
         )
         .await;
     assert!(
@@ -332,12 +331,14 @@ pub async fn appends_are_atomic_to_readers<S: ConformanceStore>(store: S) {
         })
     };
     for batch in 0..BATCHES {
-        let events = (0..5).map(|i| numbered("a", batch * 5 + i)).collect();
+        let events = (0..5)
+            .map(|i| numbered("a", batch * 5 + i))
+            .collect::<Vec<_>>();
         store
             .append(
                 &stream,
                 ExpectedVersion::Exact(Version::new(batch * 5)),
-                events,
+                &events,
             )
             .await
             .unwrap_or_else(|error| panic!("append failed: {error}"));

@@ -40,7 +40,9 @@ async fn log_of_at_least<S: ConformanceStore>(store: &S, events: u64) {
             .append(
                 &fresh_stream("filler"),
                 ExpectedVersion::NoStream,
-                (0..missing).map(|n| numbered("filler", n)).collect(),
+                &(0..missing)
+                    .map(|n| numbered("filler", n))
+                    .collect::<Vec<_>>(),
             )
             .await
             .unwrap_or_else(|error| panic!("{error}"));
@@ -261,7 +263,7 @@ pub async fn parked_events_are_kept_until_dismissed<S: ConformanceStore>(store: 
         .append(
             &stream,
             ExpectedVersion::NoStream,
-            vec![numbered("a", 1), numbered("a", 2)],
+            &[numbered("a", 1), numbered("a", 2)],
         )
         .await
         .unwrap_or_else(|error| panic!("{error}"));
@@ -336,7 +338,7 @@ pub async fn snapshots_and_positions_stay_within_the_log<S: ConformanceStore>(st
         .append(
             &stream,
             ExpectedVersion::NoStream,
-            vec![numbered("a", 1), numbered("a", 2)],
+            &[numbered("a", 1), numbered("a", 2)],
         )
         .await
         .unwrap_or_else(|error| panic!("{error}"));

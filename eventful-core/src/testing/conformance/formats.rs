@@ -53,7 +53,7 @@ pub async fn payloads_keep_their_format<S: ConformanceStore>(store: S) {
         .map(|(format, n)| numbered_in(format, n))
         .collect();
     let appended = store
-        .append(&stream, ExpectedVersion::NoStream, sent.clone())
+        .append(&stream, ExpectedVersion::NoStream, &sent)
         .await
         .unwrap_or_else(|error| panic!("append failed: {error}"));
     let expected: Vec<&Payload> = sent.iter().map(|event| &event.payload).collect();
@@ -147,7 +147,7 @@ pub async fn upcasting_reads_old_payloads_in_every_format<S: ConformanceStore>(s
             ),
         ];
         store
-            .append(&stream, ExpectedVersion::NoStream, events)
+            .append(&stream, ExpectedVersion::NoStream, &events)
             .await
             .unwrap_or_else(|error| panic!("append failed: {error}"));
         let loaded = Repository::<Player, _>::new(store.clone())

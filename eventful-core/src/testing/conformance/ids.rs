@@ -47,7 +47,7 @@ async fn append_ok<S: ConformanceStore>(
     events: &[NewEvent],
 ) {
     store
-        .append(stream, expected, events.to_vec())
+        .append(stream, expected, events)
         .await
         .unwrap_or_else(|error| panic!("append failed: {error}"));
 }
@@ -70,11 +70,7 @@ pub async fn event_id_is_stored_once_in_its_stream<S: ConformanceStore>(store: S
     .await;
 
     let again = store
-        .append(
-            &stream,
-            ExpectedVersion::Exact(Version::new(5)),
-            first.clone(),
-        )
+        .append(&stream, ExpectedVersion::Exact(Version::new(5)), &first)
         .await;
     assert_refused(
         again,
@@ -85,7 +81,7 @@ pub async fn event_id_is_stored_once_in_its_stream<S: ConformanceStore>(store: S
     );
     let mixed = vec![numbered("a", 6), second[0].clone()];
     let mixed = store
-        .append(&stream, ExpectedVersion::Exact(Version::new(5)), mixed)
+        .append(&stream, ExpectedVersion::Exact(Version::new(5)), &mixed)
         .await;
     assert_refused(
         mixed,
@@ -98,7 +94,7 @@ pub async fn event_id_is_stored_once_in_its_stream<S: ConformanceStore>(store: S
         .append(
             &stream,
             ExpectedVersion::Exact(Version::new(2)),
-            first[..2].to_vec(),
+            &first[..2],
         )
         .await;
     assert_refused(
@@ -115,7 +111,7 @@ pub async fn event_id_is_stored_once_in_its_stream<S: ConformanceStore>(store: S
         ExpectedVersion::Any,
     ] {
         let retried = store
-            .append(&stream, expected, first.clone())
+            .append(&stream, expected, &first)
             .await
             .unwrap_or_else(|error| panic!("a retry with {expected} was refused: {error}"));
         assert!(
@@ -125,11 +121,7 @@ pub async fn event_id_is_stored_once_in_its_stream<S: ConformanceStore>(store: S
         assert_eq!(retried.last_version, Version::new(3));
     }
     let retried = store
-        .append(
-            &stream,
-            ExpectedVersion::Exact(Version::new(3)),
-            second.clone(),
-        )
+        .append(&stream, ExpectedVersion::Exact(Version::new(3)), &second)
         .await
         .unwrap_or_else(|error| panic!("a retry of the second append was refused: {error}"));
     assert!(retried.already_stored);
@@ -154,7 +146,7 @@ pub async fn event_id_is_unique_across_streams<S: ConformanceStore>(store: S) {
     append_ok(&store, &home, ExpectedVersion::NoStream, &events).await;
 
     for expected in [ExpectedVersion::NoStream, ExpectedVersion::Any] {
-        let elsewhere = store.append(&other, expected, events.clone()).await;
+        let elsewhere = store.append(&other, expected, &events).await;
         assert_refused(
             elsewhere,
             events[0].event_id,
@@ -164,7 +156,7 @@ pub async fn event_id_is_unique_across_streams<S: ConformanceStore>(store: S) {
         );
     }
     let second_only = store
-        .append(&other, ExpectedVersion::Any, vec![events[1].clone()])
+        .append(&other, ExpectedVersion::Any, &[events[1].clone()])
         .await;
     assert_refused(
         second_only,
@@ -198,7 +190,7 @@ pub async fn event_id_is_unique_across_streams<S: ConformanceStore>(store: S) {
         .append(
             &other,
             ExpectedVersion::Exact(Version::new(1)),
-            vec![events[0].clone()],
+            &[events[0].clone()],
         )
         .await;
     assert_refused(

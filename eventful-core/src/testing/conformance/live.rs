@@ -23,7 +23,7 @@ const PATIENCE: Duration = Duration::from_secs(30);
 pub async fn wait_for_append_wakes_on_append<S: ConformanceStore>(store: S) {
     let stream = fresh_stream("wake");
     store
-        .append(&stream, ExpectedVersion::NoStream, vec![numbered("w", 1)])
+        .append(&stream, ExpectedVersion::NoStream, &[numbered("w", 1)])
         .await
         .unwrap_or_else(|error| panic!("append failed: {error}"));
     let head = store
@@ -39,7 +39,7 @@ pub async fn wait_for_append_wakes_on_append<S: ConformanceStore>(store: S) {
     };
     tokio::time::sleep(Duration::from_millis(20)).await;
     store
-        .append(&stream, ExpectedVersion::Any, vec![numbered("w", 2)])
+        .append(&stream, ExpectedVersion::Any, &[numbered("w", 2)])
         .await
         .unwrap_or_else(|error| panic!("append failed: {error}"));
     tokio::time::timeout(PATIENCE, waiter)
@@ -64,7 +64,7 @@ pub async fn subscriber_sees_every_event_once_across_handover<S: ConformanceStor
             .append(
                 &stream(n % WRITERS),
                 ExpectedVersion::Any,
-                vec![numbered("h", n)],
+                &[numbered("h", n)],
             )
             .await
             .unwrap_or_else(|error| panic!("append failed: {error}"));
@@ -83,7 +83,7 @@ pub async fn subscriber_sees_every_event_once_across_handover<S: ConformanceStor
                     vec![numbered("h", n)]
                 };
                 store
-                    .append(&stream, ExpectedVersion::Any, events)
+                    .append(&stream, ExpectedVersion::Any, &events)
                     .await
                     .unwrap_or_else(|error| panic!("append failed: {error}"));
                 if i % 10 == 0 {
@@ -151,7 +151,7 @@ pub async fn checkpoint_resumes_after_restart<S: ConformanceStore>(store: S) {
         async move {
             for n in from..to {
                 store
-                    .append(&stream, ExpectedVersion::Any, vec![numbered("r", n)])
+                    .append(&stream, ExpectedVersion::Any, &[numbered("r", n)])
                     .await
                     .unwrap_or_else(|error| panic!("append failed: {error}"));
             }

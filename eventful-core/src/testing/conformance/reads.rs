@@ -21,7 +21,7 @@ pub async fn append_and_read_back<S: ConformanceStore>(store: S) {
         .append(
             &stream,
             ExpectedVersion::NoStream,
-            vec![numbered("a", 1), numbered("b", 2)],
+            &[numbered("a", 1), numbered("b", 2)],
         )
         .await
         .unwrap_or_else(|error| panic!("append failed: {error}"));
@@ -70,9 +70,9 @@ pub async fn versions_and_positions_are_ordered<S: ConformanceStore>(store: S) {
         for (i, stream) in streams.iter().enumerate() {
             let events = (0..=i as u64)
                 .map(|k| numbered("o", round * 10 + k))
-                .collect();
+                .collect::<Vec<_>>();
             let result = store
-                .append(stream, ExpectedVersion::Any, events)
+                .append(stream, ExpectedVersion::Any, &events)
                 .await
                 .unwrap_or_else(|error| panic!("append failed: {error}"));
             reported.push(result.first_position);
@@ -125,7 +125,7 @@ pub async fn versions_and_positions_are_ordered<S: ConformanceStore>(store: S) {
     let last_read = log.last().map(|event| event.position);
     for stream in &streams {
         let after = store
-            .append(stream, ExpectedVersion::Any, vec![numbered("o", 99)])
+            .append(stream, ExpectedVersion::Any, &[numbered("o", 99)])
             .await
             .unwrap_or_else(|error| panic!("append failed: {error}"));
         assert!(
@@ -139,9 +139,9 @@ pub async fn versions_and_positions_are_ordered<S: ConformanceStore>(store: S) {
 /// A stream reads from any version, with a limit, in order.
 pub async fn read_stream_from_a_version<S: ConformanceStore>(store: S) {
     let stream = fresh_stream("from");
-    let events = (1..=10).map(|n| numbered("a", n)).collect();
+    let events = (1..=10).map(|n| numbered("a", n)).collect::<Vec<_>>();
     store
-        .append(&stream, ExpectedVersion::NoStream, events)
+        .append(&stream, ExpectedVersion::NoStream, &events)
         .await
         .unwrap_or_else(|error| panic!("append failed: {error}"));
     let read = |from: u64, limit: usize| {
@@ -173,9 +173,15 @@ pub async fn read_stream_from_a_version<S: ConformanceStore>(store: S) {
 pub async fn read_all_in_batches<S: ConformanceStore>(store: S) {
     let streams = [fresh_stream("batch"), fresh_stream("batch")];
     for chunk in 0..26u64 {
-        let events = (0..50).map(|i| numbered("b", chunk * 50 + i)).collect();
+        let events = (0..50)
+            .map(|i| numbered("b", chunk * 50 + i))
+            .collect::<Vec<_>>();
         store
-            .append(&streams[(chunk % 2) as usize], ExpectedVersion::Any, events)
+            .append(
+                &streams[(chunk % 2) as usize],
+                ExpectedVersion::Any,
+                &events,
+            )
             .await
             .unwrap_or_else(|error| panic!("append failed: {error}"));
     }
@@ -226,9 +232,11 @@ pub async fn read_a_time_range<S: ConformanceStore>(store: S) {
     let stream = fresh_stream("time");
     let mut times = Vec::new();
     for round in 0..3u64 {
-        let events = (0..3).map(|i| numbered("t", round * 3 + i)).collect();
+        let events = (0..3)
+            .map(|i| numbered("t", round * 3 + i))
+            .collect::<Vec<_>>();
         let result = store
-            .append(&stream, ExpectedVersion::Any, events)
+            .append(&stream, ExpectedVersion::Any, &events)
             .await
             .unwrap_or_else(|error| panic!("append failed: {error}"));
         times.push(result.recorded_at);
@@ -281,7 +289,7 @@ pub async fn filter_by_event_and_aggregate_type<S: ConformanceStore>(store: S) {
         .append(
             &players,
             ExpectedVersion::NoStream,
-            vec![
+            &[
                 raw_event(&player_type, "created", &json(1)),
                 raw_event(&player_type, "scored", &json(2)),
             ],
@@ -292,7 +300,7 @@ pub async fn filter_by_event_and_aggregate_type<S: ConformanceStore>(store: S) {
         .append(
             &sessions,
             ExpectedVersion::NoStream,
-            vec![
+            &[
                 raw_event(&session_type, "created", &json(3)),
                 raw_event(&session_type, "scored", &json(4)),
                 raw_event(&session_type, "ended", &json(5)),
@@ -327,12 +335,12 @@ pub async fn find_an_event_by_id<S: ConformanceStore>(store: S) {
         .append(
             &stream,
             ExpectedVersion::NoStream,
-            vec![numbered("a", 1), wanted, numbered("a", 3)],
+            &[numbered("a", 1), wanted, numbered("a", 3)],
         )
         .await
         .unwrap_or_else(|error| panic!("append failed: {error}"));
     store
-        .append(&other, ExpectedVersion::NoStream, vec![numbered("a", 4)])
+        .append(&other, ExpectedVersion::NoStream, &[numbered("a", 4)])
         .await
         .unwrap_or_else(|error| panic!("append failed: {error}"));
     let found = store
@@ -377,7 +385,7 @@ pub async fn envelope_round_trips<S: ConformanceStore>(store: S) {
     let sent = [event.clone(), plain.clone()];
     let before = Utc::now() - chrono::Duration::milliseconds(1);
     store
-        .append(&stream, ExpectedVersion::NoStream, vec![event, plain])
+        .append(&stream, ExpectedVersion::NoStream, &[event, plain])
         .await
         .unwrap_or_else(|error| panic!("append failed: {error}"));
     let after = Utc::now() + chrono::Duration::milliseconds(1);

@@ -123,14 +123,14 @@ async fn write_life<S: EventStore>(
         if batch.len() == APPEND_BATCH {
             let events = std::mem::replace(&mut batch, Vec::with_capacity(APPEND_BATCH));
             version = store
-                .append(&stream_id, ExpectedVersion::Exact(version), events)
+                .append(&stream_id, ExpectedVersion::Exact(version), &events)
                 .await?
                 .last_version;
         }
     }
     if !batch.is_empty() {
         version = store
-            .append(&stream_id, ExpectedVersion::Exact(version), batch)
+            .append(&stream_id, ExpectedVersion::Exact(version), &batch)
             .await?
             .last_version;
     }
