@@ -75,8 +75,8 @@ struct StreamEntry {
 struct Interner<K> {
     names: Vec<K>,
     numbers: HashMap<K, u32, RandomState>,
-    /// The number given last: runs of one type are common, and a comparison is cheaper
-    /// than a hash.
+    /// The number given last, once there are more names than are searched one by one: runs
+    /// of one type are common, and a comparison is cheaper than a hash.
     last: u32,
 }
 
@@ -90,34 +90,30 @@ impl<K> Default for Interner<K> {
     }
 }
 
-/// Up to this many names are searched one by one, which is cheaper than hashing a key.
+/// Up to this many names are searched one by one, which is cheaper than hashing a key, and
+/// writes nothing: two tasks appending events of different types would otherwise move the
+/// line of `last` between their cores at every other append.
 const SCANNED_NAMES: usize = 8;
 
 impl<K: Clone + Eq + std::hash::Hash> Interner<K> {
     /// The number of the name for which `is` holds, given it now (made by `make`) if there is
     /// none yet.
     fn number_of(&mut self, is: impl Fn(&K) -> bool, make: impl FnOnce() -> K) -> u32 {
-        if self.names.get(self.last as usize).is_some_and(&is) {
+        if self.names.len() <= SCANNED_NAMES {
+            if let Some(number) = self.names.iter().position(&is) {
+                return number as u32;
+            }
+        } else if self.names.get(self.last as usize).is_some_and(&is) {
             return self.last;
         }
-        let found = if self.names.len() <= SCANNED_NAMES {
-            self.names.iter().position(&is).map(|number| number as u32)
-        } else {
-            None
-        };
-        let number = match found {
-            Some(number) => number,
+        let name = make();
+        let number = match self.numbers.get(&name) {
+            Some(&number) => number,
             None => {
-                let name = make();
-                match self.numbers.get(&name) {
-                    Some(&number) => number,
-                    None => {
-                        let number = self.names.len() as u32;
-                        self.names.push(name.clone());
-                        self.numbers.insert(name, number);
-                        number
-                    }
-                }
+                let number = self.names.len() as u32;
+                self.names.push(name.clone());
+                self.numbers.insert(name, number);
+                number
             }
         };
         self.last = number;
