@@ -140,12 +140,12 @@ impl MemoryStore {
 const WRITE_SPINS: u32 = 512;
 
 impl Inner {
-    /// The log's write lock. An append holds it for a fraction of a microsecond, but now and
-    /// then for longer (the log grows onto a fresh page): a writer that slept then (after
-    /// parking_lot's own short spin) had to be woken by a system call, and two tasks appending
-    /// without pause fell into a convoy, each unlock waking the other, at half the speed of
-    /// one task. Trying again for a few microseconds first keeps the sleep for a holder that
-    /// really is slow.
+    /// The log's write lock. An append holds it for well under a microsecond, longer when the
+    /// cache lines it writes must first come from a core far away, or when the log grows onto
+    /// a fresh page: past parking_lot's own short spin a waiting writer sleeps, and a system
+    /// call must wake it. Trying again for a few microseconds first keeps the sleep for a
+    /// holder that really is slow: without it two tasks did 0.82 times as much on cores far
+    /// apart (docs/performance.md).
     fn write_log(&self) -> parking_lot::RwLockWriteGuard<'_, Log> {
         for _ in 0..WRITE_SPINS {
             if let Some(log) = self.log.try_write() {
