@@ -204,7 +204,7 @@ impl Metadata {
 pub fn new_event_id() -> Uuid {
     // Not `Uuid::now_v7()`, which takes a process-wide lock and draws its bits from `rand`'s
     // ChaCha. Nor one process-wide counter: its cache line moved between the cores on every
-    // event, a tenth of a command's time with two tasks. The clock's fraction of a millisecond
+    // event, 7% of a command's time with two tasks. The clock's fraction of a millisecond
     // (RFC 9562's "increased clock precision") orders ids across threads instead, and each
     // thread keeps its own last value: never behind the clock, one more than the last when
     // the clock has not moved (past 65,536 in a millisecond the millisecond field runs ahead
