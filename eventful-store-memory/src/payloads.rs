@@ -1,7 +1,7 @@
 //! [`PayloadBytes`]: every payload's bytes, one after the other in fixed-size chunks that are
 //! never moved or copied, each event holding only where its bytes are (12 bytes) rather than a
 //! handle of its own to shared bytes (a `Payload` is 40). A payload of at most 8 bytes (most
-//! postcard payloads: `XpGained { amount: 100 }` is 2) is held in those 12 bytes themselves.
+//! postcard payloads: `XpGained { amount: 100 }` is 1 byte) is held in those 12 bytes themselves.
 //!
 //! A payload never spans two chunks, so it is always one slice: one that does not fit in what
 //! is left of the current chunk starts the next, and one larger than a chunk gets a chunk of
