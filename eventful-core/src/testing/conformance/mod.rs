@@ -62,8 +62,30 @@ use crate::names::{StreamId, TypeName};
 use crate::payload::Payload;
 use crate::store::{EventFilter, EventStore};
 use crate::streams::EventStoreExt;
+use crate::testing::interleave::Interleaved;
 
 /// A stream id no other check uses: `"<prefix>-<uuid>"`.
+/// Runs `race` again, at most `runs` times, until one run met a conflict: a run in which the
+/// scheduler let every writer through alone proves nothing (on a loaded machine one runtime
+/// worker may get no processor for a while, and the task on the other then does its whole
+/// share alone). `writers` names them in the failure.
+async fn until_raced<S, Race, Raced>(store: &Interleaved<S>, runs: usize, writers: &str, race: Race)
+where
+    Race: Fn() -> Raced,
+    Raced: std::future::Future<Output = ()>,
+{
+    for _ in 0..runs {
+        let before = store.seen().conflicts;
+        race().await;
+        if store.seen().conflicts > before {
+            return;
+        }
+    }
+    panic!(
+        "no {writers} met a conflict in {runs} runs: the writers did not race, and the check proved nothing"
+    );
+}
+
 fn fresh_stream(prefix: &str) -> StreamId {
     StreamId::new(format!("{prefix}-{}", Uuid::new_v4().simple()))
         .unwrap_or_else(|error| panic!("{error}"))
