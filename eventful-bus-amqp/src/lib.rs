@@ -71,7 +71,6 @@
 mod connection;
 pub mod consumer;
 pub mod error;
-mod handlers;
 pub mod health;
 pub mod inbox;
 pub mod message;

@@ -207,8 +207,37 @@ impl Reaction {
     }
 }
 
-/// Runs a [`Policy`] as an [`EventHandler`].
-pub(crate) struct PolicyHandler<P>(pub(crate) P);
+/// Runs a [`Policy`] as an [`EventHandler`]: what the bus's `policy` runs, and a bridge's
+/// consumer of events from elsewhere (each event decoded through the upcasters, the reaction
+/// keyed by the event's id, so a redelivered event sends the same keyed commands).
+///
+/// ```
+/// use async_trait::async_trait;
+/// use eventful_core::policy::PolicyHandler;
+/// use eventful_core::{BoxError, Event, EventHandler, Policy, Reaction, RecordedEvent};
+/// use serde::{Deserialize, Serialize};
+///
+/// #[derive(Event, Serialize, Deserialize, Debug, Clone)]
+/// enum SessionEvent {
+///     GameCompleted { score: u64 },
+/// }
+///
+/// struct Cheer;
+///
+/// #[async_trait]
+/// impl Policy for Cheer {
+///     type Event = SessionEvent;
+///     fn name(&self) -> &str { "cheer" }
+///     async fn react(&self, _: &RecordedEvent<SessionEvent>, _: &Reaction) -> Result<(), BoxError> {
+///         Ok(())
+///     }
+/// }
+///
+/// let handler = PolicyHandler(Cheer);
+/// assert_eq!(handler.name(), "cheer");
+/// assert_eq!(handler.filter(), eventful_core::handler::filter_for::<SessionEvent>());
+/// ```
+pub struct PolicyHandler<P>(pub P);
 
 #[async_trait]
 impl<P: Policy> EventHandler for PolicyHandler<P> {

@@ -28,10 +28,10 @@ use tokio::task::JoinHandle;
 
 use self::topology::Link;
 use crate::error::AmqpError;
-use crate::handlers::PolicyHandler;
 use crate::health::{BrokerHealth, LinkState};
 use crate::message;
 use crate::settings::{AmqpSettings, Backoff};
+use eventful_core::policy::PolicyHandler;
 
 /// Attempts at one message per handler before it is dead-lettered, unless told otherwise.
 /// Waits for a store that is away do not count.
