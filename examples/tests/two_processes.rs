@@ -91,7 +91,6 @@ impl Process {
         }
     }
 
-    /// Waits for a line that starts with `prefix`.
     /// Waits for a line that starts with `prefix`, and returns it.
     fn wait_for(&mut self, prefix: &str) -> String {
         let deadline = std::time::Instant::now() + PATIENCE;

@@ -3,23 +3,25 @@
 //! under `/admin`, behind `EVENTFUL_ADMIN_TOKEN` (or a token made at start and printed once).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::Router;
-use eventful_admin::{Admin, PrometheusMetrics};
+use eventful_admin::{Admin, AdminToken, PrometheusMetrics};
 use eventful_bus_amqp::BrokerHealth;
-use eventful_core::{EventStore, RunningBus};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::error::Error;
+use crate::serve::SERVER_DRAIN;
 use crate::serve::operations::{ADMIN_TOKEN_ENV, admin_token, prometheus};
 
-/// What `--admin` adds to a service process before anything records: the exporter, and where
-/// to serve it.
+/// What `--admin` adds to a service process before anything records or claims: the exporter,
+/// the admin token and the listener, so that a bad token or a taken port fails the process
+/// before its handlers hold claims.
 pub(crate) struct AdminSide {
+    listener: tokio::net::TcpListener,
     address: SocketAddr,
     metrics: PrometheusMetrics,
+    token: AdminToken,
 }
 
 /// The endpoints being served; [`Operations::stop`] ends them.
@@ -31,35 +33,14 @@ pub(crate) struct Operations {
 }
 
 impl AdminSide {
-    /// Installs the exporter when `--admin` gave an address: handles taken before it would
-    /// record nowhere.
-    pub(crate) fn install(address: Option<SocketAddr>) -> Result<Option<Self>, Error> {
-        address
-            .map(|address| {
-                Ok(Self {
-                    address,
-                    metrics: prometheus()?,
-                })
-            })
-            .transpose()
-    }
-
-    /// Serves the endpoints of `admin` (the service's store, bus and aggregates), ready only
-    /// while every one of `links` is connected.
-    pub(crate) async fn serve(
-        self,
-        admin: Admin,
-        links: impl IntoIterator<Item = BrokerHealth>,
-    ) -> Result<Operations, Error> {
-        let Self { address, metrics } = self;
+    /// When `--admin` gave an address: installs the exporter (handles taken before it would
+    /// record nowhere), reads or makes the admin token, and binds the address.
+    pub(crate) async fn install(address: Option<SocketAddr>) -> Result<Option<Self>, Error> {
+        let Some(address) = address else {
+            return Ok(None);
+        };
+        let metrics = prometheus()?;
         let (token, token_text) = admin_token()?;
-        let admin = links
-            .into_iter()
-            .fold(admin, |admin, link| admin.with_health_check(link));
-        let app = Router::new()
-            .nest("/admin", admin.router(token))
-            .merge(admin.health_router())
-            .merge(metrics.router());
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .map_err(|source| Error::Serve { address, source })?;
@@ -71,6 +52,34 @@ impl AdminSide {
                 "ADMIN token (made at start; set {ADMIN_TOKEN_ENV} to choose it): {token_text}"
             );
         }
+        Ok(Some(Self {
+            listener,
+            address,
+            metrics,
+            token,
+        }))
+    }
+
+    /// Serves the endpoints of `admin` (the service's store, bus and aggregates), ready only
+    /// while every one of `links` is connected.
+    pub(crate) fn serve(
+        self,
+        admin: Admin,
+        links: impl IntoIterator<Item = BrokerHealth>,
+    ) -> Operations {
+        let Self {
+            listener,
+            address,
+            metrics,
+            token,
+        } = self;
+        let admin = links
+            .into_iter()
+            .fold(admin, |admin, link| admin.with_health_check(link));
+        let app = Router::new()
+            .nest("/admin", admin.router(token))
+            .merge(admin.health_router())
+            .merge(metrics.router());
         let (stop, mut stopped) = watch::channel(false);
         let server = tokio::spawn(async move {
             axum::serve(listener, app)
@@ -79,11 +88,11 @@ impl AdminSide {
                 })
                 .await
         });
-        Ok(Operations {
+        Operations {
             address,
             stop,
             server,
-        })
+        }
     }
 }
 
@@ -95,22 +104,15 @@ pub(crate) fn ready_note(operations: Option<&Operations>) -> String {
 }
 
 impl Operations {
-    /// Stops serving; returns once the server is gone (and with it its hold on the bus).
-    pub(crate) async fn stop(self) {
+    /// Stops serving: the server finishes its connections, or is ended after
+    /// [`SERVER_DRAIN`] (a client that stopped reading would hold it forever).
+    pub(crate) async fn stop(mut self) {
         self.stop.send_replace(true);
-        let _ = self.server.await;
-    }
-}
-
-/// Shuts `bus` down once the admin API (which held it too) has stopped: every handler stops
-/// after its event and gives its claims up. A bus still held elsewhere cannot be, and is said
-/// so: its handlers then stop with the process, and their claims run out with their lease.
-pub(crate) async fn shut_down<S: EventStore + Clone + 'static>(bus: Arc<RunningBus<S>>) {
-    match Arc::try_unwrap(bus) {
-        Ok(bus) => bus.shutdown().await,
-        Err(_) => tracing::warn!(
-            "the bus is still held elsewhere: its handlers stop with the process, and their \
-             claims pass to another instance when their lease runs out"
-        ),
+        if tokio::time::timeout(SERVER_DRAIN, &mut self.server)
+            .await
+            .is_err()
+        {
+            self.server.abort();
+        }
     }
 }

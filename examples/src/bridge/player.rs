@@ -13,7 +13,7 @@ use eventful_core::{
 };
 use eventful_store_memory::MemoryStore;
 
-use super::operations::{AdminSide, ready_note, shut_down};
+use super::operations::{AdminSide, ready_note};
 use super::{BridgeOptions, PLAYER_SERVICE, amqp, open_mongo, stop_signal};
 use crate::error::Error;
 use crate::ids::PlayerId;
@@ -66,7 +66,7 @@ pub async fn serve_on<S>(store: S, options: BridgeOptions) -> Result<Stopped, Er
 where
     S: EventStore + SnapshotStore + CheckpointStore + Clone + 'static,
 {
-    let admin_side = AdminSide::install(options.admin)?;
+    let admin_side = AdminSide::install(options.admin).await?;
     let amqp = amqp(&options, PLAYER_SERVICE);
     let service = PlayerService::new(store.clone());
     let relay = Relay::builder(amqp.clone())
@@ -116,16 +116,10 @@ where
             .receive_types([TypeName::from_static("session_ended")]),
     );
     let consuming = consumer.start().await?;
-    let operations = match admin_side {
-        Some(side) => {
-            let admin = Admin::new(store.clone(), Arc::clone(&running)).with_aggregate::<Player>();
-            Some(
-                side.serve(admin, [relay.health(), consuming.health()])
-                    .await?,
-            )
-        }
-        None => None,
-    };
+    let operations = admin_side.map(|side| {
+        let admin = Admin::new(store.clone(), Arc::clone(&running)).with_aggregate::<Player>();
+        side.serve(admin, [relay.health(), consuming.health()])
+    });
     println!(
         "READY {PLAYER_SERVICE} instance={} queue={} keys={}{}",
         options.instance,
@@ -141,7 +135,9 @@ where
     }
     consuming.shutdown().await;
     relay.close();
-    shut_down(running).await;
+    // Every handler stops after its event and gives its claims up, though the admin API
+    // may still hold the bus.
+    running.stop().await;
     stopped?;
     Ok(Stopped {
         instance: options.instance,

@@ -13,7 +13,7 @@ use eventful_core::{BoxError, CheckpointStore, EventBus, EventStore, RecordedEve
 use eventful_store_memory::MemoryStore;
 
 use super::arrivals::Arrivals;
-use super::operations::{AdminSide, ready_note, shut_down};
+use super::operations::{AdminSide, ready_note};
 use super::{BridgeOptions, GAME_SESSION, amqp, open_mongo, stop_signal};
 use crate::error::Error;
 use crate::game_session::{GameSession, GameSessionService};
@@ -62,7 +62,7 @@ pub async fn serve_on<S>(store: S, options: BridgeOptions) -> Result<Stopped, Er
 where
     S: EventStore + CheckpointStore + Clone + 'static,
 {
-    let admin_side = AdminSide::install(options.admin)?;
+    let admin_side = AdminSide::install(options.admin).await?;
     let amqp = amqp(&options, GAME_SESSION);
     let service = GameSessionService::new(store.clone());
     let game_server = GameServer::new(service.sessions().clone());
@@ -97,17 +97,10 @@ where
             .receive::<PlayerDisconnectedEvent>(),
     );
     let consuming = consumer.start().await?;
-    let operations = match admin_side {
-        Some(side) => {
-            let admin =
-                Admin::new(store.clone(), Arc::clone(&running)).with_aggregate::<GameSession>();
-            Some(
-                side.serve(admin, [relay.health(), consuming.health()])
-                    .await?,
-            )
-        }
-        None => None,
-    };
+    let operations = admin_side.map(|side| {
+        let admin = Admin::new(store.clone(), Arc::clone(&running)).with_aggregate::<GameSession>();
+        side.serve(admin, [relay.health(), consuming.health()])
+    });
     println!(
         "READY {GAME_SESSION} instance={} queue={} keys={}{}",
         options.instance,
@@ -159,7 +152,9 @@ where
     }
     consuming.shutdown().await;
     relay.close();
-    shut_down(running).await;
+    // Every handler stops after its event and gives its claims up, though the admin API
+    // may still hold the bus.
+    running.stop().await;
     stopped?;
     Ok(Stopped {
         instance: options.instance,

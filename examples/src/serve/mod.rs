@@ -247,7 +247,7 @@ impl fmt::Display for BackendRun {
 
 /// How long the server may take to finish its connections once the gateway has closed every
 /// client.
-const SERVER_DRAIN: Duration = Duration::from_secs(5);
+pub(crate) const SERVER_DRAIN: Duration = Duration::from_secs(5);
 
 /// How long the served backend waits before each match: slow enough to watch.
 pub const MATCH_PAUSE: Duration = Duration::from_millis(1500);
