@@ -10,6 +10,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use eventful_core::bus::{HandlerSettings, OnFailure};
@@ -493,14 +494,21 @@ async fn confirm(link: &Link, exchange: &str, message: Outgoing<'_>) -> Result<(
 
 /// Watches the relay's connection between events: when it reports an error, the link is
 /// opened again without waiting for an event to publish. Holds the relay only while it
-/// recovers, and ends with it (closed or dropped).
+/// recovers, and ends with it (closed, or every handle dropped, even while the broker is
+/// away and the recovery would wait for it).
 async fn watch_link(relay: Weak<Inner>, mut health: BrokerHealth) {
     let mut lost = None;
     loop {
         let Some(inner) = relay.upgrade() else {
             return;
         };
-        let recovered = Relay { inner }.recover(lost.take()).await;
+        let held = Relay { inner };
+        let recovered = tokio::select! {
+            recovered = held.recover(lost.take()) => recovered,
+            () = abandoned(&relay) => return,
+        };
+        // Between recoveries the watch holds the relay only weakly.
+        drop(held);
         let Ok(events) = recovered else {
             // Closed: nothing reconnects any more.
             return;
@@ -515,6 +523,16 @@ async fn watch_link(relay: Weak<Inner>, mut health: BrokerHealth) {
             error = errors.next() => lost = error,
             () = health.ended() => return,
         }
+    }
+}
+
+/// How often a recovery looks whether anything but itself still holds the relay.
+const ABANDONED_CHECK: Duration = Duration::from_millis(100);
+
+/// Returns once the recovery holds the last handle of the relay (`relay` counts it).
+async fn abandoned(relay: &Weak<Inner>) {
+    while relay.strong_count() > 1 {
+        tokio::time::sleep(ABANDONED_CHECK).await;
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use eventful_bus_amqp::{Backoff, BrokerHealth, Consumer, LinkStatus};
 
 use crate::common::*;
+use crate::proxy::Cuttable;
 
 /// When `health` connected last; panics unless it is connected.
 fn connected_since(health: &BrokerHealth) -> chrono::DateTime<chrono::Utc> {
@@ -117,6 +118,44 @@ fn health_is_down_with_a_reason_while_reconnecting_and_ended_after_shutdown() {
             pair.running.shutdown().await;
             drop(pair.relay);
             assert!(matches!(outbound.status(), LinkStatus::Ended { .. }));
+        },
+    );
+}
+
+#[test]
+fn a_relay_dropped_while_the_broker_is_away_stops_reconnecting_and_ends() {
+    on_broker(
+        "a_relay_dropped_while_the_broker_is_away_stops_reconnecting_and_ends",
+        |uri| async move {
+            let run = Run::new(&uri, "relay-dropped", "tally");
+            let (proxy, through) = Cuttable::to_broker_of(&uri).await;
+            let settings = settings(&through, &run.name).with_reconnect(Backoff::new(
+                Duration::from_millis(20),
+                Duration::from_millis(50),
+            ));
+            let relay = score_relay(settings).await;
+            let outbound = relay.health();
+            outbound.check().expect("connected");
+
+            // Nothing reaches the broker any more: the relay's watch on its connection keeps
+            // trying to open it again, holding the relay while it does.
+            proxy.cut();
+            eventually("the relay reconnecting", || async {
+                reconnecting(&outbound)
+            })
+            .await;
+            drop(relay);
+            eventually("the relay's link ended", || async {
+                matches!(outbound.status(), LinkStatus::Ended { .. })
+            })
+            .await;
+            assert_eq!(
+                outbound.status(),
+                LinkStatus::Ended {
+                    reason: "dropped".to_owned()
+                },
+                "ended by the last handle's drop, not by a close"
+            );
         },
     );
 }

@@ -10,6 +10,7 @@ mod common;
 
 mod dead_letters;
 mod health;
+mod proxy;
 mod redelivery;
 mod relay_position;
 mod round_trip;
