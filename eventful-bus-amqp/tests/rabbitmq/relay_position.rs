@@ -2,17 +2,18 @@
 //! while the broker is away, before the event it could not publish; stopped on an event whose
 //! aggregate type a routing key cannot carry, on that event.
 
-use std::str::FromStr;
 use std::time::Duration;
 
-use eventful_bus_amqp::{AmqpError, Relay};
+use eventful_bus_amqp::{AmqpError, Inbox, Relay};
 use eventful_core::{BoxError, EventFilter, EventHandler, EventStore, RecordedEvent, Upcasters};
 use eventful_store_memory::MemoryStore;
 
 use crate::common::*;
+use crate::proxy::Cuttable;
 
-/// The relay, giving up after `limit` events: the bus stops it there, as a crash between two
-/// events would leave it.
+/// The relay, giving up after `limit` events: the bus stops it there, its position saved just
+/// before the event it gave up on. (A process killed instead keeps the position of its last
+/// whole batch, and what came after is published again: the next test.)
 struct StopsAfter {
     relay: Relay,
     limit: u64,
@@ -80,38 +81,73 @@ fn a_relay_restarted_mid_stream_resumes_after_its_last_confirmed_event() {
     );
 }
 
-/// A TCP relay to the broker that the test can cut, so that one client loses the broker
-/// while every other connection on it goes on.
-struct Cuttable {
-    address: std::net::SocketAddr,
-    tasks: tokio::task::JoinSet<()>,
-}
+#[test]
+fn a_relay_killed_mid_batch_publishes_again_what_its_checkpoint_missed_and_the_inbox_keeps_each_once()
+ {
+    on_broker(
+        "a_relay_killed_mid_batch_publishes_again_what_its_checkpoint_missed_and_the_inbox_keeps_each_once",
+        |uri| async move {
+            let run = Run::new(&uri, "relay-killed", "tally");
+            let mut consumer = run.consumer();
+            let inbox = MemoryStore::new();
+            consumer.handler(Inbox::new(inbox.clone()).receive::<ScoreRecorded>());
+            let (received, consuming) = start_counting(consumer).await;
 
-impl Cuttable {
-    async fn to(broker: String) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("binds");
-        let address = listener.local_addr().expect("an address");
-        let mut tasks = tokio::task::JoinSet::new();
-        tasks.spawn(async move {
-            let mut pipes = tokio::task::JoinSet::new();
-            while let Ok((mut client, _)) = listener.accept().await {
-                let broker = broker.clone();
-                pipes.spawn(async move {
-                    if let Ok(mut server) = tokio::net::TcpStream::connect(broker).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-            }
-        });
-        Self { address, tasks }
-    }
+            let scores = MemoryStore::new();
+            let ids = record_scores(&scores, 300).await;
+            // The first relay runs in a runtime of its own, the process the test kills: its
+            // bus saves its position after whole batches only, and 300 events are one.
+            let process = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            let (settings, relayed) = (run.settings(), scores.clone());
+            process.spawn(async move {
+                let relay = score_relay(settings).await;
+                let running = start_bus(&relayed, relay);
+                std::future::pending::<()>().await;
+                drop(running);
+            });
+            eventually("the first relay published 100", || async {
+                received.len() >= 100
+            })
+            .await;
+            process.shutdown_background();
+            let head = scores.head_position().await.expect("head");
+            let saved = eventful_core::CheckpointStore::segments(&scores, "amqp_relay")
+                .await
+                .expect("progress");
+            assert!(
+                saved.iter().all(|segment| segment.position < head),
+                "killed before its batch was saved: {saved:?}"
+            );
 
-    /// Drops the listener and every connection through it.
-    fn cut(mut self) {
-        self.tasks.abort_all();
-    }
+            let second = score_relay(run.settings()).await;
+            let running = start_bus(&scores, second.clone());
+            running
+                .wait_until_caught_up()
+                .await
+                .expect("the second relay catches up");
+            eventually("the inbox holds all 300", || async {
+                event_ids(&inbox).await.len() >= 300
+            })
+            .await;
+            assert!(
+                received.len() > 300,
+                "the second relay published again what the first had: {} deliveries",
+                received.len()
+            );
+            assert_eq!(
+                event_ids(&inbox).await,
+                ids,
+                "the inbox holds each id once, in order"
+            );
+
+            running.shutdown().await;
+            consuming.shutdown().await;
+        },
+    );
 }
 
 #[test]
@@ -122,17 +158,7 @@ fn a_relay_closed_while_the_broker_is_away_stops_before_the_unpublished_event() 
             let run = Run::new(&uri, "relay-close", "tally");
             let (received, consuming) = start_counting(run.consumer()).await;
 
-            let broker = lapin::uri::AMQPUri::from_str(&uri).expect("an AMQP URI");
-            let proxy = Cuttable::to(format!(
-                "{}:{}",
-                broker.authority.host, broker.authority.port
-            ))
-            .await;
-            let through = uri.replacen(
-                &format!("{}:{}", broker.authority.host, broker.authority.port),
-                &proxy.address.to_string(),
-                1,
-            );
+            let (proxy, through) = Cuttable::to_broker_of(&uri).await;
             let scores = MemoryStore::new();
             let relay = score_relay(settings(&through, &run.name)).await;
             let running = start_bus(&scores, relay.clone());
