@@ -92,16 +92,24 @@ pub(crate) fn catch_up(
 const FIRST_LOOK_BACK: u64 = 64;
 
 /// A version of `stream` at or before its first event after `after`, and the stream's last
-/// version: the start of a window at the stream's end that doubles until its first event is
-/// at or before `after` (positions grow with versions), or the stream's first version. A few
-/// one-event reads, and the stream is then read from at most twice as far back as the
-/// resume needs, or 64 events back.
+/// version: the version after the last when the last is at or before `after` (the stream did
+/// not move: nothing to read), else the start of a window at the stream's end that doubles
+/// until its first event is at or before `after` (positions grow with versions), or the
+/// stream's first version. A few one-event reads, and the stream is then read from at most
+/// twice as far back as the resume needs, or 64 events back.
 async fn first_version_after(
     store: &Arc<dyn DynEventStore>,
     stream: &StreamId,
     after: Position,
 ) -> Result<(Version, Version), StoreError> {
     let last = store.stream_version(stream).await?;
+    if last.get() > FIRST_LOOK_BACK
+        && after != Position::START
+        && let Some(event) = store.read_stream(stream, last, 1).await?.first()
+        && event.position <= after
+    {
+        return Ok((last.next(), last));
+    }
     let mut back = FIRST_LOOK_BACK;
     loop {
         let from = last.get().saturating_sub(back - 1).max(1);
@@ -193,6 +201,69 @@ mod tests {
         .await
         .expect("no error");
         assert_eq!(merged, [1, 2, 4, 5, 6, 9, 10]);
+    }
+
+    /// A store with `len` events in stream `s-1`, each followed by one elsewhere; the
+    /// positions of `s-1`'s.
+    async fn interleaved(len: u64) -> (Arc<dyn DynEventStore>, Vec<Position>) {
+        use eventful_core::{ExpectedVersion, NewEvent, Payload};
+        let store = eventful_store_memory::MemoryStore::new();
+        let new = || {
+            NewEvent::new(
+                TypeName::from_static("s"),
+                TypeName::from_static("t"),
+                1,
+                Payload::from_json_slice(b"{}").expect("json"),
+            )
+        };
+        let (mine, other) = (
+            StreamId::new("s-1").expect("id"),
+            StreamId::new("o-1").expect("id"),
+        );
+        let mut positions = Vec::new();
+        for _ in 0..len {
+            let appended = store
+                .append(&mine, ExpectedVersion::Any, &[new()])
+                .await
+                .expect("appended");
+            positions.push(appended.first_position);
+            store
+                .append(&other, ExpectedVersion::Any, &[new()])
+                .await
+                .expect("appended");
+        }
+        (Arc::new(store), positions)
+    }
+
+    async fn resumed(store: &Arc<dyn DynEventStore>, after: Position) -> (u64, Vec<Position>) {
+        let until = store.head_position().await.expect("head");
+        let topic = ValidTopic::Stream(StreamId::new("s-1").expect("id"));
+        let (pasts, cost) = plan(store, &[topic], after, until).await.expect("planned");
+        let read: Vec<Position> = catch_up(store, pasts, after, until)
+            .map_ok(|event| event.position)
+            .try_collect()
+            .await
+            .expect("read");
+        (cost, read)
+    }
+
+    #[tokio::test]
+    async fn a_resume_reads_about_what_it_missed_whatever_the_stream_length() {
+        let (store, positions) = interleaved(1_000).await;
+        // Nothing new on the stream, though the log moved on: nothing read.
+        let (cost, read) = resumed(&store, positions[999].next()).await;
+        assert_eq!((cost, read.len()), (0, 0));
+        // 5 missed: one window of 64.
+        let (cost, read) = resumed(&store, positions[994]).await;
+        assert_eq!(read, positions[995..]);
+        assert_eq!(cost, FIRST_LOOK_BACK);
+        // 100 missed: the window doubled to 128, under twice what was missed.
+        let (cost, read) = resumed(&store, positions[899]).await;
+        assert_eq!(read, positions[900..]);
+        assert!((100..=200).contains(&cost), "cost {cost}");
+        // From the start: the whole stream.
+        let (cost, read) = resumed(&store, Position::START).await;
+        assert_eq!((cost, read), (1_000, positions.clone()));
     }
 
     #[tokio::test]

@@ -107,11 +107,13 @@ impl GatewaySettings {
     }
 
     /// How many events the resumes of one connection may have the store read, in all: a
-    /// stream topic costs the events of its stream (its catch-up reads the stream), an event
-    /// type topic the positions from its `after` to where the gateway stands (its catch-up
-    /// reads that stretch of the log). A resume that costs more than is left is refused with
-    /// [`ErrorCode::PositionUnavailable`](crate::ErrorCode::PositionUnavailable) before anything
-    /// is read; subscribing live costs nothing.
+    /// stream topic costs the events its catch-up reads (from the window at the stream's end
+    /// that reaches back to its `after`), an event type topic the positions from its `after`
+    /// to where the gateway stands (its catch-up reads that stretch of the log). A resume that
+    /// costs more than is left is refused with
+    /// [`ErrorCode::PositionUnavailable`](crate::ErrorCode::PositionUnavailable) before its
+    /// events are read (finding a long stream's window takes its version and a few one-event
+    /// reads); subscribing live costs nothing.
     pub fn with_catch_up_budget(mut self, events: u64) -> Self {
         self.catch_up_budget = events;
         self

@@ -65,7 +65,7 @@ async fn sse_topics_count_once_each_against_the_limit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resumes_past_the_connections_catch_up_budget_are_refused_before_the_store_is_read() {
+async fn resumes_past_the_connections_catch_up_budget_are_refused_before_their_events_are_read() {
     let store = memory();
     for amount in 1..=8 {
         append(&store, "player-7", amount).await; // positions 1..=8

@@ -1,7 +1,8 @@
 //! The gateway's process killed while a client follows a player, and another started on the
-//! same MongoDB database (`examples/serve_mongo.rs`, as its own OS process), while another process
-//! keeps appending: the client comes back with its last position and gets every event it
-//! missed while the gateway was gone, then the live ones, with no gap and no duplicate.
+//! same MongoDB database (`examples/serve_mongo.rs`, as its own OS process); the test appends
+//! to the player's stream on that database between the kill and the restart, and after: the
+//! client comes back with its last position and gets every event it missed while the gateway
+//! was gone, then the live ones, with no gap and no duplicate.
 //!
 //! Needs `EVENTFUL_MONGO_URI` (`.ci/run` sets it); skipped with a notice otherwise. The
 //! gateway program is the example `cargo test` builds beside this test.
