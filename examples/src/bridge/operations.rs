@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use eventful_admin::{Admin, AdminToken, PrometheusMetrics};
-use eventful_bus_amqp::BrokerHealth;
+use eventful_bus_amqp::{BrokerHealth, ConsumerStats, Relay, RunningConsumer};
+use eventful_core::{EventStore, RunningBus};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -115,4 +116,23 @@ impl Operations {
             self.server.abort();
         }
     }
+}
+
+/// Stops one service process in order, once it was told to: its operator's endpoints, its
+/// consumer (whose counts it returns, taken first), its relay, then its bus, whose handlers
+/// stop after their event and give their claims up (the admin API may still hold the bus).
+pub(crate) async fn stop_service<S: EventStore + Clone + 'static>(
+    operations: Option<Operations>,
+    consuming: RunningConsumer,
+    relay: &Relay,
+    running: &RunningBus<S>,
+) -> ConsumerStats {
+    let stats = consuming.stats();
+    if let Some(operations) = operations {
+        operations.stop().await;
+    }
+    consuming.shutdown().await;
+    relay.close();
+    running.stop().await;
+    stats
 }

@@ -13,7 +13,7 @@ use eventful_core::{
 };
 use eventful_store_memory::MemoryStore;
 
-use super::operations::{AdminSide, ready_note};
+use super::operations::{AdminSide, ready_note, stop_service};
 use super::{BridgeOptions, PLAYER_SERVICE, amqp, open_mongo, stop_signal};
 use crate::error::Error;
 use crate::ids::PlayerId;
@@ -129,15 +129,7 @@ where
     );
 
     let stopped = stop_signal().await;
-    let stats = consuming.stats();
-    if let Some(operations) = operations {
-        operations.stop().await;
-    }
-    consuming.shutdown().await;
-    relay.close();
-    // Every handler stops after its event and gives its claims up, though the admin API
-    // may still hold the bus.
-    running.stop().await;
+    let stats = stop_service(operations, consuming, &relay, &running).await;
     stopped?;
     Ok(Stopped {
         instance: options.instance,

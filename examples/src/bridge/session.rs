@@ -13,7 +13,7 @@ use eventful_core::{BoxError, CheckpointStore, EventBus, EventStore, RecordedEve
 use eventful_store_memory::MemoryStore;
 
 use super::arrivals::Arrivals;
-use super::operations::{AdminSide, ready_note};
+use super::operations::{AdminSide, ready_note, stop_service};
 use super::{BridgeOptions, GAME_SESSION, amqp, open_mongo, stop_signal};
 use crate::error::Error;
 use crate::game_session::{GameSession, GameSessionService};
@@ -146,15 +146,7 @@ where
     };
 
     let stopped = stop_signal().await;
-    let stats = consuming.stats();
-    if let Some(operations) = operations {
-        operations.stop().await;
-    }
-    consuming.shutdown().await;
-    relay.close();
-    // Every handler stops after its event and gives its claims up, though the admin API
-    // may still hold the bus.
-    running.stop().await;
+    let stats = stop_service(operations, consuming, &relay, &running).await;
     stopped?;
     Ok(Stopped {
         instance: options.instance,
