@@ -44,10 +44,21 @@ impl GatewayProcess {
             .spawn()
             .expect("the gateway starts");
         let stdout = child.stdout.take().expect("its stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("reads the gateway's first line");
+        // Read on a thread of its own: a gateway that never says LISTENING fails the test
+        // after PATIENCE instead of hanging it.
+        let (said, first_line) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let read = BufReader::new(stdout).read_line(&mut line).map(|_| line);
+            let _ = said.send(read);
+        });
+        let line = match first_line.recv_timeout(PATIENCE) {
+            Ok(read) => read.expect("reads the gateway's first line"),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("the gateway said nothing within {PATIENCE:?}");
+            }
+        };
         let address = line
             .trim()
             .strip_prefix("LISTENING ")
