@@ -88,9 +88,10 @@ pub async fn clean_up(uri: &str, run: &str, queues: &[&str]) {
                     .await;
             }
         }
+        let settings = settings(uri, run);
         for exchange in [
-            format!("{run}.exchange"),
-            format!("{run}.exchange.dead-letter"),
+            settings.exchange().to_owned(),
+            settings.dead_letter_exchange(),
         ] {
             let _ = channel
                 .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
@@ -457,7 +458,7 @@ pub async fn publish_raw(channel: &lapin::Channel, run: &str, key: &str, body: V
         .with_delivery_mode(2);
     let confirmation = channel
         .basic_publish(
-            format!("{run}.exchange").as_str().into(),
+            settings("", run).exchange().into(),
             key.into(),
             lapin::options::BasicPublishOptions::default(),
             &body,
@@ -473,7 +474,9 @@ pub async fn publish_raw(channel: &lapin::Channel, run: &str, key: &str, body: V
 /// Publishes `event` by hand, as the relay would, and waits for the confirm.
 pub async fn publish_event(channel: &lapin::Channel, run: &str, event: &RecordedEvent) {
     let body = encode_body(event).expect("body");
-    publish_raw(channel, run, "scores.score_recorded", body).await;
+    let key = eventful_bus_amqp::message::routing_key(&event.aggregate_type, &event.event_type)
+        .expect("a routing key");
+    publish_raw(channel, run, &key, body).await;
 }
 
 /// `count` scores recorded on a store of their own, as the relay would publish them.
