@@ -1,25 +1,125 @@
-//! [`Chunks`]: an append-only vector that grows by fixed-size chunks, so that growing never
-//! copies what is stored and never holds twice the memory for a moment, as doubling would.
+//! Append-only vectors that grow by fixed-size chunks, so that growing never copies what is
+//! stored and never holds twice the memory for a moment, as doubling would. Their growth
+//! happens while an append holds the log's lock: a vector that doubled paused every append
+//! for as long as it took to copy, longer the larger the store.
+//!
+//! - [`Chunks`], the log's events: filled ahead, its length kept by its owner.
+//! - [`Grown`], tables that grow now and then (streams, metadata, stretches of ids).
 
-use std::ops::Index;
+use std::ops::{Index, IndexMut};
 
 /// Elements per chunk: a power of two, so that indexing is a shift and a mask.
 const CHUNK_BITS: u32 = 13;
 const CHUNK: usize = 1 << CHUNK_BITS;
 
-/// Every chunk but the last is full. The length is not kept besides: a push then writes only
-/// the last chunk's own length, one cache line fewer that appends by two tasks both write.
+/// Its length is its owner's to keep: the log keeps it on its lock's cache line, so that a
+/// push writes the element's own line and nothing else. A chunk is filled with default
+/// elements when it is made, so that it never has a length of its own to write either; the
+/// lines two tasks' appends both wrote were what two tasks waited on.
+///
+/// Filling a chunk is its memory's first touch, a page fault every 4 KiB: some 250 µs for a
+/// chunk of the log's events. The next chunk is made ahead as a [`Spare`], by whoever holds no
+/// lock, so that no push waits for it, nor anyone waiting for the push.
 pub(crate) struct Chunks<T> {
-    chunks: Vec<Vec<T>>,
+    chunks: Vec<Box<[T]>>,
+    spare: Option<Spare<T>>,
+}
+
+/// A chunk made ahead of its use.
+pub(crate) struct Spare<T>(Box<[T]>);
+
+impl<T: Default> Spare<T> {
+    pub(crate) fn new() -> Self {
+        Self(std::iter::repeat_with(T::default).take(CHUNK).collect())
+    }
 }
 
 impl<T> Default for Chunks<T> {
+    fn default() -> Self {
+        Self {
+            chunks: Vec::new(),
+            spare: None,
+        }
+    }
+}
+
+impl<T: Default> Chunks<T> {
+    /// Puts `value` at `index`, which must be the length before the push.
+    pub(crate) fn push_at(&mut self, index: usize, value: T) {
+        let chunk = index >> CHUNK_BITS;
+        if chunk == self.chunks.len() {
+            let Spare(next) = self.spare.take().unwrap_or_else(Spare::new);
+            self.chunks.push(next);
+        }
+        self.chunks[chunk][place(index).1] = value;
+    }
+
+    /// Whether the next chunk is still to be made.
+    pub(crate) fn wants_spare(&self) -> bool {
+        self.spare.is_none()
+    }
+
+    /// Keeps `spare` for the next chunk; hands it back when one is kept already, to be
+    /// dropped where no lock is held.
+    pub(crate) fn give_spare(&mut self, spare: Spare<T>) -> Option<Spare<T>> {
+        match self.spare {
+            Some(_) => Some(spare),
+            None => {
+                self.spare = Some(spare);
+                None
+            }
+        }
+    }
+}
+
+impl<T> Chunks<T> {
+    /// The index of the first of the first `len` elements for which `is_before` is false
+    /// (`len` if none), assuming it is true of a prefix and false of the rest.
+    pub(crate) fn partition_point(
+        &self,
+        len: usize,
+        mut is_before: impl FnMut(&T) -> bool,
+    ) -> usize {
+        let (mut low, mut high) = (0, len);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if is_before(&self[middle]) {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        low
+    }
+}
+
+impl<T> Index<usize> for Chunks<T> {
+    type Output = T;
+
+    fn index(&self, index: usize) -> &T {
+        let (chunk, offset) = place(index);
+        &self.chunks[chunk][offset]
+    }
+}
+
+/// The chunk of the element at `index`, and its offset there.
+fn place(index: usize) -> (usize, usize) {
+    (index >> CHUNK_BITS, index & (CHUNK - 1))
+}
+
+/// A vector that grows by chunks of [`CHUNK`] elements, every one full but the last; a push
+/// writes the last chunk's length besides the element.
+pub(crate) struct Grown<T> {
+    chunks: Vec<Vec<T>>,
+}
+
+impl<T> Default for Grown<T> {
     fn default() -> Self {
         Self { chunks: Vec::new() }
     }
 }
 
-impl<T> Chunks<T> {
+impl<T> Grown<T> {
     pub(crate) fn len(&self) -> usize {
         self.chunks
             .last()
@@ -37,8 +137,8 @@ impl<T> Chunks<T> {
         }
     }
 
-    /// The index of the first element for which `is_before` is false, assuming it is true of
-    /// a prefix and false of the rest.
+    /// The index of the first element for which `is_before` is false (the length if none),
+    /// assuming it is true of a prefix and false of the rest.
     pub(crate) fn partition_point(&self, mut is_before: impl FnMut(&T) -> bool) -> usize {
         let whole = self
             .chunks
@@ -50,11 +150,19 @@ impl<T> Chunks<T> {
     }
 }
 
-impl<T> Index<usize> for Chunks<T> {
+impl<T> Index<usize> for Grown<T> {
     type Output = T;
 
     fn index(&self, index: usize) -> &T {
-        &self.chunks[index >> CHUNK_BITS][index & (CHUNK - 1)]
+        let (chunk, offset) = place(index);
+        &self.chunks[chunk][offset]
+    }
+}
+
+impl<T> IndexMut<usize> for Grown<T> {
+    fn index_mut(&mut self, index: usize) -> &mut T {
+        let (chunk, offset) = place(index);
+        &mut self.chunks[chunk][offset]
     }
 }
 
@@ -66,28 +174,66 @@ mod tests {
     fn indexes_across_chunks() {
         let mut chunks = Chunks::default();
         for i in 0..(3 * CHUNK + 5) {
-            chunks.push(i);
+            chunks.push_at(i, i);
         }
-        assert_eq!(chunks.len(), 3 * CHUNK + 5);
         for i in [0, 1, CHUNK - 1, CHUNK, 2 * CHUNK + 7, 3 * CHUNK + 4] {
             assert_eq!(chunks[i], i);
         }
     }
 
     #[test]
-    fn partition_point_matches_a_flat_search() {
-        let mut chunks = Chunks::default();
-        let flat: Vec<usize> = (0..(2 * CHUNK + 100)).map(|i| i / 3).collect();
-        for &value in &flat {
-            chunks.push(value);
+    fn grown_indexes_and_searches_across_chunks() {
+        let mut grown = Grown::default();
+        assert_eq!(grown.len(), 0);
+        let count = 2 * CHUNK + 100;
+        for i in 0..count {
+            grown.push(i / 3);
         }
-        for target in [0, 1, 2730, 2731, CHUNK / 3, 5000, 100_000] {
+        assert_eq!(grown.len(), count);
+        assert!((0..count).all(|i| grown[i] == i / 3));
+        grown[CHUNK + 1] = CHUNK / 3;
+        assert_eq!(grown[CHUNK + 1], CHUNK / 3);
+        let flat: Vec<usize> = (0..count).map(|i| grown[i]).collect();
+        for target in [0, 1, CHUNK / 3, CHUNK / 3 + 1, 5000, 100_000] {
             assert_eq!(
-                chunks.partition_point(|&v| v < target),
+                grown.partition_point(|&v| v < target),
                 flat.partition_point(|&v| v < target),
                 "target {target}"
             );
         }
-        assert_eq!(Chunks::<u8>::default().partition_point(|_| true), 0);
+    }
+
+    #[test]
+    fn a_spare_is_the_next_chunk() {
+        let mut chunks = Chunks::default();
+        assert!(chunks.wants_spare());
+        assert!(chunks.give_spare(Spare::new()).is_none());
+        assert!(!chunks.wants_spare());
+        assert!(
+            chunks.give_spare(Spare::new()).is_some(),
+            "one spare at a time"
+        );
+        chunks.push_at(0, 7u8);
+        assert!(chunks.wants_spare(), "the first chunk took the spare");
+        assert_eq!(chunks[0], 7);
+    }
+
+    #[test]
+    fn partition_point_matches_a_flat_search() {
+        let mut chunks = Chunks::default();
+        let flat: Vec<usize> = (0..(2 * CHUNK + 100)).map(|i| i / 3 + 1).collect();
+        for (i, &value) in flat.iter().enumerate() {
+            chunks.push_at(i, value);
+        }
+        for target in [0, 1, 2, 2731, CHUNK / 3, 5000, 100_000] {
+            assert_eq!(
+                chunks.partition_point(flat.len(), |&v| v < target),
+                flat.partition_point(|&v| v < target),
+                "target {target}"
+            );
+        }
+        // The defaults past the length are not searched.
+        assert_eq!(chunks.partition_point(10, |_| true), 10);
+        assert_eq!(Chunks::<u8>::default().partition_point(0, |_| true), 0);
     }
 }

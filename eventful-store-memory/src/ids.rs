@@ -19,12 +19,13 @@ use hashbrown::HashTable;
 use std::hash::BuildHasher;
 use uuid::Uuid;
 
+use crate::chunks::Grown;
+
 /// How many of the run's last ids are searched first.
 const RECENT: u32 = 1024;
 
 /// Its first fields are written by every append, and sit on the log lock's cache line (see
 /// the store's `Inner`).
-#[derive(Default)]
 #[repr(C)]
 pub(crate) struct IdIndex {
     /// The run's last id.
@@ -32,9 +33,26 @@ pub(crate) struct IdIndex {
     /// The run's last stretch; empty (`len` 0) before the first id.
     current: Stretch,
     /// The run's stretches before `current`, in id (and position) order.
-    earlier: Vec<Stretch>,
-    hashed: HashTable<Hashed>,
+    earlier: Grown<Stretch>,
+    /// Per shard (the low bits of the hash), the other ids' places: a table grows while the
+    /// log is locked, and one of many holds a small part of the ids to move.
+    hashed: Box<[HashTable<Hashed>]>,
     hasher: RandomState,
+}
+
+/// Tables of the ids outside the run.
+const SHARDS: usize = 64;
+
+impl Default for IdIndex {
+    fn default() -> Self {
+        Self {
+            run_last: None,
+            current: Stretch::default(),
+            earlier: Grown::default(),
+            hashed: (0..SHARDS).map(|_| HashTable::new()).collect(),
+            hasher: RandomState::default(),
+        }
+    }
 }
 
 /// Consecutive positions of the run: `first`, `first + 1`, ..., `first + len - 1`.
@@ -76,10 +94,9 @@ impl IdIndex {
             return;
         }
         let hash = self.hash(event_id);
-        self.hashed
-            .insert_unique(spread(hash), Hashed { position, hash }, |entry| {
-                spread(entry.hash)
-            });
+        self.hashed[shard(hash)].insert_unique(spread(hash), Hashed { position, hash }, |entry| {
+            spread(entry.hash)
+        });
     }
 
     /// The position of the event with id `event_id`, if it is stored; `id_at` reads the id
@@ -94,7 +111,7 @@ impl IdIndex {
             return Some(position);
         }
         let hash = self.hash(event_id);
-        self.hashed
+        self.hashed[shard(hash)]
             .find(spread(hash), |entry| {
                 entry.hash == hash && id_at(entry.position) == event_id
             })
@@ -123,7 +140,7 @@ impl IdIndex {
             let after = self
                 .earlier
                 .partition_point(|stretch| id_at(stretch.first) <= event_id);
-            *self.earlier[..after].last()?
+            self.earlier[after.checked_sub(1)?]
         };
         let (mut low, mut high) = (stretch.first, stretch.first + stretch.len);
         while low < high {
@@ -150,6 +167,10 @@ impl IdIndex {
 
 fn is_time_ordered(event_id: Uuid) -> bool {
     event_id.get_version_num() == 7
+}
+
+fn shard(hash: u32) -> usize {
+    hash as usize % SHARDS
 }
 
 /// The 64-bit hash the table wants, spread from the 32 kept bits (the table places entries by
@@ -194,7 +215,7 @@ mod tests {
                 "{id}"
             );
         }
-        let in_run: u32 = index.earlier.iter().map(|stretch| stretch.len).sum();
+        let in_run: u32 = (0..index.earlier.len()).map(|i| index.earlier[i].len).sum();
         assert_eq!(in_run + index.current.len, 15, "in-order ids go to the run");
         assert_eq!(
             index.earlier.len() + 1,
@@ -202,7 +223,7 @@ mod tests {
             "consecutive positions are one stretch: 10 before the late ones, 5 after"
         );
         assert_eq!(
-            index.hashed.len(),
+            index.hashed.iter().map(HashTable::len).sum::<usize>(),
             10,
             "late and derived ids go to the table"
         );

@@ -32,6 +32,7 @@
 //! | `log` | the log: events in position order, a position index per stream, interned type names |
 //! | `ids` | the index of event ids: a sorted run of time-ordered ids, a hash table for the rest |
 //! | `chunks` | the chunked vector the log grows in, without copying |
+//! | `stream_table` | every stream's id and positions, found by the id, growing without a pause |
 //! | `clock` | the time an append is recorded at, read cheaply |
 //! | `payloads` | every payload's bytes, one after the other in chunks of their own |
 //! | `shared` | shared handlers' progress: segments with their claims, parked events |
@@ -73,6 +74,7 @@ mod log;
 mod payloads;
 mod persist;
 mod shared;
+mod stream_table;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -191,12 +193,20 @@ impl EventStore for MemoryStore {
         // The clock is read outside the lock: appends by other tasks wait only for the
         // copying in.
         let now = clock::now();
-        let result = {
+        let (result, wants_spare) = {
             let mut log = self.inner.write_log();
             let result = log.append(stream_id, expected, events, now)?;
             self.inner.head.store(log.head(), Ordering::SeqCst);
-            result
+            (result, log.wants_spare())
         };
+        if wants_spare {
+            // Made here, holding no lock; a spare another append gave first is dropped here too.
+            let spare = Log::make_spare();
+            let mut log = self.inner.write_log();
+            let refused = log.give_spare(spare);
+            drop(log);
+            drop(refused);
+        }
         // SeqCst on `head` and `waiting`, here and in `wait_for_append`: either this load
         // sees the waiter, or the waiter's load of `head` sees this append.
         if !result.already_stored

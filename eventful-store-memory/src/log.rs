@@ -23,9 +23,10 @@ use eventful_core::{
 use foldhash::fast::RandomState;
 use uuid::Uuid;
 
-use crate::chunks::Chunks;
+use crate::chunks::{Chunks, Grown, Spare};
 use crate::ids::IdIndex;
 use crate::payloads::{PayloadBytes, Slot};
+use crate::stream_table::{StreamEntry, StreamTable};
 
 /// How many events a read of the whole log looks at, at most, while holding the lock.
 const SCAN_LIMIT: usize = 64 * 1024;
@@ -38,6 +39,7 @@ static NO_METADATA: Metadata = Metadata {
 };
 
 /// One stored event, without what its position and stream already say.
+#[derive(Default)]
 struct StoredEvent {
     event_id: Uuid,
     /// Never decreases along the log.
@@ -51,6 +53,9 @@ struct StoredEvent {
     payload: Slot,
 }
 
+/// A chunk of the log's events made ahead of its use ([`Log::make_spare`]).
+pub(crate) struct SpareEvents(Spare<StoredEvent>);
+
 /// What events of one kind share: written by one aggregate type as one event type, at one
 /// schema version, in one payload format.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -59,16 +64,6 @@ struct Kind {
     event_type: TypeName,
     schema_version: u32,
     format: PayloadFormat,
-}
-
-/// A cache line each: the streams of two tasks' players sit side by side in the table, and
-/// an append writes its stream's entry (its index's length), so entries sharing a line made
-/// every append by one task miss in the cache after an append by the other.
-#[repr(align(64))]
-struct StreamEntry {
-    id: StreamId,
-    /// `positions[v - 1]` is the position of version `v`.
-    positions: Vec<u32>,
 }
 
 /// A table of names, each given a small number once.
@@ -125,28 +120,29 @@ impl<K: Clone + Eq + std::hash::Hash> Interner<K> {
 /// `Inner`): appends by two tasks move one line between their cores for them, not several.
 #[repr(C)]
 pub(crate) struct Log {
+    /// How many events `events` holds.
+    len: u32,
     last_recorded_at: DateTime<Utc>,
     /// The position of every event, found by its id.
     ids: IdIndex,
     events: Chunks<StoredEvent>,
-    streams: Vec<StreamEntry>,
-    stream_numbers: HashMap<StreamId, u32, RandomState>,
+    streams: StreamTable,
     kinds: Interner<Kind>,
     payloads: PayloadBytes,
     /// The metadata of the events that carry some.
-    metadata: Vec<Metadata>,
+    metadata: Grown<Metadata>,
 }
 
 impl Default for Log {
     fn default() -> Self {
         Self {
+            len: 0,
             events: Chunks::default(),
             ids: IdIndex::default(),
-            streams: Vec::new(),
-            stream_numbers: HashMap::default(),
+            streams: StreamTable::default(),
             kinds: Interner::default(),
             payloads: PayloadBytes::default(),
-            metadata: Vec::new(),
+            metadata: Grown::default(),
             last_recorded_at: DateTime::<Utc>::MIN_UTC,
         }
     }
@@ -157,14 +153,28 @@ impl Log {
     #[cfg(test)]
     pub(crate) const HOT_END: usize = std::mem::offset_of!(Log, ids) + IdIndex::HOT_END;
 
+    /// Whether the events' next chunk is still to be made ([`Log::make_spare`]).
+    pub(crate) fn wants_spare(&self) -> bool {
+        self.events.wants_spare()
+    }
+
+    /// The events' next chunk, made without the log, whose lock it need not hold.
+    pub(crate) fn make_spare() -> SpareEvents {
+        SpareEvents(Spare::new())
+    }
+
+    /// Keeps `spare` for the events' next chunk; hands it back if one is kept already.
+    pub(crate) fn give_spare(&mut self, spare: SpareEvents) -> Option<SpareEvents> {
+        self.events.give_spare(spare.0).map(SpareEvents)
+    }
+
     /// Position of the last event; 0 when empty.
     pub(crate) fn head(&self) -> u64 {
-        self.events.len() as u64
+        u64::from(self.len)
     }
 
     fn stream(&self, stream_id: &str) -> Option<&StreamEntry> {
-        let number = *self.stream_numbers.get(stream_id)?;
-        Some(&self.streams[number as usize])
+        Some(&self.streams[self.streams.number_of(stream_id)?])
     }
 
     pub(crate) fn stream_version(&self, stream_id: &str) -> Version {
@@ -183,9 +193,9 @@ impl Log {
         now: DateTime<Utc>,
     ) -> Result<AppendResult, StoreError> {
         check_distinct_ids(stream_id, events)?;
-        let number = self.stream_numbers.get(stream_id.as_str()).copied();
+        let number = self.streams.number_of(stream_id.as_str());
         let actual = number.map_or(Version::NONE, |number| {
-            Version::new(self.streams[number as usize].positions.len() as u64)
+            Version::new(self.streams[number].positions.len() as u64)
         });
         if let Some(stored) = self.already_stored(stream_id, number, expected, events)? {
             return Ok(stored);
@@ -269,18 +279,20 @@ impl Log {
             Ok(slot) => slot,
             Err(_) => unreachable!("appends refuse payloads over `u32::MAX` bytes first"),
         };
-        self.events.push(StoredEvent {
-            event_id: event.event_id,
-            recorded_at,
-            stream,
-            version,
-            kind,
-            metadata,
-            payload,
-        });
-        self.streams[stream as usize]
-            .positions
-            .push(position as u32);
+        self.events.push_at(
+            self.len as usize,
+            StoredEvent {
+                event_id: event.event_id,
+                recorded_at,
+                stream,
+                version,
+                kind,
+                metadata,
+                payload,
+            },
+        );
+        self.len += 1;
+        self.streams.get_mut(stream).positions.push(position as u32);
     }
 
     /// Puts back an event read from a saved store, checking that it continues the log: the
@@ -312,13 +324,13 @@ impl Log {
         if let Some(stored) = self.position_of(event.event_id) {
             let stored = self.event(stored);
             return Err(RestoreRefusal::RepeatedId {
-                stream_id: self.streams[stored.stream as usize].id.clone(),
+                stream_id: self.streams[stored.stream].id.clone(),
                 version: u64::from(stored.version),
             });
         }
         self.last_recorded_at = event.recorded_at;
-        let stream = match self.stream_numbers.get(event.stream_id.as_str()) {
-            Some(&number) => number,
+        let stream = match self.streams.number_of(event.stream_id.as_str()) {
+            Some(number) => number,
             None => self.new_stream(&event.stream_id),
         };
         let version = event.version.get() as u32;
@@ -349,13 +361,7 @@ impl Log {
     }
 
     fn new_stream(&mut self, stream_id: &StreamId) -> u32 {
-        let number = self.streams.len() as u32;
-        self.streams.push(StreamEntry {
-            id: stream_id.clone(),
-            positions: Vec::new(),
-        });
-        self.stream_numbers.insert(stream_id.clone(), number);
-        number
+        self.streams.insert(stream_id.clone())
     }
 
     /// The position of the event with this id, if it is stored.
@@ -396,7 +402,7 @@ impl Log {
         if !same_place {
             return Err(self.duplicate(stream_id, first_position));
         }
-        let positions = &self.streams[stored.stream as usize].positions;
+        let positions = &self.streams[stored.stream].positions;
         for (offset, event) in events.iter().enumerate() {
             let stored_here = positions
                 .get(first_version as usize - 1 + offset)
@@ -423,7 +429,7 @@ impl Log {
             stream_id: stream_id.clone(),
             event_id: stored.event_id,
             duplicate: Duplicate::Stored {
-                stream_id: self.streams[stored.stream as usize].id.clone(),
+                stream_id: self.streams[stored.stream].id.clone(),
                 version: Version::new(u64::from(stored.version)),
             },
         }
@@ -450,7 +456,7 @@ impl Log {
         let kind = self.kind(event);
         EventRef {
             event_id: event.event_id,
-            stream_id: &self.streams[event.stream as usize].id,
+            stream_id: &self.streams[event.stream].id,
             aggregate_type: &kind.aggregate_type,
             event_type: &kind.event_type,
             schema_version: kind.schema_version,
@@ -527,7 +533,7 @@ impl Log {
     }
 
     pub(crate) fn find_event(&self, stream_id: &str, event_id: Uuid) -> Option<RecordedEvent> {
-        let number = *self.stream_numbers.get(stream_id)?;
+        let number = self.streams.number_of(stream_id)?;
         let position = self.position_of(event_id)?;
         (self.event(position).stream == number)
             .then(|| self.recorded([position]).pop())
@@ -567,7 +573,7 @@ impl Log {
     /// The first position recorded at or after `time` (one past the head if none).
     fn first_recorded_at_or_after(&self, time: DateTime<Utc>) -> u64 {
         self.events
-            .partition_point(|event| event.recorded_at < time) as u64
+            .partition_point(self.len as usize, |event| event.recorded_at < time) as u64
             + 1
     }
 }

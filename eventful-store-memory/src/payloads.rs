@@ -18,7 +18,7 @@ const INLINE: usize = 8;
 ///
 /// Held in the slot, a small payload costs no write to the chunks' tail, which appends by two
 /// tasks would otherwise both write, and no bytes besides the event's own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Slot {
     place: [u8; INLINE],
     len: u32,
