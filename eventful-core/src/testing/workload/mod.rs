@@ -10,6 +10,8 @@
 //!   events, then on one whose stream holds 1,000,000; see [`keyed`].
 //! - **policies in instances** (only with `--policy-instances K`): a policy over the commands'
 //!   events, run by K buses sharing the store as K instances of one service; see [`policies`].
+//! - **latencies** (only with `--latencies`): the commands once more on a fresh store, each
+//!   timed; see [`latency`].
 //!
 //! [`run`] runs them on stores from a factory and returns a [`WorkloadReport`], which prints
 //! the figures and the lines scripts read. The process around it (the command line, the
@@ -48,10 +50,12 @@
 //! The last line it prints is the one scripts read:
 //! `RESULT name=<impl> players=<P> tasks=<T> commands_per_s=<x> events_per_s=<y> replay_events_per_s=<z>`;
 //! with `--keyed-long-stream`, a `RESULT_KEYED` line comes before it
-//! (see [`WorkloadReport::keyed_result_line`]), and with `--policy-instances K`, a
-//! `RESULT_POLICIES` line (see [`WorkloadReport::policies_result_line`]).
+//! (see [`WorkloadReport::keyed_result_line`]), with `--policy-instances K`, a
+//! `RESULT_POLICIES` line (see [`WorkloadReport::policies_result_line`]), and with
+//! `--latencies`, a `RESULT_LATENCY` line (see [`WorkloadReport::latency_result_line`]).
 
 pub mod keyed;
+pub mod latency;
 pub mod policies;
 mod report;
 
@@ -60,6 +64,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use self::keyed::KeyedReport;
+pub use self::latency::LatencyReport;
 pub use self::policies::PoliciesReport;
 pub use self::report::WorkloadReport;
 use crate::aggregate::Aggregate;
@@ -113,6 +118,9 @@ pub struct WorkloadArgs {
     /// Also time commands with fresh idempotency keys on a short and a long stream
     #[arg(long)]
     pub keyed_long_stream: bool,
+    /// Also run the commands once more on a fresh store, timing each (percentiles, slowest)
+    #[arg(long)]
+    pub latencies: bool,
     /// Events in the long stream of the keyed case
     #[arg(long, value_name = "N", value_parser = positive::<u64>)]
     #[arg(default_value_t = Self::default().long_stream_events)]
@@ -139,6 +147,7 @@ impl Default for WorkloadArgs {
             snapshot_every: 100,
             replay_runs: 5,
             keyed_long_stream: false,
+            latencies: false,
             long_stream_events: 1_000_000,
             keyed_commands: 10_000,
             policy_instances: None,
@@ -297,7 +306,15 @@ where
     } else {
         None
     };
-    Ok(WorkloadReport::new(name, commands, replay, keyed).with_policies(policies))
+    let latencies = if args.latencies {
+        let store = make_store().await?;
+        Some(latency::run_latencies(store, args.players, args.tasks).await?)
+    } else {
+        None
+    };
+    Ok(WorkloadReport::new(name, commands, replay, keyed)
+        .with_policies(policies)
+        .with_latencies(latencies))
 }
 
 /// Figures of the commands run.
@@ -360,6 +377,19 @@ pub async fn run_commands<S>(
 where
     S: EventStore + Clone + 'static,
 {
+    Ok(run_commands_timed(store, players, tasks, false).await?.0)
+}
+
+/// [`run_commands`], and with `timed` how long each command took.
+async fn run_commands_timed<S>(
+    store: S,
+    players: u64,
+    tasks: u64,
+    timed: bool,
+) -> Result<(CommandsReport, Vec<Duration>), WorkloadError>
+where
+    S: EventStore + Clone + 'static,
+{
     let repository = Arc::new(Repository::<Player, _>::new(store.clone()));
     let started = Instant::now();
     let mut running = Vec::new();
@@ -367,21 +397,28 @@ where
         let repository = repository.clone();
         running.push(tokio::spawn(async move {
             let mut counts = (0u64, 0u64);
+            let mut latencies = Vec::new();
             for index in (task..players).step_by(tasks as usize) {
                 for command in player_commands(index) {
+                    let sent = timed.then(Instant::now);
                     let committed = repository.execute(command).await?;
+                    if let Some(sent) = sent {
+                        latencies.push(sent.elapsed());
+                    }
                     counts.0 += 1;
                     counts.1 += committed.events.len() as u64;
                 }
             }
-            Ok::<_, WorkloadError>(counts)
+            Ok::<_, WorkloadError>((counts, latencies))
         }));
     }
     let (mut commands, mut events) = (0, 0);
+    let mut latencies = Vec::new();
     for task in running {
-        let (c, e) = task.await??;
+        let ((c, e), timed) = task.await??;
         commands += c;
         events += e;
+        latencies.extend(timed);
     }
     let elapsed = started.elapsed();
     check_count("events appended", players * EVENTS_PER_PLAYER, events)?;
@@ -394,13 +431,14 @@ where
             version.get(),
         )?;
     }
-    Ok(CommandsReport {
+    let report = CommandsReport {
         players,
         tasks,
         commands,
         events,
         elapsed,
-    })
+    };
+    Ok((report, latencies))
 }
 
 fn check_count(what: &str, expected: u64, found: u64) -> Result<(), WorkloadError> {
@@ -554,10 +592,11 @@ mod tests {
             "--tasks",
             "2",
             "--keyed-long-stream",
+            "--latencies",
         ])
         .expect("valid");
         assert_eq!((parsed.players, parsed.tasks), (50, 2));
-        assert!(parsed.keyed_long_stream);
+        assert!(parsed.keyed_long_stream && parsed.latencies);
         for (args, kind) in [
             (
                 &["--players", "many"][..],

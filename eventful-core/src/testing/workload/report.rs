@@ -2,11 +2,12 @@
 
 use std::fmt::{self, Display, Formatter};
 
-use super::{CommandsReport, KeyedReport, PoliciesReport, ReplayReport};
+use super::{CommandsReport, KeyedReport, LatencyReport, PoliciesReport, ReplayReport};
 
 /// The figures of one run of [`run`](super::run), printed as a bench prints them: one line per
 /// figure, then the `RESULT_KEYED` line (with the keyed case), the `RESULT_POLICIES` line
-/// (with the policies case) and the `RESULT` line, last.
+/// (with the policies case), the `RESULT_LATENCY` line (with the latencies) and the `RESULT`
+/// line, last.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct WorkloadReport {
@@ -20,6 +21,8 @@ pub struct WorkloadReport {
     pub keyed: Option<KeyedReport>,
     /// The policy shared by instances, when asked for.
     pub policies: Option<PoliciesReport>,
+    /// Each command timed, when asked for.
+    pub latencies: Option<LatencyReport>,
     /// The process's peak resident memory in bytes, as the bench measured it.
     pub peak_memory: Option<u64>,
     /// A bench's own figures, appended to the `RESULT` line as `name=value`.
@@ -39,6 +42,7 @@ impl WorkloadReport {
             replay,
             keyed,
             policies: None,
+            latencies: None,
             peak_memory: None,
             result_fields: Vec::new(),
         }
@@ -47,6 +51,12 @@ impl WorkloadReport {
     /// With the policies case's figures.
     pub(super) fn with_policies(mut self, policies: Option<PoliciesReport>) -> Self {
         self.policies = policies;
+        self
+    }
+
+    /// With the latencies case's figures.
+    pub(super) fn with_latencies(mut self, latencies: Option<LatencyReport>) -> Self {
+        self.latencies = latencies;
         self
     }
 
@@ -120,6 +130,27 @@ impl WorkloadReport {
     }
 }
 
+impl WorkloadReport {
+    /// `RESULT_LATENCY name=<impl> players=<P> tasks=<T> commands=<n> p50_us=<a> p99_us=<b>
+    /// p999_us=<c> max_us=<d>` (one line), with the latencies.
+    pub fn latency_result_line(&self) -> Option<String> {
+        let latencies = self.latencies.as_ref()?;
+        let micros = |d: std::time::Duration| d.as_secs_f64() * 1e6;
+        Some(format!(
+            "RESULT_LATENCY name={} players={} tasks={} commands={} p50_us={:.2} p99_us={:.2} \
+             p999_us={:.2} max_us={:.1}",
+            self.name,
+            self.commands.players,
+            self.commands.tasks,
+            latencies.commands,
+            micros(latencies.p50),
+            micros(latencies.p99),
+            micros(latencies.p999),
+            micros(latencies.max),
+        ))
+    }
+}
+
 impl Display for WorkloadReport {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         writeln!(f, "commands: {}", self.commands)?;
@@ -130,6 +161,9 @@ impl Display for WorkloadReport {
         if let Some(policies) = &self.policies {
             writeln!(f, "policies: {policies}")?;
         }
+        if let Some(latencies) = &self.latencies {
+            writeln!(f, "latencies: {latencies}")?;
+        }
         if let Some(peak) = self.peak_memory {
             writeln!(f, "peak memory: {:.1} MB", peak as f64 / 1e6)?;
         }
@@ -137,6 +171,9 @@ impl Display for WorkloadReport {
             writeln!(f, "{line}")?;
         }
         if let Some(line) = self.policies_result_line() {
+            writeln!(f, "{line}")?;
+        }
+        if let Some(line) = self.latency_result_line() {
             writeln!(f, "{line}")?;
         }
         writeln!(f, "{}", self.result_line())
