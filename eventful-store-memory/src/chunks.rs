@@ -204,6 +204,21 @@ mod tests {
     }
 
     #[test]
+    fn growing_moves_nothing_stored() {
+        let mut grown = Grown::default();
+        let mut chunks = Chunks::default();
+        grown.push(1u64);
+        chunks.push_at(0, 1u64);
+        let (first_grown, first_chunk) = (&grown[0] as *const u64, &chunks[0] as *const u64);
+        for i in 1..(4 * CHUNK) {
+            grown.push(i as u64);
+            chunks.push_at(i, i as u64);
+        }
+        assert_eq!(&grown[0] as *const u64, first_grown);
+        assert_eq!(&chunks[0] as *const u64, first_chunk);
+    }
+
+    #[test]
     fn a_spare_is_the_next_chunk() {
         let mut chunks = Chunks::default();
         assert!(chunks.wants_spare());
