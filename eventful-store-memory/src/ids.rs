@@ -173,9 +173,9 @@ fn shard(hash: u32) -> usize {
     hash as usize % SHARDS
 }
 
-/// The 64-bit hash the table wants, spread from the 32 kept bits (the table places entries by
-/// the low bits and tags them with the high ones).
-fn spread(hash: u32) -> u64 {
+/// The 64-bit hash a table wants, spread from 32 kept bits (a table places entries by the low
+/// bits and tags them with the high ones), so that growing it rehashes nothing.
+pub(crate) fn spread(hash: u32) -> u64 {
     u64::from(hash).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 

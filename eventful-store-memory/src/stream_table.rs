@@ -3,8 +3,10 @@
 //!
 //! It grows while appends hold the log's lock, once a new stream is its first append: a
 //! vector of entries that doubled copied all of them (half a millisecond at 8,192 streams),
-//! and one hash map rehashed every id. Entries grow in chunks instead, never copied, and the
-//! numbers are found in 64 small tables by the id's hash, one of which grows at a time.
+//! and one hash map rehashed every id, reading each from where its bytes are (38 ms for a
+//! command at 200,000 players). Entries grow in chunks instead, never copied, and the numbers
+//! are found in 64 small tables by the id's hash, one of which grows at a time, each entry
+//! with its hash so that growing reads no id.
 
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
@@ -13,8 +15,9 @@ use std::hash::BuildHasher;
 use eventful_core::StreamId;
 
 use crate::chunks::Grown;
+use crate::ids::spread;
 
-/// Tables of numbers, each found by bits of an id's hash.
+/// Tables of numbers, each found by the top bits of an id's hash.
 const SHARD_BITS: u32 = 6;
 
 /// A cache line each: the streams of two tasks' players sit side by side in the table, and
@@ -29,9 +32,17 @@ pub(crate) struct StreamEntry {
 
 pub(crate) struct StreamTable {
     entries: Grown<StreamEntry>,
-    /// Per shard, each stream in it with its number.
-    numbers: Box<[HashTable<(StreamId, u32)>]>,
+    /// Per shard (the top bits of the hash), the streams in it.
+    numbers: Box<[HashTable<Numbered>]>,
     hasher: RandomState,
+}
+
+/// A stream's number, found by its id.
+struct Numbered {
+    id: StreamId,
+    number: u32,
+    /// The low half of the id's hash, which places the entry in its table.
+    hash: u32,
 }
 
 impl Default for StreamTable {
@@ -53,19 +64,25 @@ impl StreamTable {
     /// The number of the stream `id`, if it exists.
     pub(crate) fn number_of(&self, id: &str) -> Option<u32> {
         let hash = self.hasher.hash_one(id);
+        let low = hash as u32;
         self.numbers[shard(hash)]
-            .find(hash, |(stream, _)| stream.as_str() == id)
-            .map(|&(_, number)| number)
+            .find(spread(low), |named| {
+                named.hash == low && named.id.as_str() == id
+            })
+            .map(|named| named.number)
     }
 
     /// Adds the stream `id`, which does not exist yet, with no events; says its number.
     pub(crate) fn insert(&mut self, id: StreamId) -> u32 {
         let hash = self.hasher.hash_one(id.as_str());
         let number = self.len() as u32;
-        let hasher = &self.hasher;
-        self.numbers[shard(hash)].insert_unique(hash, (id.clone(), number), |(stream, _)| {
-            hasher.hash_one(stream.as_str())
-        });
+        let named = Numbered {
+            id: id.clone(),
+            number,
+            hash: hash as u32,
+        };
+        self.numbers[shard(hash)]
+            .insert_unique(spread(named.hash), named, |named| spread(named.hash));
         self.entries.push(StreamEntry {
             id,
             positions: Vec::new(),
@@ -87,7 +104,7 @@ impl std::ops::Index<u32> for StreamTable {
 }
 
 fn shard(hash: u64) -> usize {
-    (hash >> 32) as usize & ((1 << SHARD_BITS) - 1)
+    (hash >> (64 - SHARD_BITS)) as usize
 }
 
 #[cfg(test)]
