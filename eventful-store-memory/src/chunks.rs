@@ -3,7 +3,7 @@
 //! happens while an append holds the log's lock: a vector that doubled paused every append
 //! for as long as it took to copy, longer the larger the store.
 //!
-//! - [`Chunks`], the log's events: filled ahead, its length kept by its owner.
+//! - [`Chunks`], the log's events: made a step ahead, its length kept by its owner.
 //! - [`Grown`], tables that grow now and then (streams, metadata, stretches of ids).
 
 use std::ops::{Index, IndexMut};
@@ -13,62 +13,36 @@ const CHUNK_BITS: u32 = 13;
 const CHUNK: usize = 1 << CHUNK_BITS;
 
 /// Its length is its owner's to keep: the log keeps it on its lock's cache line, so that a
-/// push writes the element's own line and nothing else. A chunk is filled with default
-/// elements when it is made, so that it never has a length of its own to write either; the
-/// lines two tasks' appends both wrote were what two tasks waited on.
-///
-/// Filling a chunk is its memory's first touch, a page fault every 4 KiB: some 250 µs for a
-/// chunk of the log's events. The next chunk is made ahead as a [`Spare`], by whoever holds no
-/// lock, so that no push waits for it, nor anyone waiting for the push.
+/// push writes the element's own line and, once every [`STEP`] elements, its chunk's length:
+/// the lines two tasks' appends both wrote were what two tasks waited on. A chunk's elements
+/// are made (as defaults) a step ahead of their push.
 pub(crate) struct Chunks<T> {
-    chunks: Vec<Box<[T]>>,
-    spare: Option<Spare<T>>,
+    /// Every chunk but the last holds [`CHUNK`] elements; each has room for them all.
+    chunks: Vec<Vec<T>>,
 }
 
-/// A chunk made ahead of its use.
-pub(crate) struct Spare<T>(Box<[T]>);
-
-impl<T: Default> Spare<T> {
-    pub(crate) fn new() -> Self {
-        Self(std::iter::repeat_with(T::default).take(CHUNK).collect())
-    }
-}
+/// Elements made at once ahead of their pushes: a page of the log's events (their first touch
+/// is a page fault, whenever it happens).
+const STEP: usize = 64;
 
 impl<T> Default for Chunks<T> {
     fn default() -> Self {
-        Self {
-            chunks: Vec::new(),
-            spare: None,
-        }
+        Self { chunks: Vec::new() }
     }
 }
 
 impl<T: Default> Chunks<T> {
     /// Puts `value` at `index`, which must be the length before the push.
     pub(crate) fn push_at(&mut self, index: usize, value: T) {
-        let chunk = index >> CHUNK_BITS;
+        let (chunk, offset) = place(index);
         if chunk == self.chunks.len() {
-            let Spare(next) = self.spare.take().unwrap_or_else(Spare::new);
-            self.chunks.push(next);
+            self.chunks.push(Vec::with_capacity(CHUNK));
         }
-        self.chunks[chunk][place(index).1] = value;
-    }
-
-    /// Whether the next chunk is still to be made.
-    pub(crate) fn wants_spare(&self) -> bool {
-        self.spare.is_none()
-    }
-
-    /// Keeps `spare` for the next chunk; hands it back when one is kept already, to be
-    /// dropped where no lock is held.
-    pub(crate) fn give_spare(&mut self, spare: Spare<T>) -> Option<Spare<T>> {
-        match self.spare {
-            Some(_) => Some(spare),
-            None => {
-                self.spare = Some(spare);
-                None
-            }
+        let chunk = &mut self.chunks[chunk];
+        if offset == chunk.len() {
+            chunk.resize_with((offset + STEP).min(CHUNK), T::default);
         }
+        chunk[offset] = value;
     }
 }
 
@@ -216,21 +190,6 @@ mod tests {
         }
         assert_eq!(&grown[0] as *const u64, first_grown);
         assert_eq!(&chunks[0] as *const u64, first_chunk);
-    }
-
-    #[test]
-    fn a_spare_is_the_next_chunk() {
-        let mut chunks = Chunks::default();
-        assert!(chunks.wants_spare());
-        assert!(chunks.give_spare(Spare::new()).is_none());
-        assert!(!chunks.wants_spare());
-        assert!(
-            chunks.give_spare(Spare::new()).is_some(),
-            "one spare at a time"
-        );
-        chunks.push_at(0, 7u8);
-        assert!(chunks.wants_spare(), "the first chunk took the spare");
-        assert_eq!(chunks[0], 7);
     }
 
     #[test]

@@ -193,20 +193,12 @@ impl EventStore for MemoryStore {
         // The clock is read outside the lock: appends by other tasks wait only for the
         // copying in.
         let now = clock::now();
-        let (result, wants_spare) = {
+        let result = {
             let mut log = self.inner.write_log();
             let result = log.append(stream_id, expected, events, now)?;
             self.inner.head.store(log.head(), Ordering::SeqCst);
-            (result, log.wants_spare())
+            result
         };
-        if wants_spare {
-            // Made here, holding no lock; a spare another append gave first is dropped here too.
-            let spare = Log::make_spare();
-            let mut log = self.inner.write_log();
-            let refused = log.give_spare(spare);
-            drop(log);
-            drop(refused);
-        }
         // SeqCst on `head` and `waiting`, here and in `wait_for_append`: either this load
         // sees the waiter, or the waiter's load of `head` sees this append.
         if !result.already_stored

@@ -23,7 +23,7 @@ use eventful_core::{
 use foldhash::fast::RandomState;
 use uuid::Uuid;
 
-use crate::chunks::{Chunks, Grown, Spare};
+use crate::chunks::{Chunks, Grown};
 use crate::ids::IdIndex;
 use crate::payloads::{PayloadBytes, Slot};
 use crate::stream_table::{StreamEntry, StreamTable};
@@ -52,9 +52,6 @@ struct StoredEvent {
     metadata: u32,
     payload: Slot,
 }
-
-/// A chunk of the log's events made ahead of its use ([`Log::make_spare`]).
-pub(crate) struct SpareEvents(Spare<StoredEvent>);
 
 /// What events of one kind share: written by one aggregate type as one event type, at one
 /// schema version, in one payload format.
@@ -152,21 +149,6 @@ impl Log {
     /// How far into the log the fields every append writes reach.
     #[cfg(test)]
     pub(crate) const HOT_END: usize = std::mem::offset_of!(Log, ids) + IdIndex::HOT_END;
-
-    /// Whether the events' next chunk is still to be made ([`Log::make_spare`]).
-    pub(crate) fn wants_spare(&self) -> bool {
-        self.events.wants_spare()
-    }
-
-    /// The events' next chunk, made without the log, whose lock it need not hold.
-    pub(crate) fn make_spare() -> SpareEvents {
-        SpareEvents(Spare::new())
-    }
-
-    /// Keeps `spare` for the events' next chunk; hands it back if one is kept already.
-    pub(crate) fn give_spare(&mut self, spare: SpareEvents) -> Option<SpareEvents> {
-        self.events.give_spare(spare.0).map(SpareEvents)
-    }
 
     /// Position of the last event; 0 when empty.
     pub(crate) fn head(&self) -> u64 {
