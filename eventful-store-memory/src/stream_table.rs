@@ -3,8 +3,8 @@
 //!
 //! It grows while appends hold the log's lock, once a new stream is its first append: a
 //! vector of entries that doubled copied all of them (half a millisecond at 8,192 streams),
-//! and one hash map rehashed every id, reading each from where its bytes are (the slowest
-//! command took 8 to 38 ms at 200,000 players). Entries grow in chunks instead, never copied, and the numbers
+//! and one hash map rehashed every id, reading each from where its bytes are (with the
+//! vector, the slowest command took 8 to 38 ms at 200,000 players). Entries grow in chunks instead, never copied, and the numbers
 //! are found in 64 small tables by the id's hash, one of which grows at a time, each entry
 //! with its hash so that growing reads no id.
 
