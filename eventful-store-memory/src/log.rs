@@ -435,10 +435,17 @@ impl Log {
     /// The event at `position`, borrowed where it is kept.
     fn event_ref(&self, position: u64) -> EventRef<'_> {
         let event = self.event(position);
+        self.event_ref_in(position, &self.streams[event.stream].id)
+    }
+
+    /// [`Log::event_ref`] of an event known to be in stream `stream_id`: a stream's reader
+    /// looks its entry up once, not once an event.
+    fn event_ref_in<'a>(&'a self, position: u64, stream_id: &'a StreamId) -> EventRef<'a> {
+        let event = self.event(position);
         let kind = self.kind(event);
         EventRef {
             event_id: event.event_id,
-            stream_id: &self.streams[event.stream].id,
+            stream_id,
             aggregate_type: &kind.aggregate_type,
             event_type: &kind.event_type,
             schema_version: kind.schema_version,
@@ -473,14 +480,18 @@ impl Log {
         events
     }
 
-    /// The positions of `stream_id`'s events from version `from`, at most `limit` of them.
-    fn stream_positions(&self, stream_id: &str, from: Version, limit: usize) -> &[u32] {
-        let Some(stream) = self.stream(stream_id) else {
-            return &[];
-        };
+    /// The stream `stream_id` as stored, and the positions of its events from version `from`,
+    /// at most `limit` of them; `None` if it does not exist.
+    fn stream_positions(
+        &self,
+        stream_id: &str,
+        from: Version,
+        limit: usize,
+    ) -> Option<(&StreamId, &[u32])> {
+        let stream = self.stream(stream_id)?;
         let start = (from.get().max(1) - 1).min(stream.positions.len() as u64) as usize;
         let end = start.saturating_add(limit).min(stream.positions.len());
-        &stream.positions[start..end]
+        Some((&stream.id, &stream.positions[start..end]))
     }
 
     pub(crate) fn read_stream(
@@ -489,11 +500,10 @@ impl Log {
         from: Version,
         limit: usize,
     ) -> Vec<RecordedEvent> {
-        self.recorded(
-            self.stream_positions(stream_id, from, limit)
-                .iter()
-                .map(|&position| u64::from(position)),
-        )
+        let positions = self
+            .stream_positions(stream_id, from, limit)
+            .map_or(&[][..], |(_, positions)| positions);
+        self.recorded(positions.iter().map(|&position| u64::from(position)))
     }
 
     /// Hands the events [`Log::read_stream`] would return to `visit`, in place.
@@ -504,10 +514,13 @@ impl Log {
         limit: usize,
         visit: &mut StreamVisitor<'_>,
     ) -> usize {
+        let Some((stream_id, positions)) = self.stream_positions(stream_id, from, limit) else {
+            return 0;
+        };
         let mut visited = 0;
-        for &position in self.stream_positions(stream_id, from, limit) {
+        for &position in positions {
             visited += 1;
-            if visit(self.event_ref(u64::from(position))).is_break() {
+            if visit(self.event_ref_in(u64::from(position), stream_id)).is_break() {
                 break;
             }
         }
