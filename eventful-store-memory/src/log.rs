@@ -439,7 +439,9 @@ impl Log {
     }
 
     /// [`Log::event_ref`] of an event known to be in stream `stream_id`: a stream's reader
-    /// looks its entry up once, not once an event.
+    /// looks its entry up once, not once an event. Inlined into the reading loop, where the
+    /// event is built in place of its call.
+    #[inline(always)]
     fn event_ref_in<'a>(&'a self, position: u64, stream_id: &'a StreamId) -> EventRef<'a> {
         let event = self.event(position);
         let kind = self.kind(event);
