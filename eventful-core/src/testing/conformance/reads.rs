@@ -136,14 +136,19 @@ pub async fn versions_and_positions_are_ordered<S: ConformanceStore>(store: S) {
     }
 }
 
-/// A stream reads from any version, with a limit, in order.
+/// A stream reads from any version, with a limit, in order; visiting it in place
+/// (`visit_stream`) hands over the same events, envelope and all, between another stream's.
 pub async fn read_stream_from_a_version<S: ConformanceStore>(store: S) {
     let stream = fresh_stream("from");
-    let events = (1..=10).map(|n| numbered("a", n)).collect::<Vec<_>>();
-    store
-        .append(&stream, ExpectedVersion::NoStream, &events)
-        .await
-        .unwrap_or_else(|error| panic!("append failed: {error}"));
+    let other = fresh_stream("from");
+    for n in 1..=10 {
+        for (stream, number) in [(&stream, n), (&other, 100 + n)] {
+            store
+                .append(stream, ExpectedVersion::Any, &[numbered("a", number)])
+                .await
+                .unwrap_or_else(|error| panic!("append failed: {error}"));
+        }
+    }
     let read = |from: u64, limit: usize| {
         let store = store.clone();
         let stream = stream.clone();
@@ -152,6 +157,19 @@ pub async fn read_stream_from_a_version<S: ConformanceStore>(store: S) {
                 .read_stream(&stream, Version::new(from), limit)
                 .await
                 .unwrap_or_else(|error| panic!("{error}"));
+            let mut visited = Vec::new();
+            let count = store
+                .visit_stream(&stream, Version::new(from), limit, &mut |event| {
+                    visited.push(event.to_recorded());
+                    std::ops::ControlFlow::Continue(())
+                })
+                .await
+                .unwrap_or_else(|error| panic!("{error}"));
+            assert_eq!(
+                (count, &visited),
+                (events.len(), &events),
+                "visit_stream from version {from}, at most {limit}, hands over what read_stream reads"
+            );
             numbers(&events)
         }
     };
@@ -160,6 +178,13 @@ pub async fn read_stream_from_a_version<S: ConformanceStore>(store: S) {
     assert_eq!(read(11, 100).await, Vec::<u64>::new());
     assert_eq!(read(0, 2).await, [1, 2], "version 0 reads from the start");
     assert_eq!(read(1, 0).await, Vec::<u64>::new());
+    let visited = store
+        .visit_stream(&fresh_stream("from"), Version::new(1), 10, &mut |_| {
+            std::ops::ControlFlow::Continue(())
+        })
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(visited, 0, "a stream that does not exist visits nothing");
     let streamed: Vec<_> = store
         .read_stream_events(stream.clone(), Version::new(7))
         .try_collect()
