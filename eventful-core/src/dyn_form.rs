@@ -14,7 +14,8 @@
 /// `object_safe!(Trait => DynTrait { fn method(&self, arg: Type) -> Output => method_boxed; })`,
 /// and after the async methods, `sync fn method(&self) -> Output => dyn_method;` for plain ones
 /// (named apart in the `Dyn…` trait, since every store implements both traits and a call on it
-/// must not be ambiguous).
+/// must not be ambiguous). A generic method, which each of the four places writes its own way,
+/// comes after, in `by_hand { dyn: {..} for_store: {..} for_dyn: {..} for_arc: {..} }`.
 macro_rules! object_safe {
     (
         $(#[$doc:meta])*
@@ -26,6 +27,14 @@ macro_rules! object_safe {
                 sync fn $sync:ident(&self) -> $sync_ret:ty => $dyn_sync:ident;
             )*
         }
+        $(
+            by_hand {
+                dyn: { $($dyn_items:tt)* }
+                for_store: { $($store_items:tt)* }
+                for_dyn: { $($for_dyn_items:tt)* }
+                for_arc: { $($for_arc_items:tt)* }
+            }
+        )?
     ) => {
         $(#[$doc])*
         #[async_trait::async_trait]
@@ -38,6 +47,7 @@ macro_rules! object_safe {
                 #[doc = concat!("[`", stringify!($base), "::", stringify!($sync), "`].")]
                 fn $dyn_sync(&self) -> $sync_ret;
             )*
+            $($($dyn_items)*)?
         }
 
         #[async_trait::async_trait]
@@ -52,6 +62,7 @@ macro_rules! object_safe {
                     <S as $base>::$sync(self)
                 }
             )*
+            $($($store_items)*)?
         }
 
         impl<'s> $base for dyn $dyn + 's {
@@ -65,6 +76,7 @@ macro_rules! object_safe {
                     self.$dyn_sync()
                 }
             )*
+            $($($for_dyn_items)*)?
         }
 
         impl<S: $base + ?Sized> $base for std::sync::Arc<S> {
@@ -78,6 +90,7 @@ macro_rules! object_safe {
                     (**self).$sync()
                 }
             )*
+            $($($for_arc_items)*)?
         }
     };
 }

@@ -13,12 +13,14 @@
 
 use std::collections::HashMap;
 
+use std::ops::ControlFlow;
+
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use eventful_core::{
     AllBatch, AppendResult, Duplicate, EventFilter, EventRef, ExpectedVersion, Metadata, NewEvent,
-    Payload, PayloadFormat, PayloadRef, Position, RecordedEvent, StoreError, StreamId,
-    StreamVisitor, TypeName, Version,
+    Payload, PayloadFormat, PayloadRef, Position, RecordedEvent, StoreError, StreamId, TypeName,
+    Version,
 };
 use foldhash::fast::RandomState;
 use uuid::Uuid;
@@ -509,13 +511,16 @@ impl Log {
     }
 
     /// Hands the events [`Log::read_stream`] would return to `visit`, in place.
-    pub(crate) fn visit_stream(
+    pub(crate) fn visit_stream<F>(
         &self,
         stream_id: &str,
         from: Version,
         limit: usize,
-        visit: &mut StreamVisitor<'_>,
-    ) -> usize {
+        visit: &mut F,
+    ) -> usize
+    where
+        F: FnMut(EventRef<'_>) -> ControlFlow<()> + ?Sized,
+    {
         let Some((stream_id, positions)) = self.stream_positions(stream_id, from, limit) else {
             return 0;
         };
