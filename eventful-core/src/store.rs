@@ -422,7 +422,7 @@ pub trait EventStore: Send + Sync {
     /// breaks. Returns how many it handed over. This is how a repository replays a stream.
     /// `visit` is generic (a closure, or a [`StreamVisitor`] trait object) so that a store's
     /// loop can inline it: called through a trait object, a replayed event cost about 20
-    /// instructions more, 8% of its replay.
+    /// instructions more, 7% of its replay.
     ///
     /// The default reads them with [`EventStore::read_stream`]. A store that keeps events in
     /// memory can hand them in place, with nothing copied or counted per event (the memory
