@@ -12,7 +12,6 @@
 //! its payload's bytes are.
 
 use std::collections::HashMap;
-
 use std::ops::ControlFlow;
 
 use bytes::{Bytes, BytesMut};

@@ -1,5 +1,6 @@
 //! Reads: streams from a version, the log in batches, time ranges, filters, the envelope.
 
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -161,7 +162,7 @@ pub async fn read_stream_from_a_version<S: ConformanceStore>(store: S) {
             let count = store
                 .visit_stream(&stream, Version::new(from), limit, &mut |event| {
                     visited.push(event.to_recorded());
-                    std::ops::ControlFlow::Continue(())
+                    ControlFlow::Continue(())
                 })
                 .await
                 .unwrap_or_else(|error| panic!("{error}"));
@@ -180,7 +181,7 @@ pub async fn read_stream_from_a_version<S: ConformanceStore>(store: S) {
     assert_eq!(read(1, 0).await, Vec::<u64>::new());
     let visited = store
         .visit_stream(&fresh_stream("from"), Version::new(1), 10, &mut |_| {
-            std::ops::ControlFlow::Continue(())
+            ControlFlow::Continue(())
         })
         .await
         .unwrap_or_else(|error| panic!("{error}"));
