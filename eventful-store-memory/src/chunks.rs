@@ -3,7 +3,8 @@
 //! happens while an append holds the log's lock: a vector that doubled paused every append
 //! for as long as it took to copy, longer the larger the store.
 //!
-//! - [`Chunks`], the log's events: made a step ahead, its length kept by its owner.
+//! - [`Chunks`], the log's events: made a step ahead, or a whole chunk ahead by a caller
+//!   outside the lock ([`Ahead`]); its length kept by its owner.
 //! - [`Grown`], tables that grow now and then (streams, metadata, stretches of ids).
 
 use std::ops::{Index, IndexMut};
@@ -19,15 +20,67 @@ const CHUNK: usize = 1 << CHUNK_BITS;
 pub(crate) struct Chunks<T> {
     /// Every chunk but the last holds [`CHUNK`] elements; each has room for them all.
     chunks: Vec<Vec<T>>,
+    /// The next chunk, whole: [`CHUNK`] defaults.
+    next: Ahead<Vec<T>>,
+}
+
+/// The next chunk of something that grows by chunks under the log's lock, made ahead by a
+/// caller that does not hold the lock: the page faults of a chunk's first touch (most of an
+/// append's in the log) then happen while no other append waits for it.
+///
+/// Asked for once a chunk, when half of it is used ([`Ahead::wants`]); a chunk begun before
+/// one was given is made as before, while the lock is held.
+pub(crate) struct Ahead<C> {
+    made: Option<C>,
+    asked: bool,
+}
+
+impl<C> Default for Ahead<C> {
+    fn default() -> Self {
+        Self {
+            made: None,
+            asked: false,
+        }
+    }
+}
+
+impl<C> Ahead<C> {
+    /// Whether a caller should make the next chunk now: true once per chunk, when
+    /// `half_used` first holds of it.
+    pub(crate) fn wants(&mut self, half_used: bool) -> bool {
+        let wanted = !self.asked && half_used;
+        self.asked |= wanted;
+        wanted
+    }
+
+    pub(crate) fn give(&mut self, made: C) {
+        self.made = Some(made);
+    }
+
+    /// The chunk made ahead, if one was; a chunk begins, and the next one will be asked for.
+    pub(crate) fn take(&mut self) -> Option<C> {
+        self.asked = false;
+        self.made.take()
+    }
+}
+
+/// [`CHUNK`] defaults, every page of them touched.
+pub(crate) fn made_chunk<T: Default>() -> Vec<T> {
+    let mut chunk = Vec::with_capacity(CHUNK);
+    chunk.resize_with(CHUNK, T::default);
+    chunk
 }
 
 /// Elements made at once ahead of their pushes: a page of the log's events (their first touch
 /// is a page fault, whenever it happens).
-const STEP: usize = 64;
+pub(crate) const STEP: usize = 64;
 
 impl<T> Default for Chunks<T> {
     fn default() -> Self {
-        Self { chunks: Vec::new() }
+        Self {
+            chunks: Vec::new(),
+            next: Ahead::default(),
+        }
     }
 }
 
@@ -36,7 +89,11 @@ impl<T: Default> Chunks<T> {
     pub(crate) fn push_at(&mut self, index: usize, value: T) {
         let (chunk, offset) = place(index);
         if chunk == self.chunks.len() {
-            self.chunks.push(Vec::with_capacity(CHUNK));
+            let next = self
+                .next
+                .take()
+                .unwrap_or_else(|| Vec::with_capacity(CHUNK));
+            self.chunks.push(next);
         }
         let chunk = &mut self.chunks[chunk];
         if offset == chunk.len() {
@@ -47,6 +104,17 @@ impl<T: Default> Chunks<T> {
 }
 
 impl<T> Chunks<T> {
+    /// Whether the caller, with `len` elements stored, should make the next chunk
+    /// ([`made_chunk`]) and give it ([`Chunks::give_next`]) once it has let go of the lock.
+    pub(crate) fn wants_next(&mut self, len: usize) -> bool {
+        self.next.wants(place(len).1 >= CHUNK / 2)
+    }
+
+    /// The next chunk, made by [`made_chunk`].
+    pub(crate) fn give_next(&mut self, chunk: Vec<T>) {
+        self.next.give(chunk);
+    }
+
     /// The index of the first of the first `len` elements for which `is_before` is false
     /// (`len` if none), assuming it is true of a prefix and false of the rest.
     pub(crate) fn partition_point(
@@ -190,6 +258,32 @@ mod tests {
         }
         assert_eq!(&grown[0] as *const u64, first_grown);
         assert_eq!(&chunks[0] as *const u64, first_chunk);
+    }
+
+    #[test]
+    fn the_chunk_made_ahead_is_the_next_one_and_is_asked_for_once_a_chunk() {
+        let mut chunks = Chunks::default();
+        let mut asked = Vec::new();
+        let mut given = Vec::new();
+        for i in 0..(3 * CHUNK) {
+            chunks.push_at(i, i as u64);
+            if chunks.wants_next(i + 1) {
+                asked.push(i + 1);
+                // Made ahead, but given only in the first chunk: the others grow by steps.
+                if i < CHUNK {
+                    let made = made_chunk::<u64>();
+                    given.push(made.as_ptr());
+                    chunks.give_next(made);
+                }
+            }
+        }
+        assert_eq!(asked, [CHUNK / 2, CHUNK + CHUNK / 2, 2 * CHUNK + CHUNK / 2]);
+        assert_eq!(
+            &chunks[CHUNK] as *const u64, given[0],
+            "the chunk given is used"
+        );
+        assert!((0..3 * CHUNK).all(|i| chunks[i] == i as u64));
+        assert_eq!(chunks.partition_point(3 * CHUNK, |&v| v < 5), 5);
     }
 
     #[test]

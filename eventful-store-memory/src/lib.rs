@@ -194,12 +194,17 @@ impl EventStore for MemoryStore {
         // The clock is read outside the lock: appends by other tasks wait only for the
         // copying in.
         let now = clock::now();
-        let result = {
+        let (result, wanted) = {
             let mut log = self.inner.write_log();
             let result = log.append(stream_id, expected, events, now)?;
             self.inner.head.store(log.head(), Ordering::SeqCst);
-            result
+            (result, log.wanted(events.len()))
         };
+        if wanted.any() {
+            // Made while no append waits for it: other tasks' appends go on meanwhile.
+            let made = wanted.make();
+            self.inner.write_log().give(made);
+        }
         // SeqCst on `head` and `waiting`, here and in `wait_for_append`: either this load
         // sees the waiter, or the waiter's load of `head` sees this append.
         if !result.already_stored

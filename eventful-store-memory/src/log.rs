@@ -24,9 +24,9 @@ use eventful_core::{
 use foldhash::fast::RandomState;
 use uuid::Uuid;
 
-use crate::chunks::{Chunks, Grown};
+use crate::chunks::{self, Chunks, Grown};
 use crate::ids::IdIndex;
-use crate::payloads::{PayloadBytes, Slot};
+use crate::payloads::{self, PayloadBytes, Slot};
 use crate::stream_table::{StreamEntry, StreamTable};
 
 /// How many events a read of the whole log looks at, at most, while holding the lock.
@@ -52,6 +52,38 @@ struct StoredEvent {
     /// 0 for none; else one more than the index into [`Log::metadata`].
     metadata: u32,
     payload: Slot,
+}
+
+/// Which of the log's chunks a caller should make ahead ([`Log::wanted`]).
+#[must_use]
+pub(crate) struct Wanted {
+    events: bool,
+    payloads: bool,
+}
+
+impl Wanted {
+    const NOTHING: Self = Self {
+        events: false,
+        payloads: false,
+    };
+
+    pub(crate) fn any(&self) -> bool {
+        self.events || self.payloads
+    }
+
+    /// The chunks wanted, made; slow (their pages are touched): without the log's lock.
+    pub(crate) fn make(&self) -> Made {
+        Made {
+            events: self.events.then(chunks::made_chunk),
+            payloads: self.payloads.then(payloads::made_chunk),
+        }
+    }
+}
+
+/// Chunks made ahead for the log ([`Wanted::make`]).
+pub(crate) struct Made {
+    events: Option<Vec<StoredEvent>>,
+    payloads: Option<Vec<u8>>,
 }
 
 /// What events of one kind share: written by one aggregate type as one event type, at one
@@ -276,6 +308,29 @@ impl Log {
         );
         self.len += 1;
         self.streams.get_mut(stream).positions.push(position as u32);
+    }
+
+    /// The chunks the log will soon begin, for the caller that just appended `count` events
+    /// to make once it has let go of the lock ([`Wanted::make`]) and give back
+    /// ([`Log::give`]). Looked at once every [`chunks::STEP`] events, as cheap as can be the
+    /// other times.
+    pub(crate) fn wanted(&mut self, count: usize) -> Wanted {
+        if self.len as usize % chunks::STEP >= count {
+            return Wanted::NOTHING;
+        }
+        Wanted {
+            events: self.events.wants_next(self.len as usize),
+            payloads: self.payloads.wants_next(),
+        }
+    }
+
+    pub(crate) fn give(&mut self, made: Made) {
+        if let Some(events) = made.events {
+            self.events.give_next(events);
+        }
+        if let Some(payloads) = made.payloads {
+            self.payloads.give_next(payloads);
+        }
     }
 
     /// Puts back an event read from a saved store, checking that it continues the log: the

@@ -7,6 +7,8 @@
 //! is left of the current chunk starts the next, and one larger than a chunk gets a chunk of
 //! its own.
 
+use crate::chunks::Ahead;
+
 /// Bytes per chunk.
 const CHUNK: usize = 256 * 1024;
 
@@ -61,6 +63,16 @@ pub(crate) struct TooLarge;
 #[derive(Default)]
 pub(crate) struct PayloadBytes {
     chunks: Vec<Vec<u8>>,
+    /// The next chunk: empty, with room for [`CHUNK`] bytes, its pages touched.
+    next: Ahead<Vec<u8>>,
+}
+
+/// An empty chunk whose pages are touched, so that filling it causes no page faults. Written
+/// with ones: a vector of zeros is allocated zeroed by the system, its pages still untouched.
+pub(crate) fn made_chunk() -> Vec<u8> {
+    let mut chunk = vec![1; CHUNK];
+    chunk.clear();
+    chunk
 }
 
 impl PayloadBytes {
@@ -75,7 +87,14 @@ impl PayloadBytes {
             .last()
             .is_some_and(|chunk| chunk.capacity() - chunk.len() >= bytes.len());
         if !fits {
-            self.chunks.push(Vec::with_capacity(CHUNK.max(bytes.len())));
+            // A payload larger than a chunk gets a chunk of its own; the one made stays next.
+            let next = if bytes.len() <= CHUNK {
+                self.next.take()
+            } else {
+                None
+            };
+            self.chunks
+                .push(next.unwrap_or_else(|| Vec::with_capacity(CHUNK.max(bytes.len()))));
         }
         let chunk = self.chunks.len() - 1;
         let last = &mut self.chunks[chunk];
@@ -87,6 +106,21 @@ impl PayloadBytes {
             start as u32,
             len,
         ))
+    }
+
+    /// Whether the caller should make the next chunk ([`made_chunk`]) and give it
+    /// ([`PayloadBytes::give_next`]) once it has let go of the lock.
+    pub(crate) fn wants_next(&mut self) -> bool {
+        let half_used = self
+            .chunks
+            .last()
+            .is_some_and(|last| last.len() >= CHUNK / 2);
+        self.next.wants(half_used)
+    }
+
+    /// The next chunk, made by [`made_chunk`].
+    pub(crate) fn give_next(&mut self, chunk: Vec<u8>) {
+        self.next.give(chunk);
     }
 
     /// The bytes kept at `slot`.
@@ -153,5 +187,25 @@ mod tests {
                 .all(|chunk| chunk.len() <= chunk.capacity()),
             "chunks never grow past what they were made with"
         );
+    }
+
+    #[test]
+    fn the_chunk_made_ahead_is_the_next_one_but_not_a_large_payloads() {
+        let mut bytes = PayloadBytes::default();
+        assert!(!bytes.wants_next(), "nothing to follow yet");
+        let first = bytes.push(&[7; CHUNK / 2]).expect("fits");
+        assert!(bytes.wants_next(), "half of the chunk is used");
+        assert!(!bytes.wants_next(), "asked once a chunk");
+        let made = made_chunk();
+        let made_at = made.as_ptr();
+        bytes.give_next(made);
+        let large = bytes.push(&[8; CHUNK + 1]).expect("fits");
+        let next = bytes.push(&[9; CHUNK / 2 + 1]).expect("fits");
+        assert_eq!(bytes.chunks[next.chunk()].as_ptr(), made_at);
+        assert_eq!(large.chunk() + 1, next.chunk());
+        assert_eq!(bytes.get(&first), &[7; CHUNK / 2][..]);
+        assert_eq!(bytes.get(&large), &[8; CHUNK + 1][..]);
+        assert_eq!(bytes.get(&next), &[9; CHUNK / 2 + 1][..]);
+        assert!(bytes.wants_next(), "asked again for the chunk after");
     }
 }
