@@ -259,12 +259,15 @@ pub struct Entries(Vec<(String, String)>);
 
 impl Clone for Entries {
     /// An empty list, which most events carry, is cloned without a call into the allocator's
-    /// path (`Vec::clone` goes through it even for no elements).
+    /// path (`Vec::clone` goes through it even for no elements), and without a call at all:
+    /// each event's metadata is cloned twice as it is appended, and the call and its return
+    /// were 20 instructions a clone.
+    #[inline]
     fn clone(&self) -> Self {
         if self.0.is_empty() {
             Self::new()
         } else {
-            Self(self.0.clone())
+            self.clone_entries()
         }
     }
 }
@@ -273,6 +276,11 @@ impl Entries {
     /// No entries.
     pub const fn new() -> Self {
         Self(Vec::new())
+    }
+
+    #[inline(never)]
+    fn clone_entries(&self) -> Self {
+        Self(self.0.clone())
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
