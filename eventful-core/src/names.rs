@@ -118,7 +118,13 @@ impl StreamId {
     /// # Ok::<(), eventful_core::NameError>(())
     /// ```
     pub fn for_aggregate(aggregate_type: &str, id: &impl fmt::Display) -> Result<Self, NameError> {
-        let stream_id = format!("{aggregate_type}-{id}");
+        // With room for the type and a number: `format!` starts from an empty string here (its
+        // first piece is empty) and grows it as it writes.
+        let mut stream_id = String::with_capacity(aggregate_type.len() + 1 + 20);
+        stream_id.push_str(aggregate_type);
+        stream_id.push('-');
+        fmt::Write::write_fmt(&mut stream_id, format_args!("{id}"))
+            .expect("a String takes whatever is written to it");
         if stream_id[aggregate_type.len() + 1..].trim().is_empty() {
             return Err(NameError::BlankId {
                 aggregate_type: aggregate_type.to_owned(),
