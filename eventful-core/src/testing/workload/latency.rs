@@ -96,7 +96,7 @@ pub async fn run_latencies<S>(
 where
     S: EventStore + Clone + 'static,
 {
-    let (_, latencies) = run_commands_timed(store, players, tasks, true).await?;
+    let (_, latencies) = run_commands_timed(&[store], players, tasks, true).await?;
     LatencyReport::of(latencies).ok_or(WorkloadError::Miscount {
         what: "commands timed".to_owned(),
         expected: players * (super::COMMANDS_PER_PLAYER + 1),

@@ -136,6 +136,11 @@ pub struct WorkloadArgs {
     /// its user choose
     #[arg(long, value_name = "FORMAT", default_value_t = Self::default().payload_format)]
     pub payload_format: PayloadFormat,
+    /// Give each task a store of its own in the commands run (and `stores=<T>` on the RESULT
+    /// line): the tasks then share no store, so the rate against the usual run's is what
+    /// sharing one costs them
+    #[arg(long, conflicts_with = "policy_instances")]
+    pub store_per_task: bool,
 }
 
 impl Default for WorkloadArgs {
@@ -152,6 +157,7 @@ impl Default for WorkloadArgs {
             keyed_commands: 10_000,
             policy_instances: None,
             payload_format: PayloadFormat::Json,
+            store_per_task: false,
         }
     }
 }
@@ -271,6 +277,38 @@ pub enum WorkloadError {
 /// # Ok(())
 /// # }
 /// ```
+///
+/// With [`WorkloadArgs::store_per_task`], each task's players go to a store of their own:
+///
+/// ```
+/// use std::convert::Infallible;
+/// use std::sync::{Arc, Mutex};
+///
+/// use eventful_core::EventStore;
+/// use eventful_core::testing::workload::{self, WorkloadArgs};
+/// use eventful_store_memory::MemoryStore;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), workload::WorkloadError> {
+/// let mut args = WorkloadArgs::default();
+/// (args.players, args.tasks, args.replay_events, args.store_per_task) = (10, 2, 200, true);
+/// let made = Arc::new(Mutex::new(Vec::new()));
+/// let make_store = || async {
+///     let store = MemoryStore::new();
+///     made.lock().unwrap().push(store.clone());
+///     Ok::<_, Infallible>(store)
+/// };
+/// let report = workload::run("memory", &args, make_store).await?;
+/// assert!(report.result_line().ends_with(" stores=2"));
+/// let made = made.lock().unwrap().clone();
+/// for store in &made[..2] {
+///     // Five players each, the even ones in the first store, the odd ones in the second.
+///     let head = store.head_position().await?;
+///     assert_eq!(head.get(), 5 * workload::EVENTS_PER_PLAYER);
+/// }
+/// # Ok(())
+/// # }
+/// ```
 pub async fn run<S, Make, Made, E>(
     name: &str,
     args: &WorkloadArgs,
@@ -288,7 +326,15 @@ where
             .map_err(|e| WorkloadError::MakeStore(e.into()))
     };
     let store = make_store().await?;
-    let commands = run_commands(store.clone(), args.players, args.tasks).await?;
+    let mut stores = vec![store.clone()];
+    if args.store_per_task {
+        for _ in 1..args.tasks {
+            stores.push(make_store().await?);
+        }
+    }
+    let commands = run_commands_timed(&stores, args.players, args.tasks, false)
+        .await?
+        .0;
     let policies = match args.policy_instances {
         Some(instances) => Some(policies::run_policies(store, instances).await?),
         None => None,
@@ -312,9 +358,14 @@ where
     } else {
         None
     };
-    Ok(WorkloadReport::new(name, commands, replay, keyed)
+    let report = WorkloadReport::new(name, commands, replay, keyed)
         .with_policies(policies)
-        .with_latencies(latencies))
+        .with_latencies(latencies);
+    Ok(if args.store_per_task {
+        report.with_result_field("stores", stores.len())
+    } else {
+        report
+    })
 }
 
 /// Figures of the commands run.
@@ -377,12 +428,14 @@ pub async fn run_commands<S>(
 where
     S: EventStore + Clone + 'static,
 {
-    Ok(run_commands_timed(store, players, tasks, false).await?.0)
+    Ok(run_commands_timed(&[store], players, tasks, false).await?.0)
 }
 
-/// [`run_commands`], and with `timed` how long each command took.
+/// [`run_commands`] on `stores`, task `t` on store `t % stores.len()` through a repository of
+/// that store (one repository, when there is one store), and with `timed` how long each
+/// command took.
 async fn run_commands_timed<S>(
-    store: S,
+    stores: &[S],
     players: u64,
     tasks: u64,
     timed: bool,
@@ -390,11 +443,14 @@ async fn run_commands_timed<S>(
 where
     S: EventStore + Clone + 'static,
 {
-    let repository = Arc::new(Repository::<Player, _>::new(store.clone()));
+    let repositories: Vec<_> = stores
+        .iter()
+        .map(|store| Arc::new(Repository::<Player, _>::new(store.clone())))
+        .collect();
     let started = Instant::now();
     let mut running = Vec::new();
     for task in 0..tasks {
-        let repository = repository.clone();
+        let repository = repositories[task as usize % repositories.len()].clone();
         running.push(tokio::spawn(async move {
             let mut counts = (0u64, 0u64);
             let mut latencies = Vec::new();
@@ -424,6 +480,7 @@ where
     check_count("events appended", players * EVENTS_PER_PLAYER, events)?;
     for index in 0..players {
         let stream_id = Player::stream_id(&index).map_err(LoadError::from)?;
+        let store = &stores[(index % tasks) as usize % stores.len()];
         let version = store.stream_version(&stream_id).await?;
         check_count(
             &format!("version of `{stream_id}`"),
@@ -607,6 +664,10 @@ mod tests {
                 clap::error::ErrorKind::ValueValidation,
             ),
             (&["--wat", "1"], clap::error::ErrorKind::UnknownArgument),
+            (
+                &["--store-per-task", "--policy-instances", "2"],
+                clap::error::ErrorKind::ArgumentConflict,
+            ),
         ] {
             let error = parse(args).expect_err("refused");
             assert_eq!(error.kind(), kind, "{error}");
