@@ -138,8 +138,8 @@ pub use crate::repository::{
 };
 pub use crate::snapshot::{DynSnapshotStore, Snapshot, SnapshotStore};
 pub use crate::store::{
-    AllBatch, AppendResult, Duplicate, DynEventStore, EventFilter, EventStore, RecordLocation,
-    StoreError, StreamVisitor,
+    AllBatch, AppendResult, Duplicate, DynEventStore, EventFilter, EventStore, EventVisitor,
+    RecordLocation, StoreError, StreamVisitor,
 };
 pub use crate::streams::{EventStoreExt, EventStream};
 pub use crate::upcast::{BoxError, UpcastError, Upcasters};

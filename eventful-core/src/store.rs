@@ -335,8 +335,30 @@ impl fmt::Display for RecordLocation {
 
 /// What [`EventStore::visit_stream`] hands each event to, as a trait object: it returns
 /// [`ControlFlow::Break`] to stop the visit. [`DynEventStore::visit_stream_boxed`] takes one;
-/// `visit_stream` itself takes any such function, so that a store's loop can inline it.
+/// `visit_stream` itself takes any [`EventVisitor`], so that a store's loop can inline it.
 pub type StreamVisitor<'v> = dyn FnMut(EventRef<'_>) -> ControlFlow<()> + Send + 'v;
+
+/// Any function [`EventStore::visit_stream`] can hand events to: one of an [`EventRef`] that
+/// returns [`ControlFlow::Break`] to stop the visit, a closure or a [`StreamVisitor`]. Every
+/// such function is one; a store's `visit_stream` names the bound with it.
+///
+/// ```
+/// use std::ops::ControlFlow;
+///
+/// use eventful_core::{EventRef, EventVisitor};
+///
+/// fn visit_none<F: EventVisitor + ?Sized>(_visit: &mut F) {}
+///
+/// let mut seen = 0;
+/// visit_none(&mut |_event: EventRef<'_>| {
+///     seen += 1;
+///     ControlFlow::Continue(())
+/// });
+/// assert_eq!(seen, 0);
+/// ```
+pub trait EventVisitor: FnMut(EventRef<'_>) -> ControlFlow<()> + Send {}
+
+impl<F: FnMut(EventRef<'_>) -> ControlFlow<()> + Send + ?Sized> EventVisitor for F {}
 
 /// An append-only log of event streams with optimistic concurrency.
 ///
@@ -442,16 +464,13 @@ pub trait EventStore: Send + Sync {
     ///     Ok(total)
     /// }
     /// ```
-    fn visit_stream<F>(
+    fn visit_stream<F: EventVisitor + ?Sized>(
         &self,
         stream_id: &StreamId,
         from: Version,
         limit: usize,
         visit: &mut F,
-    ) -> impl Future<Output = Result<usize, StoreError>> + Send
-    where
-        F: FnMut(EventRef<'_>) -> ControlFlow<()> + Send + ?Sized,
-    {
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send {
         async move {
             let events = self.read_stream(stream_id, from, limit).await?;
             let mut visited = 0;
@@ -535,31 +554,25 @@ crate::dyn_form::object_safe! {
             }
         }
         for_dyn: {
-            async fn visit_stream<F>(
+            async fn visit_stream<F: EventVisitor + ?Sized>(
                 &self,
                 stream_id: &StreamId,
                 from: Version,
                 limit: usize,
                 visit: &mut F,
-            ) -> Result<usize, StoreError>
-            where
-                F: FnMut(EventRef<'_>) -> ControlFlow<()> + Send + ?Sized,
-            {
+            ) -> Result<usize, StoreError> {
                 self.visit_stream_boxed(stream_id, from, limit, &mut |event| visit(event))
                     .await
             }
         }
         for_arc: {
-            async fn visit_stream<F>(
+            async fn visit_stream<F: EventVisitor + ?Sized>(
                 &self,
                 stream_id: &StreamId,
                 from: Version,
                 limit: usize,
                 visit: &mut F,
-            ) -> Result<usize, StoreError>
-            where
-                F: FnMut(EventRef<'_>) -> ControlFlow<()> + Send + ?Sized,
-            {
+            ) -> Result<usize, StoreError> {
                 (**self).visit_stream(stream_id, from, limit, visit).await
             }
         }

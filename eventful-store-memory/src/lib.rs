@@ -77,15 +77,14 @@ mod shared;
 mod stream_table;
 
 use std::collections::HashMap;
-use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use eventful_core::progress::{Claim, ClaimOutcome, ParkedEvent, SegmentProgress};
 use eventful_core::{
-    AllBatch, AppendResult, CheckpointStore, EventFilter, EventRef, EventStore, ExpectedVersion,
-    NewEvent, PayloadFormat, Position, RecordedEvent, Snapshot, SnapshotStore, StoreError,
-    StreamId, Version,
+    AllBatch, AppendResult, CheckpointStore, EventFilter, EventStore, EventVisitor,
+    ExpectedVersion, NewEvent, PayloadFormat, Position, RecordedEvent, Snapshot, SnapshotStore,
+    StoreError, StreamId, Version,
 };
 use parking_lot::{Mutex, RwLock};
 use tokio::sync::Notify;
@@ -262,16 +261,13 @@ impl EventStore for MemoryStore {
         Ok(self.inner.log.read().find_event(stream_id, event_id))
     }
 
-    async fn visit_stream<F>(
+    async fn visit_stream<F: EventVisitor + ?Sized>(
         &self,
         stream_id: &StreamId,
         from: Version,
         limit: usize,
         visit: &mut F,
-    ) -> Result<usize, StoreError>
-    where
-        F: FnMut(EventRef<'_>) -> ControlFlow<()> + Send + ?Sized,
-    {
+    ) -> Result<usize, StoreError> {
         Ok(self
             .inner
             .log

@@ -12,14 +12,13 @@
 //! its payload's bytes are.
 
 use std::collections::HashMap;
-use std::ops::ControlFlow;
 
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use eventful_core::{
-    AllBatch, AppendResult, Duplicate, EventFilter, EventRef, ExpectedVersion, Metadata, NewEvent,
-    Payload, PayloadFormat, PayloadRef, Position, RecordedEvent, StoreError, StreamId, TypeName,
-    Version,
+    AllBatch, AppendResult, Duplicate, EventFilter, EventRef, EventVisitor, ExpectedVersion,
+    Metadata, NewEvent, Payload, PayloadFormat, PayloadRef, Position, RecordedEvent, StoreError,
+    StreamId, TypeName, Version,
 };
 use foldhash::fast::RandomState;
 use uuid::Uuid;
@@ -565,16 +564,13 @@ impl Log {
     }
 
     /// Hands the events [`Log::read_stream`] would return to `visit`, in place.
-    pub(crate) fn visit_stream<F>(
+    pub(crate) fn visit_stream<F: EventVisitor + ?Sized>(
         &self,
         stream_id: &str,
         from: Version,
         limit: usize,
         visit: &mut F,
-    ) -> usize
-    where
-        F: FnMut(EventRef<'_>) -> ControlFlow<()> + ?Sized,
-    {
+    ) -> usize {
         let Some((stream_id, positions)) = self.stream_positions(stream_id, from, limit) else {
             return 0;
         };

@@ -13,19 +13,18 @@
 //! but the data, as separate processes have), each call goes to the next instance in turn, so
 //! that the conformance suite run on it proves the guarantees across processes too.
 
-use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use uuid::Uuid;
 
 use crate::checkpoint::CheckpointStore;
-use crate::envelope::{EventRef, ExpectedVersion, NewEvent, Position, RecordedEvent, Version};
+use crate::envelope::{ExpectedVersion, NewEvent, Position, RecordedEvent, Version};
 use crate::names::StreamId;
 use crate::payload::PayloadFormat;
 use crate::progress::{Claim, ClaimOutcome, ParkedEvent, SegmentProgress};
 use crate::snapshot::{Snapshot, SnapshotStore};
-use crate::store::{AllBatch, AppendResult, EventFilter, EventStore, StoreError};
+use crate::store::{AllBatch, AppendResult, EventFilter, EventStore, EventVisitor, StoreError};
 
 /// A store that yields before each call and counts how appends ended.
 ///
@@ -195,16 +194,13 @@ impl<S: EventStore> EventStore for Interleaved<S> {
         self.next().find_event(stream_id, event_id).await
     }
 
-    async fn visit_stream<F>(
+    async fn visit_stream<F: EventVisitor + ?Sized>(
         &self,
         stream_id: &StreamId,
         from: Version,
         limit: usize,
         visit: &mut F,
-    ) -> Result<usize, StoreError>
-    where
-        F: FnMut(EventRef<'_>) -> ControlFlow<()> + Send + ?Sized,
-    {
+    ) -> Result<usize, StoreError> {
         tokio::task::yield_now().await;
         self.next()
             .visit_stream(stream_id, from, limit, visit)
