@@ -46,9 +46,10 @@ impl<C> Default for Ahead<C> {
 
 impl<C> Ahead<C> {
     /// Whether a caller should make the next chunk now: true once per chunk, when
-    /// `half_used` first holds of it.
+    /// `half_used` first holds of it, unless one made earlier is still held (given after the
+    /// chunk it was made for had begun without it).
     pub(crate) fn wants(&mut self, half_used: bool) -> bool {
-        let wanted = !self.asked && half_used;
+        let wanted = !self.asked && self.made.is_none() && half_used;
         self.asked |= wanted;
         wanted
     }
@@ -284,6 +285,18 @@ mod tests {
         );
         assert!((0..3 * CHUNK).all(|i| chunks[i] == i as u64));
         assert_eq!(chunks.partition_point(3 * CHUNK, |&v| v < 5), 5);
+    }
+
+    #[test]
+    fn a_chunk_given_late_is_kept_for_the_next_and_none_other_is_asked_for() {
+        let mut ahead = Ahead::default();
+        assert!(ahead.wants(true));
+        // The chunk it was asked for began without it; it arrives after.
+        assert_eq!(ahead.take(), None);
+        ahead.give(7);
+        assert!(!ahead.wants(true), "one is held already");
+        assert_eq!(ahead.take(), Some(7));
+        assert!(ahead.wants(true));
     }
 
     #[test]
