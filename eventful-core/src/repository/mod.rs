@@ -213,21 +213,21 @@ impl<A: Aggregate, S: EventStore> Repository<A, S> {
         let cached = self.cache.take(id);
         if let Some(key) = context.idempotency_key {
             let stream_id = match &cached {
-                Some((_, loaded)) => loaded.stream_id.clone(),
+                Some(loaded) => loaded.stream_id.clone(),
                 None => A::stream_id(id).map_err(CommandError::InvalidId)?,
             };
             if let Some(committed) = self.find_applied(&stream_id, key).await? {
-                if let Some((id, loaded)) = cached {
+                if let Some(loaded) = cached {
                     self.cache.put(id, loaded);
                 }
                 return Ok(committed);
             }
         }
-        let (id, mut loaded, cached) = match cached {
-            Some((id, loaded)) => (id, loaded, true),
+        let (mut loaded, cached) = match cached {
+            Some(loaded) => (loaded, true),
             None => {
                 let stream_id = A::stream_id(id).map_err(CommandError::InvalidId)?;
-                (id.clone(), self.load_stream(stream_id).await?, false)
+                (self.load_stream(stream_id).await?, false)
             }
         };
         let outcome = self
