@@ -10,7 +10,8 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
 
-use parking_lot::Mutex;
+use spin::mutex::SpinMutex;
+use spin::relax::Yield;
 
 use crate::envelope::Version;
 
@@ -22,6 +23,12 @@ pub(crate) trait Versioned {
 /// Independently locked parts, so that tasks working on different aggregates rarely meet on
 /// one lock.
 const SHARDS: usize = 16;
+
+/// A shard's lock, held for a lookup and a move. A command takes it twice, and a parking
+/// lock's release (a locked instruction, which waits for every write before it to reach the
+/// cache) was a twentieth of a command's time; this one is let go by a plain store. A task that
+/// finds it held (another task on the same shard, rarely) yields its thread until it is free.
+type Mutex<T> = SpinMutex<T, Yield>;
 
 /// A bounded map kept in two generations per shard: when the young one fills half the
 /// shard's capacity it becomes the old one and the previous old one is dropped. Lookups in the
