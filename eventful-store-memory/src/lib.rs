@@ -105,11 +105,13 @@ pub struct MemoryStore {
 #[derive(Default)]
 #[repr(C, align(64))]
 struct Inner {
-    /// Position of the last visible event, readable without the lock.
+    /// Position of the last visible event, readable without the lock; written under the log's
+    /// write lock.
     head: AtomicU64,
     log: RwLock<Log>,
     /// Tasks inside `wait_for_append`: appends wake them only when there are some, since
-    /// waking takes a lock. Every append reads it; only waiters write it.
+    /// waking takes a lock. Every append reads it under the log's write lock; waiters count
+    /// themselves in under its read lock.
     waiting: AtomicUsize,
     appended: Notify,
     snapshots: Mutex<HashMap<StreamId, Snapshot>>,
@@ -163,7 +165,7 @@ impl MemoryStore {
     /// Refuses a position past the head of the log. A store that holds no events is not the
     /// log (it keeps the checkpoints of another store's handlers) and cannot tell.
     fn within_the_log(&self, name: &str, position: Position) -> Result<(), StoreError> {
-        let head = Position::new(self.inner.head.load(Ordering::SeqCst));
+        let head = Position::new(self.inner.head.load(Ordering::Acquire));
         if head != Position::START && position > head {
             return Err(StoreError::PositionBeyondHead {
                 name: name.to_owned(),
@@ -178,7 +180,7 @@ impl MemoryStore {
 impl std::fmt::Debug for MemoryStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MemoryStore")
-            .field("events", &self.inner.head.load(Ordering::SeqCst))
+            .field("events", &self.inner.head.load(Ordering::Acquire))
             .finish_non_exhaustive()
     }
 }
@@ -193,23 +195,23 @@ impl EventStore for MemoryStore {
         // The clock is read outside the lock: appends by other tasks wait only for the
         // copying in.
         let now = clock::now();
-        let (result, wanted) = {
+        let (result, wanted, waiting) = {
             let mut log = self.inner.write_log();
             let result = log.append(stream_id, expected, events, now)?;
-            self.inner.head.store(log.head(), Ordering::SeqCst);
-            (result, log.wanted(events.len()))
+            self.inner.head.store(log.head(), Ordering::Release);
+            // Read under the lock, as waiters count themselves in and read `head` under it:
+            // either a waiter counted itself in before this append, and is woken below, or
+            // it reads the head this append wrote. (Without the lock, both sides would need a
+            // sequentially consistent write, a locked instruction on every append.)
+            let waiting = self.inner.waiting.load(Ordering::Relaxed) > 0;
+            (result, log.wanted(events.len()), waiting)
         };
         if wanted.any() {
             // Made while no append waits for it: other tasks' appends go on meanwhile.
             let made = wanted.make();
             self.inner.write_log().give(made);
         }
-        // SeqCst on `head` and `waiting`, here and in `wait_for_append`: either this load
-        // sees the waiter, or the waiter's load of `head` sees this append.
-        if !result.already_stored
-            && result.first_position != Position::START
-            && self.inner.waiting.load(Ordering::SeqCst) > 0
-        {
+        if !result.already_stored && result.first_position != Position::START && waiting {
             self.inner.appended.notify_waiters();
         }
         Ok(result)
@@ -238,7 +240,7 @@ impl EventStore for MemoryStore {
     }
 
     async fn head_position(&self) -> Result<Position, StoreError> {
-        Ok(Position::new(self.inner.head.load(Ordering::SeqCst)))
+        Ok(Position::new(self.inner.head.load(Ordering::Acquire)))
     }
 
     async fn wait_for_append(&self, after: Position) {
@@ -246,8 +248,13 @@ impl EventStore for MemoryStore {
         tokio::pin!(appended);
         // Registered before the check, so an append between the check and the wait wakes it.
         appended.as_mut().enable();
-        let _waiting = Waiting::enter(&self.inner.waiting);
-        if self.inner.head.load(Ordering::SeqCst) > after.get() {
+        let (_waiting, head) = {
+            // Under the log's read lock: see `append`.
+            let _log = self.inner.log.read();
+            let waiting = Waiting::enter(&self.inner.waiting);
+            (waiting, self.inner.head.load(Ordering::Relaxed))
+        };
+        if head > after.get() {
             return;
         }
         appended.await;
@@ -286,14 +293,14 @@ struct Waiting<'a>(&'a AtomicUsize);
 
 impl<'a> Waiting<'a> {
     fn enter(counter: &'a AtomicUsize) -> Self {
-        counter.fetch_add(1, Ordering::SeqCst);
+        counter.fetch_add(1, Ordering::Relaxed);
         Self(counter)
     }
 }
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -404,6 +411,73 @@ mod tests {
             log + Log::HOT_END <= 64,
             "the log at {log}, its hot fields to {}",
             log + Log::HOT_END
+        );
+    }
+
+    /// A waiter counting itself in while an append writes the head, on two threads released
+    /// together: either the append sees the waiter and wakes it, or the waiter sees the
+    /// append. A wake-up lost between them would leave the waiter asleep until its timeout.
+    #[test]
+    fn a_waiter_racing_an_append_is_woken_or_sees_it() {
+        use eventful_core::{Payload, TypeName};
+        use std::future::Future;
+        use std::sync::Barrier;
+        use std::task::Poll;
+        use std::time::Duration;
+
+        const ROUNDS: usize = 3_000;
+        let runtime = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap()
+        };
+        let stream = StreamId::new("race").unwrap();
+        let event = NewEvent::new(
+            TypeName::from_static("race"),
+            TypeName::from_static("raced"),
+            1,
+            Payload::from_json_slice(b"{}").unwrap(),
+        );
+        let (mut at_once, mut woken) = (0, 0);
+        for round in 0..ROUNDS {
+            let store = MemoryStore::new();
+            let barrier = Arc::new(Barrier::new(2));
+            let waiter = {
+                let (store, barrier) = (store.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    let runtime = runtime();
+                    barrier.wait();
+                    runtime.block_on(async {
+                        let mut wait = std::pin::pin!(store.wait_for_append(Position::START));
+                        let ready = std::future::poll_fn(|cx| {
+                            Poll::Ready(wait.as_mut().poll(cx).is_ready())
+                        })
+                        .await;
+                        if ready {
+                            return Some(true);
+                        }
+                        tokio::time::timeout(Duration::from_secs(10), wait)
+                            .await
+                            .ok()
+                            .map(|()| false)
+                    })
+                })
+            };
+            let runtime = runtime();
+            barrier.wait();
+            runtime
+                .block_on(store.append(&stream, ExpectedVersion::Any, std::slice::from_ref(&event)))
+                .unwrap();
+            match waiter.join().unwrap() {
+                Some(true) => at_once += 1,
+                Some(false) => woken += 1,
+                None => panic!("round {round}: the waiter missed the append"),
+            }
+        }
+        assert!(
+            at_once > 0 && woken > 0,
+            "the race went both ways: {at_once} saw the append at once, {woken} were woken"
         );
     }
 }

@@ -186,7 +186,7 @@ impl Restoring {
         for parked in self.parked {
             inner.shared.park(parked);
         }
-        inner.head.store(self.log.head(), Ordering::SeqCst);
+        inner.head.store(self.log.head(), Ordering::Release);
         *inner.log.write() = self.log;
         store
     }
