@@ -88,8 +88,8 @@ fn check(kind: &'static str, name: &str, max: usize) -> Result<(), NameError> {
 /// The id of an event stream: one aggregate instance's history, such as `"player-42"`.
 ///
 /// Non-empty, at most [`MAX_STREAM_ID_LEN`] bytes, no control characters. An id of at most
-/// 23 bytes is held in place and longer ones are shared, so a clone never copies the bytes
-/// onto the heap; a command clones its stream's id a few times.
+/// 23 bytes is held in place, so that cloning and dropping it touches no shared count (a
+/// command clones its stream's id a few times); a longer one is shared.
 ///
 /// ```
 /// use eventful_core::StreamId;
