@@ -5,7 +5,7 @@
 //! aggregate never share a state: the second loads from the store, and the store's version
 //! check decides between them. A taken entry leaves its key in place, empty: putting it back
 //! then finds its place and writes the state, rather than inserting the key again after
-//! removing it (34 instructions a command more).
+//! removing it, which cost 34 instructions a command more.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
@@ -192,6 +192,58 @@ mod tests {
             CLONES.load(std::sync::atomic::Ordering::Relaxed),
             1,
             "cloned when first put, not when put back"
+        );
+    }
+
+    /// Threads released together take and put back one key as fast as they can: a state is
+    /// only ever held by one of them, and every put back is kept.
+    #[test]
+    fn threads_racing_on_one_key_never_hold_its_state_together() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        use std::sync::{Arc, Barrier};
+
+        const THREADS: usize = 4;
+        const ROUNDS: usize = 20_000;
+        let cache = Arc::new(AggregateCache::new(100 * SHARDS));
+        cache.put(&7u32, Entry(0));
+        let held = Arc::new(AtomicBool::new(false));
+        let (taken, missed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let barrier = Arc::new(Barrier::new(THREADS));
+        let threads: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let (cache, held, barrier) = (cache.clone(), held.clone(), barrier.clone());
+                let (taken, missed) = (taken.clone(), missed.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    for _ in 0..ROUNDS {
+                        let Some(entry) = cache.take(&7) else {
+                            missed.fetch_add(1, Ordering::Relaxed);
+                            std::hint::spin_loop();
+                            continue;
+                        };
+                        assert!(!held.swap(true, Ordering::AcqRel), "held by two threads");
+                        taken.fetch_add(1, Ordering::Relaxed);
+                        held.store(false, Ordering::Release);
+                        cache.put(&7, Entry(entry.0 + 1));
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let (taken, missed) = (
+            taken.load(Ordering::Relaxed),
+            missed.load(Ordering::Relaxed),
+        );
+        assert!(
+            missed > 0,
+            "the race happened: {missed} takes found the state held by another thread"
+        );
+        assert_eq!(
+            cache.take(&7).map(|entry| entry.0),
+            Some(taken as u64),
+            "every state put back was kept"
         );
     }
 
