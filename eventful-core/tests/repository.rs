@@ -635,3 +635,46 @@ async fn snapshots_may_live_in_a_store_of_their_own() {
     assert_eq!(kept.version, Version::new(4));
     assert_eq!(players.load(&player).await.expect("loads").state.xp, 30);
 }
+
+/// A command whose task is dropped after its append landed, while it waits on its snapshot
+/// (a client gone, a request timed out), never puts its state back: the next command on the
+/// aggregate, through the same repository, starts from the store, not from the state before
+/// the dropped one's events (which would cost it a conflict and a retry).
+#[tokio::test]
+async fn a_command_dropped_after_its_append_leaves_no_stale_state_cached() {
+    use eventful_core::testing::interleave::Interleaved;
+
+    let store = MemoryStore::new();
+    let events = Interleaved::new(store.clone());
+    let players = Repository::<Player, _>::new(events.clone())
+        .with_snapshots(Interleaved::new(store.clone()), 1);
+    let player = created_player(&store).await;
+    players
+        .execute(PlayerCommand::gain(&player, 10))
+        .await
+        .expect("gained, and cached at version 2");
+
+    let mut dropped = Box::pin(players.execute(PlayerCommand::gain(&player, 10)));
+    loop {
+        assert!(
+            futures::poll!(dropped.as_mut()).is_pending(),
+            "the command waits on its snapshot once its events are stored"
+        );
+        if store.stream_version(&stream(&player)).await.expect("reads") == Version::new(3) {
+            break;
+        }
+    }
+    drop(dropped);
+
+    let committed = players
+        .execute(PlayerCommand::gain(&player, 10))
+        .await
+        .expect("gained");
+    assert_eq!(committed.version, Version::new(4));
+    assert_eq!(
+        events.seen().conflicts,
+        0,
+        "the command after the dropped one started from the store's state"
+    );
+    assert_eq!(players.load(&player).await.expect("loads").state.xp, 30);
+}
