@@ -124,9 +124,12 @@ type CatchUpItem = (FeedId, Option<Result<RecordedEvent, StoreError>>);
 /// years away is not what tokio's timer wheel is for).
 const EXPIRY_RECHECK: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// What woke a session waiting for work. Made by the `select!` and matched at once, never
-/// kept: a catch-up's event is moved out of it as it is, rather than boxed for each event.
-#[allow(clippy::large_enum_variant)]
+/// What woke a session waiting for work.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "made by the `select!` and matched at once, never kept: a catch-up's event is \
+              moved out of it as it is, rather than boxed for each event"
+)]
 enum Woke {
     Closing(Option<String>),
     Expiry,
